@@ -1,0 +1,1 @@
+"""Command-line interface (``mesonportal``), kept apart from the physics core."""

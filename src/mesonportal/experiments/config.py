@@ -1,0 +1,356 @@
+"""Typed, validated experiment configuration parsed from TOML.
+
+Every key is checked against :data:`SCHEMA`: unknown sections or keys, wrong types and values
+outside their allowed range raise :class:`~mesonportal.exceptions.ConfigError` with a message
+naming the file, the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mesonportal.exceptions import ConfigError, UnknownExperimentError
+
+MODES = ("nu", "nubar", "dump")
+
+_REAL = (int, float)
+
+# section -> key -> (kind, lower, upper, required)
+#   kind: "real", "str", "int", "modes" (table of reals per mode), "vec3", "profile"
+SCHEMA: dict[str, dict[str, tuple]] = {
+    "experiment": {"name": ("str", None, None, True), "description": ("str", None, None, False)},
+    "beam": {
+        "particle": ("str", None, None, True),
+        "momentum_mev": ("real", 1.0, 1e8, True),
+        "spot_sigma_x_cm": ("real", 0.0, 100.0, False),
+        "spot_sigma_y_cm": ("real", 0.0, 100.0, False),
+        "divergence_sigma_x_rad": ("real", 0.0, 1.0, False),
+        "divergence_sigma_y_rad": ("real", 0.0, 1.0, False),
+        "pot": ("modes", 0.0, 1e30, True),
+    },
+    "target": {
+        "material": ("str", None, None, True),
+        "atomic_number": ("real", 1, 120, True),
+        "mass_number": ("real", 1, 300, True),
+        "length_cm": ("real", 1e-6, 1e5, True),
+        "radius_cm": ("real", 1e-6, 1e4, True),
+        "density_g_cm3": ("real", 1e-6, 100.0, True),
+        "sigma_inel_mb": ("real", 1e-3, 1e5, True),
+        "sigma_qel_mb": ("real", 0.0, 1e5, False),
+    },
+    "horn": {
+        "outer_radius_cm": ("real", 1e-3, 1e4, True),
+        "current_ka": ("modes", -1e4, 1e4, True),
+        "z_offset_cm": ("real", -1e5, 1e5, False),
+        "inner_conductor_thickness_cm": ("real", 0.0, 100.0, False),
+        "inner_conductor_material": ("str", None, None, False),
+        "inner_radius_profile": ("profile", 0.0, 1e5, True),
+    },
+    "decay_region": {
+        "z_start_cm": ("real", -1e6, 1e7, True),
+        "pipe_radius_cm": ("real", 1e-3, 1e5, True),
+        "absorber_z_cm": ("real", 0.0, 1e7, True),
+    },
+    "dump": {
+        "absorber_z_cm": ("real", 0.0, 1e7, True),
+        "absorber_material": ("str", None, None, False),
+    },
+    "detector": {
+        "shape": ("str", None, None, True),
+        "center_cm": ("vec3", -1e9, 1e9, True),
+        "radius_cm": ("real", 1e-3, 1e6, True),
+        "fiducial_radius_cm": ("real", 0.0, 1e6, False),
+        "medium": ("str", None, None, True),
+        "density_g_cm3": ("real", 1e-6, 100.0, True),
+        "mass_t": ("real", 0.0, 1e9, False),
+    },
+}
+OPTIONAL_SECTIONS = {"horn", "decay_region", "dump"}
+SHAPES = ("sphere",)
+MEDIA = {
+    # medium -> list of (element, Z, A, atoms per molecule); molar mass follows from A
+    "CH2": [("C", 6, 12.011, 1), ("H", 1, 1.008, 2)],
+    "Ar": [("Ar", 18, 39.948, 1)],
+}
+
+
+@dataclass(frozen=True)
+class Beam:
+    particle: str
+    momentum_mev: float
+    spot_sigma_x_cm: float
+    spot_sigma_y_cm: float
+    divergence_sigma_x_rad: float
+    divergence_sigma_y_rad: float
+    pot: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Target:
+    material: str
+    atomic_number: float
+    mass_number: float
+    length_cm: float
+    radius_cm: float
+    density_g_cm3: float
+    sigma_inel_mb: float
+    sigma_qel_mb: float
+
+    @property
+    def number_density_cm3(self) -> float:
+        """Nuclei per cm³."""
+        from mesonportal.constants import N_AVOGADRO
+
+        return self.density_g_cm3 * N_AVOGADRO / self.mass_number
+
+    @property
+    def interaction_length_cm(self) -> float:
+        """Inelastic interaction length λ = 1/(n σ_inel) in cm."""
+        return 1.0 / (self.number_density_cm3 * self.sigma_inel_mb * 1e-27)
+
+
+@dataclass(frozen=True)
+class Horn:
+    outer_radius_cm: float
+    current_ka: dict[str, float]
+    z_offset_cm: float
+    inner_conductor_thickness_cm: float
+    inner_conductor_material: str
+    inner_radius_profile: np.ndarray  # (K, 2): z_cm (profile coordinates), r_cm
+
+    def inner_radius(self, z_cm: np.ndarray) -> np.ndarray:
+        """Inner-conductor radius (cm) at target-frame z (cm), linear interpolation; NaN outside."""
+        zp = self.inner_radius_profile[:, 0] + self.z_offset_cm
+        r = np.interp(z_cm, zp, self.inner_radius_profile[:, 1], left=np.nan, right=np.nan)
+        return r
+
+    @property
+    def z_range_cm(self) -> tuple[float, float]:
+        zp = self.inner_radius_profile[:, 0] + self.z_offset_cm
+        return float(zp[0]), float(zp[-1])
+
+
+@dataclass(frozen=True)
+class DecayRegion:
+    z_start_cm: float
+    pipe_radius_cm: float
+    absorber_z_cm: float
+
+
+@dataclass(frozen=True)
+class Dump:
+    absorber_z_cm: float
+    absorber_material: str
+
+
+@dataclass(frozen=True)
+class Detector:
+    shape: str
+    center_cm: np.ndarray
+    radius_cm: float
+    fiducial_radius_cm: float
+    medium: str
+    density_g_cm3: float
+    mass_t: float
+
+    @property
+    def composition(self) -> list[tuple[str, int, float, int]]:
+        """(element, Z, A, atoms per molecule) of the medium."""
+        return MEDIA[self.medium]
+
+    def number_densities_cm3(self) -> dict[str, float]:
+        """Atoms of each element per cm³ of the medium."""
+        from mesonportal.constants import N_AVOGADRO
+
+        comp = self.composition
+        molar = sum(a * k for _, _, a, k in comp)
+        n_mol = self.density_g_cm3 * N_AVOGADRO / molar
+        return {el: n_mol * k for el, _, _, k in comp}
+
+
+@dataclass(frozen=True)
+class Experiment:
+    name: str
+    description: str
+    beam: Beam
+    target: Target
+    horn: Horn | None
+    decay_region: DecayRegion | None
+    dump: Dump | None
+    detector: Detector
+    source_path: str
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(self.beam.pot)
+
+    def pot(self, mode: str) -> float:
+        check_mode(self, mode)
+        return self.beam.pot[mode]
+
+
+def check_mode(exp: Experiment, mode: str) -> str:
+    if mode not in exp.beam.pot:
+        raise ConfigError(
+            f"unknown mode {mode!r} for experiment {exp.name!r}; allowed: {', '.join(exp.beam.pot)}"
+        )
+    return mode
+
+
+def _shipped_dir():
+    return resources.files("mesonportal.experiments")
+
+
+def available_experiments() -> list[str]:
+    """Names of the experiment configurations shipped with the package."""
+    return sorted(p.name[:-5] for p in _shipped_dir().iterdir() if p.name.endswith(".toml"))
+
+
+def load_experiment(name_or_path: str | Path) -> Experiment:
+    """Load a shipped experiment by name (``"miniboone"``) or a user TOML file by path."""
+    text, origin = _read_source(name_or_path)
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{origin}: invalid TOML: {exc}") from None
+    return parse_experiment(raw, origin)
+
+
+def _read_source(name_or_path: str | Path) -> tuple[str, str]:
+    s = str(name_or_path)
+    shipped = available_experiments()
+    if s in shipped:
+        return (_shipped_dir() / f"{s}.toml").read_text(encoding="utf-8"), f"{s}.toml"
+    p = Path(s)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise UnknownExperimentError(f"experiment file {s!r} does not exist")
+        try:
+            return p.read_text(encoding="utf-8"), str(p)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{s}: cannot read: {exc}") from None
+    raise UnknownExperimentError(
+        f"unknown experiment {s!r}; allowed: {', '.join(shipped)} or a path to a TOML file"
+    )
+
+
+def _check_value(origin: str, where: str, value: Any, kind: str, lo, hi):
+    def real(v, key):
+        if isinstance(v, bool) or not isinstance(v, _REAL):
+            raise ConfigError(f"{origin}: key '{key}' must be a number, got {type(v).__name__}")
+        v = float(v)
+        if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise ConfigError(f"{origin}: key '{key}' = {v!r} out of range [{lo}, {hi}]")
+        return v
+
+    if kind == "real":
+        return real(value, where)
+    if kind == "str":
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{origin}: key '{where}' must be a non-empty string")
+        return value
+    if kind == "modes":
+        if not isinstance(value, dict) or not value:
+            raise ConfigError(f"{origin}: key '{where}' must be a table of mode = number ({', '.join(MODES)})")
+        out = {}
+        for m, v in value.items():
+            if m not in MODES:
+                raise ConfigError(f"{origin}: key '{where}.{m}' is not a mode; allowed: {', '.join(MODES)}")
+            out[m] = real(v, f"{where}.{m}")
+        return out
+    if kind == "vec3":
+        if not isinstance(value, list) or len(value) != 3:
+            raise ConfigError(f"{origin}: key '{where}' must be a list of 3 numbers")
+        return np.array([real(v, where) for v in value])
+    if kind == "profile":
+        if not isinstance(value, list) or len(value) < 2 or not all(isinstance(r, list) and len(r) == 2 for r in value):
+            raise ConfigError(f"{origin}: key '{where}' must be a list of at least 2 [z_cm, r_cm] pairs")
+        arr = np.array([[real(a, where), real(b, where)] for a, b in value])
+        if np.any(np.diff(arr[:, 0]) <= 0):
+            raise ConfigError(f"{origin}: key '{where}' z values must increase strictly")
+        return arr
+    raise AssertionError(kind)  # pragma: no cover
+
+
+def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experiment:
+    """Validate a parsed TOML document and build the :class:`Experiment`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{origin}: top level must be a table")
+    for sec in raw:
+        if sec not in SCHEMA:
+            raise ConfigError(f"{origin}: unknown section [{sec}]; allowed: {', '.join(SCHEMA)}")
+    parsed: dict[str, dict[str, Any] | None] = {}
+    for sec, spec in SCHEMA.items():
+        table = raw.get(sec)
+        if table is None:
+            if sec in OPTIONAL_SECTIONS:
+                parsed[sec] = None
+                continue
+            raise ConfigError(f"{origin}: missing section [{sec}]")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{origin}: [{sec}] must be a table")
+        out: dict[str, Any] = {}
+        for key, value in table.items():
+            if key not in spec:
+                raise ConfigError(f"{origin}: unknown key '{sec}.{key}'; allowed: {', '.join(spec)}")
+            kind, lo, hi, _ = spec[key]
+            out[key] = _check_value(origin, f"{sec}.{key}", value, kind, lo, hi)
+        for key, (_, _, _, required) in spec.items():
+            if required and key not in out:
+                raise ConfigError(f"{origin}: missing key '{sec}.{key}'")
+        parsed[sec] = out
+
+    b = parsed["beam"]
+    beam = Beam(
+        particle=b["particle"], momentum_mev=b["momentum_mev"],
+        spot_sigma_x_cm=b.get("spot_sigma_x_cm", 0.0), spot_sigma_y_cm=b.get("spot_sigma_y_cm", 0.0),
+        divergence_sigma_x_rad=b.get("divergence_sigma_x_rad", 0.0),
+        divergence_sigma_y_rad=b.get("divergence_sigma_y_rad", 0.0), pot=b["pot"],
+    )
+    t = parsed["target"]
+    target = Target(sigma_qel_mb=t.pop("sigma_qel_mb", 0.0), **t)
+    horn = None
+    if parsed["horn"] is not None:
+        h = parsed["horn"]
+        for m in h["current_ka"]:
+            if m not in beam.pot:
+                raise ConfigError(f"{origin}: key 'horn.current_ka.{m}' names a mode without POT in [beam.pot]")
+        horn = Horn(
+            outer_radius_cm=h["outer_radius_cm"], current_ka=h["current_ka"], z_offset_cm=h.get("z_offset_cm", 0.0),
+            inner_conductor_thickness_cm=h.get("inner_conductor_thickness_cm", 0.0),
+            inner_conductor_material=h.get("inner_conductor_material", "Al"),
+            inner_radius_profile=h["inner_radius_profile"],
+        )
+        if np.any(horn.inner_radius_profile[:, 1] >= horn.outer_radius_cm):
+            raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' radii must be below horn.outer_radius_cm")
+    dr = DecayRegion(**parsed["decay_region"]) if parsed["decay_region"] is not None else None
+    if dr is not None and dr.absorber_z_cm <= dr.z_start_cm:
+        raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
+    dump = None
+    if parsed["dump"] is not None:
+        d = parsed["dump"]
+        dump = Dump(absorber_z_cm=d["absorber_z_cm"], absorber_material=d.get("absorber_material", "Fe"))
+    d = parsed["detector"]
+    if d["shape"] not in SHAPES:
+        raise ConfigError(f"{origin}: key 'detector.shape' = {d['shape']!r}; allowed: {', '.join(SHAPES)}")
+    if d["medium"] not in MEDIA:
+        raise ConfigError(f"{origin}: key 'detector.medium' = {d['medium']!r}; allowed: {', '.join(MEDIA)}")
+    det = Detector(
+        shape=d["shape"], center_cm=d["center_cm"], radius_cm=d["radius_cm"],
+        fiducial_radius_cm=d.get("fiducial_radius_cm", d["radius_cm"]), medium=d["medium"],
+        density_g_cm3=d["density_g_cm3"], mass_t=d.get("mass_t", 0.0),
+    )
+    if det.fiducial_radius_cm > det.radius_cm:
+        raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' must not exceed detector.radius_cm")
+    e = parsed["experiment"]
+    return Experiment(
+        name=e["name"], description=e.get("description", ""), beam=beam, target=target, horn=horn,
+        decay_region=dr, dump=dump, detector=det, source_path=origin,
+    )

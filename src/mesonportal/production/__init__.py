@@ -1,0 +1,1 @@
+"""production stage of the mesonportal pipeline."""

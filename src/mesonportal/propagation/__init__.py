@@ -1,0 +1,1 @@
+"""propagation stage of the mesonportal pipeline."""
