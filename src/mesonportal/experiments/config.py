@@ -44,6 +44,7 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "density_g_cm3": ("real", 1e-6, 100.0, True),
         "sigma_inel_mb": ("real", 1e-3, 1e5, True),
         "sigma_qel_mb": ("real", 0.0, 1e5, False),
+        "absorption_length_cm": ("real", 1e-3, 1e9, False),
     },
     "horn": {
         "outer_radius_cm": ("real", 1e-3, 1e4, True),
@@ -52,15 +53,22 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "inner_conductor_thickness_cm": ("real", 0.0, 100.0, False),
         "inner_conductor_material": ("str", None, None, False),
         "inner_radius_profile": ("profile", 0.0, 1e5, True),
+        "inner_conductor_absorption_length_cm": ("real", 1e-3, 1e9, False),
     },
     "decay_region": {
         "z_start_cm": ("real", -1e6, 1e7, True),
         "pipe_radius_cm": ("real", 1e-3, 1e5, True),
         "absorber_z_cm": ("real", 0.0, 1e7, True),
+        "collimator_radius_cm": ("real", 1e-3, 1e5, False),
+        "absorption_length_cm": ("real", 1e-3, 1e12, False),
     },
     "dump": {
         "absorber_z_cm": ("real", 0.0, 1e7, True),
         "absorber_material": ("str", None, None, False),
+        "mass_number": ("real", 1, 300, False),
+        "density_g_cm3": ("real", 1e-6, 100.0, False),
+        "sigma_inel_mb": ("real", 1e-3, 1e5, False),
+        "absorption_length_cm": ("real", 1e-3, 1e9, False),
     },
     "detector": {
         "shape": ("str", None, None, True),
@@ -102,6 +110,7 @@ class Target:
     density_g_cm3: float
     sigma_inel_mb: float
     sigma_qel_mb: float
+    absorption_length_cm: float = math.inf  # meson absorption length in the target (cm)
 
     @property
     def number_density_cm3(self) -> float:
@@ -124,6 +133,7 @@ class Horn:
     inner_conductor_thickness_cm: float
     inner_conductor_material: str
     inner_radius_profile: np.ndarray  # (K, 2): z_cm (profile coordinates), r_cm
+    inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length (cm)
 
     def inner_radius(self, z_cm: np.ndarray) -> np.ndarray:
         """Inner-conductor radius (cm) at target-frame z (cm), linear interpolation; NaN outside."""
@@ -142,12 +152,18 @@ class DecayRegion:
     z_start_cm: float
     pipe_radius_cm: float
     absorber_z_cm: float
+    collimator_radius_cm: float = math.inf  # aperture between horn end and z_start (cm)
+    absorption_length_cm: float = math.inf  # meson absorption length of the pipe gas (cm)
 
 
 @dataclass(frozen=True)
 class Dump:
     absorber_z_cm: float
     absorber_material: str
+    mass_number: float = 55.845
+    density_g_cm3: float = 7.874
+    sigma_inel_mb: float = 702.0
+    absorption_length_cm: float = 16.77
 
 
 @dataclass(frozen=True)
@@ -327,6 +343,7 @@ def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experimen
             inner_conductor_thickness_cm=h.get("inner_conductor_thickness_cm", 0.0),
             inner_conductor_material=h.get("inner_conductor_material", "Al"),
             inner_radius_profile=h["inner_radius_profile"],
+            inner_conductor_absorption_length_cm=h.get("inner_conductor_absorption_length_cm", math.inf),
         )
         if np.any(horn.inner_radius_profile[:, 1] >= horn.outer_radius_cm):
             raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' radii must be below horn.outer_radius_cm")
@@ -336,7 +353,8 @@ def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experimen
     dump = None
     if parsed["dump"] is not None:
         d = parsed["dump"]
-        dump = Dump(absorber_z_cm=d["absorber_z_cm"], absorber_material=d.get("absorber_material", "Fe"))
+        dump = Dump(absorber_z_cm=d["absorber_z_cm"], absorber_material=d.get("absorber_material", "Fe"),
+                    **{k: d[k] for k in ("mass_number", "density_g_cm3", "sigma_inel_mb", "absorption_length_cm") if k in d})
     d = parsed["detector"]
     if d["shape"] not in SHAPES:
         raise ConfigError(f"{origin}: key 'detector.shape' = {d['shape']!r}; allowed: {', '.join(SHAPES)}")

@@ -1,0 +1,79 @@
+"""Tests of beam normalisation and meson transport to decay points."""
+
+import numpy as np
+import pytest
+
+from mesonportal.exceptions import ConfigError, ParameterError
+from mesonportal.experiments.config import load_experiment
+from mesonportal.sources import beam
+from mesonportal.sources.transport import FATES, production_per_pot, simulate_mesons
+
+
+@pytest.fixture(scope="module")
+def exp():
+    return load_experiment("miniboone")
+
+
+def test_interaction_probability(exp):
+    # physics.md §1: P_int = 1 - exp(-L n σ_inel) ≈ 0.8 for the 71.1 cm Be target.
+    p = beam.target_interaction_probability(exp)
+    assert 0.78 < p < 0.86
+
+
+def test_weights_conserved(exp):
+    # weight in = prompt + in flight + at rest + captured + absorbed (exact bookkeeping, 1e-9).
+    s = simulate_mesons(exp, "nu", 14_000, np.random.default_rng(1))
+    for name, d in s.summary.items():
+        out = sum(d[f] for f in FATES)
+        assert out == pytest.approx(d["produced"], rel=1e-9), name
+    # sample weight = prompt + in-flight + at-rest decays
+    tot = sum(d["prompt"] + d["decay_in_flight"] + d["decay_at_rest"] for d in s.summary.values())
+    assert s.total_weight == pytest.approx(tot, rel=1e-9)
+    assert np.all(np.isfinite(s.weight)) and np.all(s.weight > 0)
+
+
+def test_produced_matches_integral(exp):
+    # Produced π+ per POT = P_int σ_π+/σ_inel (numerical integral), MC within 2%.
+    s = simulate_mesons(exp, "nu", 40_000, np.random.default_rng(2), species=[211])
+    assert s.summary["pi+"]["produced"] == pytest.approx(production_per_pot(exp, "nu", 211), rel=0.02)
+
+
+def test_at_rest_and_prompt_kinematics(exp):
+    s = simulate_mesons(exp, "nu", 6_000, np.random.default_rng(3), species=[211, 111])
+    pm = s.momentum
+    rest = pm == 0
+    assert np.any(rest) and np.allclose(s.p4[rest, 0], 139.57039, rtol=1e-6)
+    pi0 = s.pdgid == 111
+    assert np.all(s.vertex[pi0, 2] <= 71.1 + 1e-9)  # prompt decays inside the target
+    # decays stop at the absorber (50 m)
+    assert np.all(s.vertex[:, 2] <= 5000.0 + 1e-6)
+
+
+def test_dump_no_inflight_charged(exp):
+    # Dump mode: charged mesons stop (π+/K+ at rest) or are captured; no in-flight charged decays.
+    s = simulate_mesons(exp, "dump", 7_000, np.random.default_rng(4))
+    ch = np.isin(s.pdgid, [211, -211, 321, -321])
+    assert np.all(s.momentum[ch] == 0)
+    assert not np.any(np.isin(s.pdgid, [-211, -321]))
+    assert s.summary["pi-"]["captured"] > 0
+    assert s.summary["pi+"]["decay_in_flight"] == 0.0
+    assert np.all(s.vertex[:, 2] >= 5000.0)
+
+
+def test_polarity_swaps_focusing(exp):
+    # ν mode focuses π+, ν̄ mode π−: in-flight decay fraction in the pipe ordered accordingly.
+    r = {}
+    for mode in ("nu", "nubar"):
+        s = simulate_mesons(exp, mode, 20_000, np.random.default_rng(5), species=[211, -211])
+        r[mode] = {k: v["decay_in_flight"] / v["produced"] for k, v in s.summary.items()}
+    assert r["nu"]["pi+"] > 1.3 * r["nubar"]["pi+"]
+    assert r["nubar"]["pi-"] > 1.3 * r["nu"]["pi-"]
+
+
+def test_bad_input(exp):
+    with pytest.raises(ParameterError):
+        simulate_mesons(exp, "nu", 0, np.random.default_rng(0))
+    with pytest.raises(ParameterError):
+        simulate_mesons(exp, "nu", 10, np.random.default_rng(0), species=[2212])
+    with pytest.raises(ConfigError):
+        simulate_mesons(exp, "banana", 10, np.random.default_rng(0))
