@@ -1,0 +1,68 @@
+"""Common interface of dark-sector models.
+
+A model is a frozen set of masses and couplings.  It lists the meson decays that produce its
+dark particles (:class:`~mesonportal.production.channels.ProductionChannel`), may decay the
+produced particles promptly (e.g. a short-lived mediator V → χχ̄), and describes itself for
+JSON outputs.  Models never know about experiments.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+from mesonportal.exceptions import ParameterError
+from mesonportal.production.channels import ProductionChannel
+from mesonportal.sample import ParticleSample
+
+__all__ = ["DarkModel", "check_real"]
+
+
+def check_real(name: str, value: Any, lo: float | None = None, hi: float | None = None,
+               lo_open: bool = False) -> float:
+    """Validate one real parameter; raise ParameterError naming it and the allowed range.
+
+    ``lo_open`` makes the lower bound exclusive (e.g. masses > 0)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"parameter {name!r} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    rng = f"{'(' if lo_open else '['}{lo if lo is not None else '-inf'}, {hi if hi is not None else 'inf'}]"
+    if not math.isfinite(v):
+        raise ParameterError(f"parameter {name!r} = {v!r} must be finite; allowed range {rng}")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise ParameterError(f"parameter {name!r} = {v!r} out of range {rng}")
+    if hi is not None and v > hi:
+        raise ParameterError(f"parameter {name!r} = {v!r} out of range {rng}")
+    return v
+
+
+class DarkModel(ABC):
+    """Abstract dark-sector model.
+
+    Subclasses set ``name`` (registry name, e.g. ``"scalar"``) and implement
+    :meth:`production_channels`, :meth:`params` and :meth:`describe`.
+    """
+
+    name: str = ""
+
+    @abstractmethod
+    def production_channels(self) -> list[ProductionChannel]:
+        """All meson → dark channels of the model (closed ones included, with BR 0)."""
+
+    @abstractmethod
+    def params(self) -> dict[str, Any]:
+        """The model parameters as given (name → value), enough to rebuild the model with
+        ``make_model(self.name, **self.params())``."""
+
+    def prompt_decays(self, sample: ParticleSample, rng: np.random.Generator) -> ParticleSample:
+        """Decay short-lived produced particles in place of the production vertex; default:
+        identity (long-lived dark particles are propagated as they are)."""
+        return sample
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-serialisable description: model name, parameters (masses, couplings),
+        conventions, widths / lifetimes and branching ratios."""
