@@ -2,4 +2,4 @@
 
 from __future__ import annotations
 
-COMMANDS: list = []
+COMMANDS: list = [__import__("mesonportal.cli.data_cmd", fromlist=["command"]).command]

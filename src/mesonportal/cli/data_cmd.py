@@ -1,0 +1,81 @@
+"""``mesonportal data EXPERIMENT [--json]``: summaries of the bundled experimental data.
+
+Currently: ``miniboone`` — data, unconstrained and ν_μ-constrained background and the excess for
+200 < E_QE < 1250 MeV in ν and ν̄ mode (MiniBooNE 2021 data release, arXiv:2006.16883).
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mesonportal.exceptions import UnknownExperimentError
+
+__all__ = ["command", "miniboone_summary"]
+
+_EXPERIMENTS = ("miniboone",)
+_RANGE_MEV = (200.0, 1250.0)
+_FIELDS = (
+    "data",
+    "background",
+    "background_error",
+    "constrained_background",
+    "constrained_error",
+    "excess",
+    "excess_error",
+)
+
+
+def miniboone_summary() -> dict:
+    """The JSON-ready MiniBooNE summary printed by ``mesonportal data miniboone --json``."""
+    from mesonportal.analysis.likelihood import background_summary
+
+    modes = {}
+    for mode in ("nu", "nubar"):
+        s = background_summary(mode, _RANGE_MEV).as_dict()
+        modes[mode] = {k: round(float(s[k]), 2) for k in _FIELDS}
+    return {
+        "experiment": "miniboone",
+        "energy_range_mev": [int(_RANGE_MEV[0]), int(_RANGE_MEV[1])],
+        "modes": modes,
+    }
+
+
+def _print_table(summary: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    lo, hi = summary["energy_range_mev"]
+    table = Table(
+        title=f"MiniBooNE 2021 data release (arXiv:2006.16883), {lo} < E_QE < {hi} MeV [events]"
+    )
+    table.add_column("mode")
+    for head in ("data", "background", "ν_μ-constrained bkg", "excess"):
+        table.add_column(head, justify="right")
+    for mode, v in summary["modes"].items():
+        table.add_row(
+            mode,
+            f"{v['data']:.0f}",
+            f"{v['background']:.1f} ± {v['background_error']:.1f}",
+            f"{v['constrained_background']:.1f} ± {v['constrained_error']:.1f}",
+            f"{v['excess']:.1f} ± {v['excess_error']:.1f}",
+        )
+    Console().print(table)
+
+
+@click.command("data")
+@click.argument("experiment")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+def command(experiment: str, as_json: bool) -> None:
+    """Summaries of bundled experimental data (EXPERIMENT: miniboone)."""
+    name = experiment.strip().lower()
+    if name not in _EXPERIMENTS:
+        raise UnknownExperimentError(
+            f"no bundled data for experiment {experiment!r}; available: {', '.join(_EXPERIMENTS)}"
+        )
+    summary = miniboone_summary()
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        _print_table(summary)
