@@ -1,0 +1,222 @@
+"""Straight-line geometry for spherical detectors (cm), vectorised over event arrays.
+
+Used for Standard-Model neutrinos and for dark particles alike: a particle leaves a point
+(its production or decay vertex) along a unit direction and either crosses a sphere (the
+detector) or not.  All functions take ``(N, 3)`` arrays and return ``(N,)`` arrays; nothing here
+knows about physics or experiments.
+
+Conventions
+-----------
+* A *ray* starts at ``origin`` and runs forward only (distance ``t >= 0``).
+* Distances along the ray are in the units of the inputs (the package uses cm).
+* Rays that miss (or spheres entirely behind the origin) have ``hit = False`` and
+  ``entry = exit = chord = 0`` -- never NaN or infinity, so that expressions such as
+  ``exp(-entry/L) * (1 - exp(-chord/L))`` evaluate to zero for misses without special cases.
+* A ray starting inside the sphere has ``entry = 0`` and ``chord = exit``.
+
+The quadratic is solved in the closest-approach form
+``t_ca = -(o - c)·d``, ``b² = |(o - c) + t_ca d|²``, ``half = sqrt(R² - b²)``, which avoids the
+catastrophic cancellation of ``B² - C`` for distant spheres (541 m away, R = 6 m).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from mesonportal.exceptions import ParameterError
+
+Array = NDArray[np.float64]
+
+__all__ = [
+    "RayIntersection",
+    "Cone",
+    "ray_sphere_intersection",
+    "cone_to_sphere",
+    "sample_directions_in_cone",
+    "sphere_volume",
+    "orthonormal_frame",
+]
+
+
+class RayIntersection(NamedTuple):
+    """Result of :func:`ray_sphere_intersection`; every field has shape (N,).
+
+    entry, exit : distance (cm) from the origin to where the ray enters / leaves the sphere
+    chord       : ``exit - entry`` = path length inside the sphere (cm), 0 if missed
+    hit         : True where the chord is positive
+    """
+
+    entry: Array
+    exit: Array
+    chord: Array
+    hit: NDArray[np.bool_]
+
+
+class Cone(NamedTuple):
+    """Cone of directions from a point towards a sphere; every field has shape (N,) or (N, 3).
+
+    axis            : (N, 3) unit vector from the point to the sphere centre
+    cos_half_angle  : cos α, α = asin(R / D); −1 for points inside the sphere (all directions)
+    one_minus_cos   : 1 − cos α computed without cancellation (≈ R²/2D² far away)
+    solid_angle     : Ω = 2π (1 − cos α) in sr (4π for points inside)
+    """
+
+    axis: Array
+    cos_half_angle: Array
+    one_minus_cos: Array
+    solid_angle: Array
+
+
+def sphere_volume(radius: float) -> float:
+    """Volume 4/3 π R³ (cm³ for R in cm)."""
+    return 4.0 / 3.0 * np.pi * float(radius) ** 3
+
+
+def _check_sphere(center: ArrayLike, radius: float) -> tuple[Array, float]:
+    c = np.asarray(center, dtype=np.float64).reshape(-1)
+    if c.shape != (3,) or not np.all(np.isfinite(c)):
+        raise ParameterError("sphere centre must be 3 finite numbers (cm)")
+    r = float(radius)
+    if not np.isfinite(r) or r <= 0.0:
+        raise ParameterError(f"sphere radius = {radius!r} must be a finite number > 0 (cm)")
+    return c, r
+
+
+def _as_points(a: ArrayLike, name: str) -> Array:
+    arr = np.asarray(a, dtype=np.float64)
+    if arr.ndim == 1 and arr.shape[0] == 3:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != 3:
+        raise ParameterError(f"{name} must have shape (N, 3), got {arr.shape}")
+    return arr
+
+
+def ray_sphere_intersection(
+    origins: ArrayLike, directions: ArrayLike, center: ArrayLike, radius: float
+) -> RayIntersection:
+    """Exact intersection of forward rays with a sphere.
+
+    Parameters
+    ----------
+    origins : (N, 3) cm
+        Start points of the rays.
+    directions : (N, 3)
+        **Unit** direction vectors (not re-normalised; a non-unit vector gives distances in
+        units of its length).
+    center : (3,) cm, radius : cm
+        The sphere.
+
+    Returns
+    -------
+    RayIntersection
+        ``entry``, ``exit``, ``chord`` (cm) and ``hit``; see the module conventions (misses
+        give zeros, origins inside give ``entry = 0``).
+    """
+    c, r = _check_sphere(center, radius)
+    o = _as_points(origins, "origins")
+    d = _as_points(directions, "directions")
+    if len(o) != len(d):
+        raise ParameterError(f"origins ({len(o)}) and directions ({len(d)}) must have equal length")
+    rel = o - c  # centre -> origin
+    t_ca = -np.einsum("ij,ij->i", rel, d)  # distance to the point of closest approach
+    perp = rel + t_ca[:, None] * d
+    b2 = np.einsum("ij,ij->i", perp, perp)
+    h2 = r * r - b2
+    half = np.sqrt(np.clip(h2, 0.0, None))
+    t1 = t_ca - half
+    t2 = t_ca + half
+    hit = (h2 > 0.0) & (t2 > 0.0)
+    entry = np.where(hit, np.maximum(t1, 0.0), 0.0)
+    exit_ = np.where(hit, t2, 0.0)
+    chord = exit_ - entry
+    return RayIntersection(entry, exit_, chord, hit)
+
+
+def cone_to_sphere(points: ArrayLike, center: ArrayLike, radius: float) -> Cone:
+    """The cone of directions from each point that intersect the sphere.
+
+    Half-angle α with sin α = R / D (D = distance point–centre); solid angle
+    Ω = 2π (1 − cos α).  Points inside (or on) the sphere see it in all directions:
+    cos α = −1, Ω = 4π, and the axis is then +z (arbitrary).
+
+    Parameters
+    ----------
+    points : (N, 3) cm; center : (3,) cm; radius : cm
+
+    Returns
+    -------
+    Cone
+    """
+    c, r = _check_sphere(center, radius)
+    p = _as_points(points, "points")
+    rel = c - p
+    dist = np.sqrt(np.einsum("ij,ij->i", rel, rel))
+    inside = dist <= r
+    safe = np.where(inside, 1.0, dist)
+    axis = np.where(inside[:, None], np.array([0.0, 0.0, 1.0]), rel / safe[:, None])
+    s2 = np.where(inside, 1.0, (r / safe) ** 2)  # sin² α
+    cos_a = np.sqrt(1.0 - s2)
+    # 1 − cos α = sin²α / (1 + cos α): no cancellation for distant spheres
+    one_minus = np.where(inside, 2.0, s2 / (1.0 + cos_a))
+    cos_a = np.where(inside, -1.0, cos_a)
+    return Cone(axis, cos_a, one_minus, 2.0 * np.pi * one_minus)
+
+
+def orthonormal_frame(axis: Array) -> tuple[Array, Array]:
+    """Two unit vectors e1, e2 (N, 3) completing unit ``axis`` (N, 3) to a right-handed
+    orthonormal basis (e1, e2, axis); branch-free construction of Duff et al., "Building an
+    Orthonormal Basis, Revisited", JCGT 6 (2017) 1, stable for every axis direction."""
+    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
+    sign = np.where(z >= 0.0, 1.0, -1.0)
+    a = -1.0 / (sign + z)
+    b = x * y * a
+    e1 = np.empty_like(axis)
+    e1[:, 0] = 1.0 + sign * x * x * a
+    e1[:, 1] = sign * b
+    e1[:, 2] = -sign * x
+    e2 = np.empty_like(axis)
+    e2[:, 0] = b
+    e2[:, 1] = sign + y * y * a
+    e2[:, 2] = -y
+    return e1, e2
+
+
+def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
+    """One direction per row, uniform in solid angle inside the cone (density 1/Ω).
+
+    cos θ (to the axis) is uniform in [cos α, 1] and φ uniform in [0, 2π) (drawn together from
+    a uniform point in the unit disc); the local vector is expressed in an orthonormal frame
+    around the cone axis.  Sampling is done in
+    ``1 − cos θ`` to keep precision for the micro-steradian cones of distant detectors.
+
+    Returns
+    -------
+    (N, 3) unit vectors.
+    """
+    axis = cone.axis
+    n = len(axis)
+    # Marsaglia-style: (a, b) uniform in the unit disc gives r² ~ U(0, 1) and an independent
+    # uniform azimuth (a, b)/r, without trigonometric functions.
+    a = np.empty(n)
+    b = np.empty(n)
+    filled = 0
+    while filled < n:
+        m = int(1.3 * (n - filled)) + 16
+        ab = rng.random((2, m)) * 2.0 - 1.0
+        r2 = ab[0] * ab[0] + ab[1] * ab[1]
+        ok = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))[: n - filled]
+        a[filled : filled + len(ok)] = ab[0, ok]
+        b[filled : filled + len(ok)] = ab[1, ok]
+        filled += len(ok)
+    r2 = a * a + b * b
+    q = cone.one_minus_cos
+    omc = r2 * q  # 1 − cos θ, uniform on [0, 1 − cos α]
+    scale = np.sqrt(q * (2.0 - omc))  # sin θ / r
+    cx = a * scale
+    cy = b * scale
+    cz = 1.0 - omc
+    e1, e2 = orthonormal_frame(axis)
+    return e1 * cx[:, None] + e2 * cy[:, None] + axis * cz[:, None]
