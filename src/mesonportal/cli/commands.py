@@ -1,5 +1,7 @@
-"""The list of CLI commands registered on the ``mesonportal`` group."""
+"""The CLI commands registered on the ``mesonportal`` group."""
 
 from __future__ import annotations
 
-COMMANDS: list = [__import__("mesonportal.cli.data_cmd", fromlist=["command"]).command]
+from mesonportal.cli import data_cmd, flux_cmd
+
+COMMANDS: list = [data_cmd.command, flux_cmd.command]
