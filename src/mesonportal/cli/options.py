@@ -22,3 +22,38 @@ def samples_option(default: int):
         "--samples", "-n", type=click.IntRange(min=1), default=default, show_default=True,
         help="Number of sampled primary mesons.",
     )
+
+
+def model_options(f):
+    """``--model NAME``, ``--param k=v`` (repeatable) and ``--benchmark NAME``."""
+    f = click.option("--benchmark", "-b", default=None,
+                     help="Shipped benchmark: scalar, pseudoscalar, idm-single, idm-double (or a TOML path).")(f)
+    f = click.option("--param", "-p", "params", multiple=True, metavar="K=V",
+                     help="Model parameter (repeatable), e.g. --param m_x=1.")(f)
+    f = click.option("--model", "model_name", default=None, help="Model: scalar, pseudoscalar or idm.")(f)
+    return f
+
+
+def resolve_model(model_name: str | None, params: tuple[str, ...], benchmark: str | None, required: bool = True):
+    """Build the model from ``--benchmark`` (optionally overridden by ``--param``) or from
+    ``--model`` + ``--param``.  Returns None when neither is given and ``required`` is False."""
+    from pathlib import Path
+
+    from mesonportal.exceptions import ParameterError
+    from mesonportal.models.registry import load_benchmark, make_model, model_from_toml, parse_param_assignments
+
+    kv = parse_param_assignments(list(params))
+    if benchmark is not None:
+        if model_name is not None:
+            raise ParameterError("give either --benchmark or --model, not both")
+        if benchmark.endswith(".toml") or Path(benchmark).is_file():
+            return model_from_toml(benchmark, **kv)
+        return load_benchmark(benchmark, **kv)
+    if model_name is not None:
+        return make_model(model_name, **kv)
+    if kv:
+        raise ParameterError("--param needs --model or --benchmark")
+    if required:
+        raise ParameterError("a model is required: --model NAME [--param k=v ...] or --benchmark NAME "
+                             "(benchmarks: scalar, pseudoscalar, idm-single, idm-double)")
+    return None
