@@ -123,3 +123,152 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
     if path is not None:
         save_sample(path, sample, {"experiment": exp.name, "mode": mode, "samples": int(samples), "seed": int(seed)})
     return sample
+
+
+# ============================================================================ streaming access
+# Memory-bounded access to large cache entries (e.g. 10^7 mesons = 800 MB of columns): read a
+# cached sample chunk by chunk, and write one from chunks, without ever holding all of it.
+# The files are the same uncompressed .npz archives as above (load_sample reads them).
+
+def mesons_cache_path(exp, mode: str, samples: int, seed: int, species=None,
+                      directory: str | Path | None = None) -> Path:
+    """Path of the :func:`cached_mesons` entry for these arguments (it may not exist yet)."""
+    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+                    seed=int(seed), species=None if species is None else [int(s) for s in species])
+    return cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz"
+
+
+def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:
+    version = np.lib.format.read_magic(fh)
+    if version == (1, 0):
+        return np.lib.format.read_array_header_1_0(fh)
+    return np.lib.format.read_array_header_2_0(fh)
+
+
+def sample_length(path: str | Path) -> int:
+    """Number of particles in a saved sample, read from the ``weight`` header only."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf, zf.open("weight.npy") as fh:
+        shape, _, _ = _npy_header(fh)
+    return int(shape[0])
+
+
+def iter_sample_chunks(path: str | Path, chunk_size: int = 1_000_000):
+    """Yield the sample saved at ``path`` as consecutive :class:`ParticleSample` chunks of at
+    most ``chunk_size`` particles (last one shorter), reading each column sequentially from the
+    archive: resident memory ≈ chunk_size × 80 bytes, independent of the file size.
+    Concatenating the chunks gives exactly :func:`load_sample` (without its ``summary``)."""
+    import zipfile
+
+    if not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1:
+        from mesonportal.exceptions import ParameterError
+
+        raise ParameterError(f"chunk_size = {chunk_size!r} must be a positive integer")
+    with zipfile.ZipFile(path) as zf:
+        handles, layout = {}, {}
+        try:
+            for c in _COLUMNS:
+                fh = zf.open(f"{c}.npy")
+                handles[c] = fh
+                shape, fortran, dtype = _npy_header(fh)
+                if fortran and len(shape) > 1:
+                    raise ValueError(f"{path}: column {c} is Fortran-ordered; cannot stream")
+                layout[c] = (shape, dtype, int(np.prod(shape[1:], dtype=np.int64)))
+            n = layout["weight"][0][0]
+            for start in range(0, n, int(chunk_size)):
+                k = min(int(chunk_size), n - start)
+                cols = []
+                for c in _COLUMNS:
+                    shape, dtype, per_row = layout[c]
+                    buf = handles[c].read(k * per_row * dtype.itemsize)
+                    cols.append(np.frombuffer(buf, dtype=dtype).reshape((k, *shape[1:])))
+                yield ParticleSample(*cols)
+        finally:
+            for fh in handles.values():
+                fh.close()
+
+
+class ChunkedSampleWriter:
+    """Write a :class:`ParticleSample` to ``path`` from chunks (``append``), then ``close()``
+    atomically: columns are spooled to temporary raw files and assembled into an uncompressed
+    .npz readable by :func:`load_sample` / :func:`iter_sample_chunks`.  Memory: one chunk."""
+
+    def __init__(self, path: str | Path, meta: dict | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.meta = dict(meta or {})
+        self._tmpdir = Path(tempfile.mkdtemp(dir=self.path.parent, prefix=".chunks-"))
+        self._files = {c: open(self._tmpdir / c, "wb") for c in _COLUMNS}  # noqa: SIM115
+        self._n = 0
+        self._closed = False
+
+    def append(self, sample: ParticleSample) -> None:
+        for c in _COLUMNS:
+            arr = np.ascontiguousarray(getattr(sample, c))
+            self._files[c].write(arr.tobytes())
+        self._n += len(sample)
+
+    def _cleanup(self) -> None:
+        import shutil
+
+        for fh in self._files.values():
+            fh.close()
+        shutil.rmtree(self._tmpdir, ignore_errors=True)
+
+    def close(self) -> int:
+        """Assemble the archive (atomic rename) and return the number of particles written."""
+        import shutil
+        import zipfile
+
+        if self._closed:
+            return self._n
+        for fh in self._files.values():
+            fh.close()
+        shapes = {"p4": (self._n, 4), "vertex": (self._n, 3), "pdgid": (self._n,), "weight": (self._n,),
+                  "parent": (self._n,)}
+        dtypes = {"p4": np.float64, "vertex": np.float64, "pdgid": np.int64, "weight": np.float64, "parent": np.int64}
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, suffix=".tmp")
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+                for c in _COLUMNS:
+                    header = {"descr": np.lib.format.dtype_to_descr(np.dtype(dtypes[c])), "fortran_order": False,
+                              "shape": shapes[c]}
+                    with zf.open(f"{c}.npy", "w", force_zip64=True) as out, open(self._tmpdir / c, "rb") as src:
+                        np.lib.format.write_array_header_1_0(out, header)
+                        shutil.copyfileobj(src, out, 16 << 20)
+                meta = json.dumps(self.meta).encode()
+                with zf.open("meta_json.npy", "w") as out:
+                    np.lib.format.write_array(out, np.frombuffer(meta, dtype=np.uint8))
+            os.replace(tmp, self.path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            self._cleanup()
+            self._closed = True
+        return self._n
+
+    def abort(self) -> None:
+        """Discard everything written so far."""
+        if not self._closed:
+            self._cleanup()
+            self._closed = True
+
+    def __enter__(self) -> "ChunkedSampleWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> int:
+    """Write the iterable of :class:`ParticleSample` ``chunks`` to ``path`` (one .npz, see
+    :class:`ChunkedSampleWriter`); returns the number of particles."""
+    with ChunkedSampleWriter(path, meta) as w:
+        for ch in chunks:
+            w.append(ch)
+    return w._n

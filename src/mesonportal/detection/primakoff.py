@@ -42,6 +42,7 @@ from mesonportal.constants import MEV2_TO_CM2
 from mesonportal.detection.form_factors import nucleon_f1_f2
 from mesonportal.detection.targets import (
     NuclearTarget,
+    _log_t_bounds,
     integrate_dsigma_dt,
     sample_t,
     scatter_lab,
@@ -60,6 +61,7 @@ __all__ = [
     "t_range",
     "total_cross_section",
     "sample_photon",
+    "sample_t_table",
 ]
 
 
@@ -177,6 +179,97 @@ def total_cross_section(
     return sig * scale
 
 
+#: Above this many events the samplers use the per-mass-point 2D inverse-CDF table
+#: (:func:`sample_t_table`) instead of the exact per-event grid of ``targets.sample_t``.
+TABLE_SAMPLING_MIN_EVENTS = 4096
+
+
+def sample_t_table(
+    rng: np.random.Generator,
+    e: ArrayLike,
+    dsigma_dt_shape,
+    m_in: float,
+    m_out: float,
+    target_mass: float,
+    abs_t_cut: float = math.inf,
+    *,
+    n_energy: int = 96,
+    n_grid: int = 400,
+) -> Array:
+    """Draw one t [MeV²] per event (lab energies ``e`` [MeV]) of a(m_in) + T → b(m_out) + T from
+    ``dsigma_dt_shape(E, t)`` (any normalisation, broadcasting) with a 2D inverse-CDF table —
+    fast for large samples (1e5 events in ~0.1 s instead of ~6 s).
+
+    Construction (per call, i.e. per mass point): ``n_energy`` nodes log-spaced in E − E_th
+    between the smallest and largest open energy; at each node the density in the normalised
+    variable v ∈ [0, 1], u = ln|t| = u_a(E) + v (u_b(E) − u_a(E)) (bounds as in
+    ``targets.sample_t``: forward limit to min(|t_lo|, cut)), is evaluated on ``n_grid`` nodes
+    (trapezoid CDF).  An event between nodes j, j+1 draws r ~ U(0, 1), inverts both nodes'
+    CDFs at r (linear within grid cells) and interpolates the two v values linearly in
+    ln(E − E_th) — quantile ("displacement") interpolation between neighbouring energy nodes;
+    exact at the nodes up to the O(Δu²) grid error of ``targets.sample_t``.  Accuracy is
+    tested against quadrature moments (tests/test_primakoff.py, tests/test_upscattering.py,
+    tests/test_predict.py).  Events below threshold (or with zero cross section) get t = t_hi
+    (0 below threshold).  Draws N uniforms."""
+    e = np.asarray(e, float).ravel()
+    n = len(e)
+    t_lo, t_hi, is_open = t_limits(e, m_in, m_out, target_mass)
+    out = np.array(t_hi, float, copy=True)
+    r = rng.random(n)
+    if not np.any(is_open):
+        return out
+    e_th = max(float(m_in), ((m_out + target_mass) ** 2 - m_in * m_in - target_mass**2) / (2.0 * target_mass))
+    eo = e[is_open]
+    x = np.log(np.clip(eo - e_th, 1e-300, None))
+    x_lo, x_hi = float(x.min()), float(x.max())
+    k = int(n_energy) if x_hi > x_lo else 1
+    xs = np.linspace(x_lo, x_hi, k) if k > 1 else np.array([x_lo])
+    e_nodes = e_th + np.exp(xs)
+    tl, th, op = t_limits(e_nodes, m_in, m_out, target_mass)
+    ua, ub = _log_t_bounds(tl, th, abs_t_cut)
+    v = np.linspace(0.0, 1.0, int(n_grid))
+    u = ua[:, None] + (ub - ua)[:, None] * v[None, :]
+    g = np.clip(dsigma_dt_shape(e_nodes[:, None], -np.exp(u)) * np.exp(u), 0.0, None)
+    g = np.where(op[:, None], g, 0.0)
+    cdf = np.concatenate([np.zeros((k, 1)), np.cumsum(0.5 * (g[:, 1:] + g[:, :-1]), axis=1)], axis=1)
+    tot = cdf[:, -1]
+    good = tot > 0.0
+    cdf = cdf / np.where(good, tot, 1.0)[:, None]
+    if k > 1:
+        fx = (x - x_lo) / (x_hi - x_lo) * (k - 1)
+        j0 = np.clip(np.floor(fx).astype(np.intp), 0, k - 2)
+        wx = np.clip(fx - j0, 0.0, 1.0)
+    else:
+        j0 = np.zeros(len(x), np.intp)
+        wx = np.zeros(len(x))
+    ro = r[is_open]
+    v0 = np.zeros(len(x))
+    v1 = np.zeros(len(x))
+    order = np.argsort(j0, kind="stable")
+    bounds = np.searchsorted(j0[order], np.arange(k + 1))
+    inv = {}
+    for j in range(k):
+        sel = order[bounds[j]:bounds[j + 1]]
+        if sel.size == 0:
+            continue
+        for jj, dest in ((j, v0), (min(j + 1, k - 1), v1)):
+            if not good[jj]:
+                continue
+            if jj not in inv:  # strictly increasing CDF support (flat pieces have zero probability)
+                c, idx = np.unique(cdf[jj], return_index=True)
+                inv[jj] = (c, v[idx])
+            c, vi = inv[jj]
+            dest[sel] = np.interp(ro[sel], c, vi)
+    g0, g1 = good[j0], good[np.minimum(j0 + 1, k - 1)]
+    v0 = np.where(g0, v0, v1)
+    v1 = np.where(g1, v1, v0)
+    vv = np.where(g0 | g1, v0 * (1.0 - wx) + v1 * wx, 0.0)
+    ua_e, ub_e = _log_t_bounds(t_lo[is_open], t_hi[is_open], abs_t_cut)
+    t = -np.exp(ua_e + np.clip(vv, 0.0, 1.0) * (ub_e - ua_e))
+    out[is_open] = np.clip(t, t_lo[is_open], t_hi[is_open])
+    return out
+
+
 def sample_photon(
     rng: np.random.Generator,
     p4_x: ArrayLike,
@@ -186,28 +279,34 @@ def sample_photon(
     *,
     kappa: float = 0.0,
     n_grid: int = 400,
+    method: str = "auto",
 ) -> tuple[Array, Array]:
     """One dark-Primakoff scattering per incoming X of lab four-momentum ``p4_x`` (N, 4) [MeV]
     on a target at rest: t drawn from dσ/dt (couplings cancel in the shape), outgoing photon lab
     four-momentum with uniform azimuth about the X direction.
 
     Returns ``(p4_gamma (N, 4) [MeV], t (N,) [MeV²])``.  Events below threshold (E_X ≤ m_X)
-    get t = 0 and p4_gamma = 0 (their cross section is zero)."""
+    get t = 0 and p4_gamma = 0 (their cross section is zero).
+
+    ``method``: ``"exact"`` (per-event grid, ``targets.sample_t``), ``"table"`` (2D inverse-CDF
+    table, :func:`sample_t_table`) or ``"auto"`` (table above TABLE_SAMPLING_MIN_EVENTS events)."""
     _check(m_x, m_zp)
     p4 = np.asarray(p4_x, float).reshape(-1, 4)
     e = p4[:, 0]
     t_lo, t_hi, is_open = t_limits(e, m_x, 0.0, target.mass_mev)
-    t = sample_t(
-        rng,
-        e,
-        lambda ee, tt: _dsdt_unit(ee, tt, m_x, m_zp, target, kappa),
-        t_lo,
-        t_hi,
-        target.abs_t_cut,
-        n_grid=n_grid,
-    )
+    shape = lambda ee, tt: _dsdt_unit(ee, tt, m_x, m_zp, target, kappa)  # noqa: E731
+    if _use_table(method, len(e)):
+        t = sample_t_table(rng, e, shape, m_x, 0.0, target.mass_mev, target.abs_t_cut, n_grid=n_grid)
+    else:
+        t = sample_t(rng, e, shape, t_lo, t_hi, target.abs_t_cut, n_grid=n_grid)
     out = np.zeros_like(p4)
     if np.any(is_open):
         gam, _ = scatter_lab(rng, p4[is_open], t[is_open], m_x, 0.0, target.mass_mev)
         out[is_open] = gam
     return out, np.where(is_open, t, 0.0)
+
+
+def _use_table(method: str, n: int) -> bool:
+    if method not in ("auto", "exact", "table"):
+        raise ParameterError(f"method = {method!r}; allowed: auto, exact, table")
+    return method == "table" or (method == "auto" and n >= TABLE_SAMPLING_MIN_EVENTS)

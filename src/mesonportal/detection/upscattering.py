@@ -218,19 +218,25 @@ def sample_upscatter(
     *,
     kappa: float = 0.0,
     n_grid: int = 400,
+    method: str = "auto",
 ) -> tuple[Array, Array]:
     """One up-scattering per incoming χ of lab four-momentum ``p4_chi`` (N, 4) [MeV] on a target
     at rest: t from dσ/dt, χ′ lab four-momentum with uniform azimuth about the χ direction.
-    Returns ``(p4_chi_prime (N, 4) [MeV], t (N,) [MeV²])``; events below threshold get zeros."""
+    Returns ``(p4_chi_prime (N, 4) [MeV], t (N,) [MeV²])``; events below threshold get zeros.
+    ``method``: ``"exact"`` (per-event grid), ``"table"`` (2D inverse-CDF table,
+    :func:`mesonportal.detection.primakoff.sample_t_table`) or ``"auto"`` (table for large N)."""
     meds = _check(m_chi, m_chi_prime, mediators)
     p4 = np.asarray(p4_chi, float).reshape(-1, 4)
     e = p4[:, 0]
     M = target.mass_mev
     t_lo, t_hi, is_open = t_limits(e, m_chi, m_chi_prime, M)
-    t = sample_t(
-        rng, e, lambda ee, tt: _dsdt(ee, tt, m_chi, m_chi_prime, meds, 1.0, target, kappa),
-        t_lo, t_hi, target.abs_t_cut, n_grid=n_grid,
-    )
+    from mesonportal.detection.primakoff import _use_table, sample_t_table
+
+    shape = lambda ee, tt: _dsdt(ee, tt, m_chi, m_chi_prime, meds, 1.0, target, kappa)  # noqa: E731
+    if _use_table(method, len(e)):
+        t = sample_t_table(rng, e, shape, m_chi, m_chi_prime, M, target.abs_t_cut, n_grid=n_grid)
+    else:
+        t = sample_t(rng, e, shape, t_lo, t_hi, target.abs_t_cut, n_grid=n_grid)
     out = np.zeros_like(p4)
     if np.any(is_open):
         out[is_open], _ = scatter_lab(rng, p4[is_open], t[is_open], m_chi, m_chi_prime, M)

