@@ -146,3 +146,28 @@ def test_two_body_sampler():
         closed(np.random.default_rng(0), 3)
     with pytest.raises(ParameterError):
         two_body_sampler(-1.0, 1.0, 0.0)
+
+
+def test_pienu_bound_checked_per_channel_mass():
+    """A model with two dark states: the bound (proxy, arXiv:2006.00389 value 1.6e-7 for e) must
+    be applied at each channel's own mass, so a violating light state is flagged even when a heavy
+    state outside PIENU's m_X range is listed last."""
+    from mesonportal.production.channels import ProductionChannel
+    from mesonportal.production.limits import pion_branching_ratios
+
+    class Fake:
+        def production_channels(self):
+            return [
+                ProductionChannel(211, "pi+ -> e+ nu V1", 1e-6, 56, 17.0, None),   # R_e = 1e-6 > 1.6e-7
+                ProductionChannel(211, "pi+ -> e+ nu V2", 1e-9, 57, 200.0, None),  # outside 0-120 MeV
+            ]
+
+    res = pion_branching_ratios(Fake())
+    assert res["allowed"] is False
+    assert res["pienu_e"]["allowed"] is False
+
+    class Light(Fake):
+        def production_channels(self):
+            return [ProductionChannel(211, "pi+ -> e+ nu V1", 1e-8, 56, 17.0, None)]
+
+    assert pion_branching_ratios(Light())["allowed"] is True

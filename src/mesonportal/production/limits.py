@@ -72,23 +72,29 @@ def pion_branching_ratios(model) -> dict[str, Any]:
     R_ℓ = Γ(π → ℓ ν X)/Γ(π → μ ν_μ) = BR_X / BR(π → μν) (PDG) and whether the point
     is allowed by the (proxy) PIENU bounds.  Needs a model with ``production_channels()`` whose
     pion channels are labelled "pi+ -> e+ ..." / "pi+ -> mu+ ..." and a ``dark_mass``."""
+    # Each pion channel is checked against the bound at its own dark mass (a model may produce
+    # several dark states, e.g. V1 and V2); R_ℓ reports the sum over channels.
     br = {"e": 0.0, "mu": 0.0}
-    m_x = None
+    per_channel: list[tuple[str, float, float]] = []  # (lepton, m_x, BR)
     for ch in model.production_channels():
-        if abs(ch.parent) != C.PDG["pi+"]:
+        if abs(ch.parent) != C.PDG["pi+"] or "->" not in ch.label:
             continue
-        m_x = ch.dark_mass
-        lep = ch.label.split("->")[1].split()[0].rstrip("+-") if "->" in ch.label else ""
+        lep = ch.label.split("->")[1].split()[0].rstrip("+-")
         if lep in br:
             br[lep] += ch.branching_ratio
+            per_channel.append((lep, float(ch.dark_mass), float(ch.branching_ratio)))
     out: dict[str, Any] = {"BR(pi -> e nu X)": br["e"], "BR(pi -> mu nu X)": br["mu"]}
     allowed = True
     for lep in ("e", "mu"):
-        ratio = br[lep] / BR_PI_MUNU
-        bound = pienu_bound(lep, m_x)
-        ok = bound["bound"] is None or ratio < bound["bound"]
+        chans = [(m, b) for (l_, m, b) in per_channel if l_ == lep]
+        ok = True
+        bound = pienu_bound(lep, chans[0][0] if chans else None)
+        for m_x, b in chans:
+            bnd = pienu_bound(lep, m_x)
+            if bnd["bound"] is not None and b / BR_PI_MUNU >= bnd["bound"]:
+                ok, bound = False, bnd
         allowed = allowed and ok
-        out[f"R_{lep}"] = ratio
+        out[f"R_{lep}"] = br[lep] / BR_PI_MUNU
         out[f"pienu_{lep}"] = {**bound, "allowed": ok}
     out["allowed"] = allowed
     return out
