@@ -8,7 +8,15 @@ import sys
 import click
 import numpy as np
 
-from mesonportal.cli.options import experiment_option, json_option, mode_option, samples_option, seed_option
+from mesonportal.cli.options import (
+    experiment_option,
+    json_option,
+    mode_option,
+    model_options,
+    resolve_model,
+    samples_option,
+    seed_option,
+)
 
 FLAVOURS = ("numu", "numubar", "nue", "nuebar")
 
@@ -36,11 +44,17 @@ def flux_json(flux: dict) -> dict:
 @json_option
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the prediction (over the official flux where there is one) to FILE.")
-def command(experiment, mode, samples, seed, as_json, plot_path):
-    """Neutrino flux through the detector from the simulated meson source (per POT)."""
+@model_options
+def command(experiment, mode, samples, seed, as_json, plot_path, model_name, params, benchmark):
+    """Neutrino flux through the detector from the simulated meson source (per POT); with
+    --model/--benchmark the flux of the model's dark particle (phi, a or chi) instead."""
     from mesonportal import api
     from mesonportal.analysis.flux import integrated_flux, mean_energy_gev, official_flux, plot_flux
 
+    model = resolve_model(model_name, params, benchmark, required=False)
+    if model is not None:
+        _dark(api, model, experiment, mode, samples, seed, as_json, plot_path)
+        return
     flux = api.neutrino_flux(experiment, mode, samples, seed, progress=sys.stderr.isatty())
     if plot_path:
         official = official_flux() if (flux["experiment"] == "miniboone" and mode == "nu") else None
@@ -58,6 +72,34 @@ def command(experiment, mode, samples, seed, as_json, plot_path):
         tot = integrated_flux(flux, fl)
         err = float(np.sqrt(np.sum(np.asarray(flux[fl + "_err"]) ** 2)))
         table.add_row(fl, f"{tot:.4g}", f"{err:.2g}", f"{mean_energy_gev(flux, fl):.3f}" if tot > 0 else "-")
+    Console().print(table)
+    if plot_path:
+        Console(stderr=True).print(f"plot written to {plot_path}")
+
+
+def _dark(api, model, experiment, mode, samples, seed, as_json, plot_path) -> None:
+    """Dark-particle flux through the detector (``--model``): same JSON layout as neutrinos.
+    The ``--samples`` default of the neutrino flux (300000) is used as the meson sample size."""
+    from mesonportal.analysis.plots import plot_dark_flux
+
+    flux = api.dark_flux(experiment, mode, model, samples, seed, progress=sys.stderr.isatty())
+    sp = flux["species"][0]
+    if plot_path:
+        plot_dark_flux(flux, plot_path)
+    if as_json:
+        click.echo(json.dumps(flux_json(flux)))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    e = np.asarray(flux["edges_gev"])
+    c = 0.5 * (e[1:] + e[:-1])
+    tot = float(np.sum(flux[sp]))
+    err = float(np.sqrt(np.sum(np.asarray(flux[sp + "_err"]) ** 2)))
+    table = Table(title=f"{flux['experiment']} — {mode} mode — {model.name} — {sp} / cm² / POT")
+    for col in ("species", "integrated", "MC stat. error", "mean E [GeV]"):
+        table.add_column(col, justify="right")
+    table.add_row(sp, f"{tot:.4g}", f"{err:.2g}", f"{float(np.sum(c * flux[sp]) / tot):.3f}" if tot > 0 else "-")
     Console().print(table)
     if plot_path:
         Console(stderr=True).print(f"plot written to {plot_path}")

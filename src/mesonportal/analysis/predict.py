@@ -1,0 +1,211 @@
+"""Signal predictions for MiniBooNE-like experiments: mesons → dark particles → events.
+
+:func:`predict_signal` is the contract used by fits and scans (see
+:mod:`mesonportal.analysis.prediction`): it returns a :class:`SignalSample` with weights in
+events per POT at the model's own coupling product.  The chain per model family lives in
+:mod:`mesonportal.detection.signal`; the physics, formulas and approximations are in
+docs/prediction.md.
+
+Randomness: the meson source is seeded by ``seed`` (and cached on disk,
+:func:`mesonportal.cache.cached_mesons`); the dark chain uses
+``api.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
+the same model family with the same seed see identical meson samples and random streams.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from mesonportal import __version__
+from mesonportal.analysis.prediction import SignalSample
+from mesonportal.detection.response import SHOWER_CRITERIA
+from mesonportal.detection.signal import (
+    PROCESS_CODES,
+    SCALAR_MESONS,
+    idm_chain,
+    is_idm_model,
+    is_scalar_model,
+    scalar_chain,
+)
+from mesonportal.exceptions import ParameterError
+from mesonportal.sample import ParticleSample
+
+#: Meson groups of the iDM chain and their share of ``samples``: (species, divisor).  π⁰ gets
+#: ``samples`` primaries (its π⁰ → γV dominates: 99 % of the idm-double ν-mode signal, the MC
+#: error is set by the few π⁰ pointing at the detector), η samples // 4, π±/K± samples // 8
+#: (their three-body V yield is < 1e-3 of the total for the benchmarks).
+IDM_GROUPS: tuple[tuple[tuple[int, ...], int], ...] = (((111,), 1), ((221,), 4), ((211, -211, 321, -321), 8))
+
+__all__ = ["predict_signal", "default_samples", "DEFAULT_SAMPLES", "SignalSample"]
+
+#: Default number of sampled primary mesons per model family (split evenly over the meson
+#: species of the family).  Chosen so that the ν-mode benchmark predictions have ≤ 2 % MC
+#: statistical error on the total (benchmarks/bench_predict.py; docs/prediction.md).
+DEFAULT_SAMPLES: dict[str, int] = {"scalar": 300_000, "idm": 200_000}
+#: Forced emissions per meson (and per V) and channel.
+DEFAULT_N_PER_MESON: dict[str, int] = {"scalar": 1, "idm": 1}
+#: Forward-stratum mediator decays per meson in the iDM chain.
+DEFAULT_N_FORWARD = 8
+
+
+def _family(model) -> str:
+    if is_scalar_model(model):
+        return "scalar"
+    if is_idm_model(model):
+        return "idm"
+    raise ParameterError(f"model {getattr(model, 'name', model)!r} has no prediction chain; allowed: scalar, "
+                         "pseudoscalar, idm")
+
+
+def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False) -> ParticleSample:
+    """The (cached) meson sample of a model family: π±/K± (``samples`` split evenly) for the
+    scalar family; for idm the groups of :data:`IDM_GROUPS`."""
+    from mesonportal.cache import cached_mesons
+
+    if _family(model) == "scalar":
+        return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
+    groups = [cached_mesons(exp, mode, max(samples // frac, len(sp)), seed, species=sp, progress=progress)
+              for sp, frac in IDM_GROUPS]
+    return ParticleSample.concatenate(groups)
+
+
+def default_samples(model) -> int:
+    """Default meson sample size for ``model`` (see :data:`DEFAULT_SAMPLES`)."""
+    return DEFAULT_SAMPLES[_family(model)]
+
+
+def predict_signal(
+    experiment,
+    mode: str,
+    model,
+    *,
+    samples: int | None = None,
+    seed: int = 12345,
+    progress: bool = False,
+    criterion: str = "circle",
+    n_per_meson: int | None = None,
+    decays: bool = True,
+    smear: bool = True,
+) -> SignalSample:
+    """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
+
+    Parameters
+    ----------
+    experiment : name or :class:`~mesonportal.experiments.Experiment`
+    mode : "nu", "nubar" or "dump"
+    model : a model from :func:`mesonportal.models.make_model` / ``load_benchmark``
+    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`); cached on disk
+    seed : run seed (meson source and dark chain)
+    criterion : single-shower criterion for pairs, "circle" (default) or "angle"
+    n_per_meson : forced emissions per meson and channel (default 1)
+    decays : include decays of a long-lived X inside the detector (scalar family)
+    smear : apply the detector energy/angle resolution
+
+    Returns
+    -------
+    SignalSample with columns (all 1-D): generator level — ``process``, ``parent_pdg``,
+    ``channel``, ``dark_{e,px,py,pz}`` [MeV], ``prod_{x,y,z}`` and ``int_{x,y,z}`` [cm],
+    ``target`` (6 = C-12, 1 = proton, 0 = decay), ``t`` [MeV²], ``p1_*``/``p2_*`` (photon or
+    decay products / e⁻, e⁺) [MeV], ``shower_e`` [MeV] (iDM also ``chip_*``, ``decay_*`` and the
+    reweighting inputs); reconstructed — ``e_true``, ``e_vis``, ``cos_theta``, ``e_qe``,
+    ``efficiency``; ``weight`` [events/POT].  ``info`` holds the stage bookkeeping (weights per
+    POT removed at each step), events per process for the exposure, timings, seed and version.
+
+    A closed or invisible model point (e.g. closed production channel, χ′ that never decays)
+    gives a ``UserWarning`` and a zero prediction, not an error.
+    """
+    from mesonportal.api import _experiment, check_samples, stage_rng
+    from mesonportal.experiments.config import check_mode
+
+    t0 = time.perf_counter()
+    exp = _experiment(experiment)
+    check_mode(exp, mode)
+    family = _family(model)
+    if criterion not in SHOWER_CRITERIA:
+        raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
+    samples = check_samples(DEFAULT_SAMPLES[family] if samples is None else samples)
+    npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
+    mesons = meson_sample(exp, mode, model, samples, seed, progress)
+    t1 = time.perf_counter()
+    rng = stage_rng(seed, "darkchain")
+    if family == "scalar":
+        res = scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
+                           decays=decays, smear=smear)
+        x_ref = float(model.coupling_product)
+        units = "MeV^-1 (g_mu g_n lam)"
+    else:
+        res = idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
+                        criterion=criterion, smear=smear)
+        x_ref = float(model.coupling_product())
+        units = "eps1 eps2 gp2^2/(4 pi)" if model.is_double else "eps1^2 gp1^2/(4 pi)"
+    t2 = time.perf_counter()
+    cols = res.columns
+    w = cols["weight"]
+    pot = exp.pot(mode)
+    weight_fn = res.weight_fn
+    info: dict[str, Any] = {
+        "stages_per_pot": res.info,
+        "samples": samples,
+        "n_per_meson": npm,
+        "seed": int(seed),
+        "criterion": criterion,
+        "version": __version__,
+        "n_events_mc": int(len(w)),
+        "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
+    }
+    if family == "scalar":
+        proc = cols.get("process", np.zeros(0, np.int64))
+        info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()
+                                     if k != "upscatter_chi_ee"}
+        has_decays = bool(np.any((proc != PROCESS_CODES["primakoff"]) & (w > 0)))
+        info["coupling_scaling"] = ("Primakoff events scale as (x/x_ref)^2 (x = g_mu g_n lam varied through lam at "
+                                    "fixed g_mu, g_n); X decays inside the detector do not depend on lam "
+                                    "and stay fixed")
+        if has_decays:
+            weight_fn = _scalar_weight_fn(w, proc == PROCESS_CODES["primakoff"], x_ref)
+    else:
+        info["coupling_scaling"] = ("x rescales " + ("gp2" if model.is_double else "gp1") + "; per-event "
+                                    "reweighting of BR(V->chi), up-scattering rate, chi' lifetime and BR")
+    if not np.any(w > 0):
+        reason = _zero_reason(res.info, family)
+        warnings.warn(f"the prediction for model {model.name!r} in {exp.name} {mode} mode is identically zero "
+                      f"({reason})", UserWarning, stacklevel=2)
+        info["zero_signal_reason"] = reason
+    return SignalSample(
+        experiment=exp.name, mode=mode, pot=pot, model=model.describe(), coupling_product_ref=x_ref,
+        coupling_units=units, columns=cols, weight_fn=weight_fn, info=info,
+    )
+
+
+def _scalar_weight_fn(w: np.ndarray, is_primakoff: np.ndarray, x_ref: float):
+    """Weights at coupling product x: Primakoff × (x/x_ref)², decays unchanged."""
+    w = np.asarray(w, float).copy()
+    prim = np.asarray(is_primakoff, bool).copy()
+
+    def weights(x: float) -> np.ndarray:
+        scale = (float(x) / x_ref) ** 2 if x_ref != 0.0 else 0.0
+        return np.where(prim, w * scale, w)
+
+    return weights
+
+
+def _zero_reason(info: dict, family: str) -> str:
+    chans = info.get("channels", {})
+    if chans and all(c.get("produced_per_pot", 0.0) <= 0.0 for c in chans.values()):
+        return "no open production channel (closed or zero coupling)"
+    if info.get("at_detector_per_pot", 0.0) <= 0.0:
+        return "no dark particle reaches the detector"
+    if family == "idm":
+        cp = info.get("chi_prime", {})
+        if not math.isfinite(cp.get("ctau_cm", math.inf)) or cp.get("br_chi_ee", 0.0) <= 0.0:
+            return "chi' never decays to chi e+ e- (infinite lifetime or zero visible branching ratio)"
+        if info.get("upscatterings_per_pot", 0.0) <= 0.0:
+            return "no up-scattering (zero coupling or below threshold)"
+    elif info.get("primakoff_interactions_per_pot", 0.0) <= 0.0 and info.get("decays_inside_visible_per_pot", 0.0) <= 0.0:
+        return "zero detection cross section and no visible decays"
+    return "no event passes the detection chain"

@@ -1,0 +1,108 @@
+"""``mesonportal predict``: expected signal events of a model in an experiment's beam mode."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+
+import click
+
+from mesonportal.cli.options import experiment_option, json_option, mode_option, model_options, resolve_model, seed_option
+
+
+@click.command("predict")
+@experiment_option
+@mode_option
+@model_options
+@click.option("--samples", "-n", type=click.IntRange(min=1), default=None,
+              help="Primary mesons to simulate (default: per model family, <= 2% MC error on the benchmarks).")
+@seed_option
+@json_option
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
+              help="Write E_QE, E_vis and cos(theta) figures over MiniBooNE's excess to DIR.")
+@click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
+              help="Write the weighted events (all columns + metadata) to FILE.parquet.")
+@click.option("--criterion", type=click.Choice(["circle", "angle"]), default="circle", show_default=True,
+              help="Single-shower criterion for e+e- / gamma gamma pairs.")
+def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
+            criterion):
+    """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms."""
+    from mesonportal.analysis.predict import predict_signal
+    from mesonportal.exceptions import ParameterError
+
+    model = resolve_model(model_name, params, benchmark, required=True)
+    if events_path is not None and not str(events_path).lower().endswith(".parquet"):
+        raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sample = predict_signal(experiment, mode, model, samples=samples, seed=seed,
+                                progress=sys.stderr.isatty(), criterion=criterion)
+    for w in caught:
+        click.echo(f"mesonportal: warning: {w.message}", err=True)
+    if events_path:
+        from mesonportal.analysis.events_io import write_events
+
+        write_events(sample, events_path)
+    paths = []
+    if plot_dir:
+        from mesonportal.analysis.plots import plot_prediction
+
+        paths = plot_prediction(sample, plot_dir)
+    if as_json:
+        out = sample.to_json()
+        click.echo(json.dumps(_jsonable(out)))
+        return
+    _summary(sample, model)
+    from rich.console import Console
+
+    err = Console(stderr=True)
+    for p in paths:
+        err.print(f"plot written to {p}")
+    if events_path:
+        err.print(f"events written to {events_path}")
+
+
+def _jsonable(x):
+    import math
+
+    import numpy as np
+
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [_jsonable(v) for v in x.tolist()]
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        return x if math.isfinite(x) else str(x)
+    return x
+
+
+def _summary(sample, model) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    tot = sample.totals()
+    con = Console()
+    t = Table(title=f"{sample.experiment} — {sample.mode} mode — {model.name} ({sample.pot:.4g} POT)")
+    t.add_column("quantity")
+    t.add_column("value", justify="right")
+    t.add_row("coupling product", f"{sample.coupling_product_ref:.4g} {sample.coupling_units}")
+    t.add_row("events (total)", f"{tot['events_total']:.4g} ± {tot['mc_stat_error']:.2g} (MC)")
+    t.add_row("events 200 < E_QE < 1250 MeV", f"{tot['events_200_1250']:.4g}")
+    for k, v in sample.info.get("events_by_process", {}).items():
+        t.add_row(f"  from {k}", f"{v:.4g}")
+    t.add_row("MC events", str(len(sample)))
+    t.add_row("time [s]", f"{sample.info['timing_s']['total']:.2f}")
+    con.print(t)
+    edges, counts, sumw2 = sample.histogram("enu_qe")
+    h = Table(title="E_QE histogram (events / bin)")
+    for c in ("E_QE [MeV]", "events", "MC stat."):
+        h.add_column(c, justify="right")
+    for i in range(len(counts)):
+        h.add_row(f"{edges[i]:.0f}–{edges[i + 1]:.0f}", f"{counts[i]:.4g}", f"{sumw2[i] ** 0.5:.2g}")
+    con.print(h)
