@@ -1,0 +1,135 @@
+"""``mesonportal fit``: fit a model's coupling product to the MiniBooNE low-energy excess.
+
+    mesonportal fit --experiment miniboone (--model NAME --param k=v ... | --benchmark NAME)
+                    [--modes nu,nubar] [--stat pearson] [--samples N] [--seed S] [--json] [--plot DIR]
+
+Predicts the signal in ν, ν̄ (and dump) mode with
+:func:`mesonportal.analysis.predict.predict_signal`, fits with
+:func:`mesonportal.analysis.fit.fit_excess`. A prediction that is zero everywhere gives
+"no sensitivity" and exit code 1 (``NoSensitivityError``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from mesonportal.cli.options import experiment_option, json_option, model_options, resolve_model, seed_option
+from mesonportal.exceptions import ParameterError
+
+__all__ = ["command", "run_fit", "parse_modes"]
+
+_STATS = ("pearson", "cnp", "none")
+
+
+def parse_modes(text: str) -> tuple[str, ...]:
+    """``"nu,nubar"`` → ("nu", "nubar"); ParameterError for anything else."""
+    ms = tuple(m.strip().lower() for m in text.split(",") if m.strip())
+    allowed = ("nu", "nubar")
+    if not ms or any(m not in allowed for m in ms) or len(set(ms)) != len(ms):
+        raise ParameterError(f"--modes must be a comma-separated subset of {', '.join(allowed)}, got {text!r}")
+    return ms
+
+
+def run_fit(
+    experiment: str,
+    model: Any,
+    modes: tuple[str, ...] = ("nu", "nubar"),
+    *,
+    samples: int | None = None,
+    seed: int = 12345,
+    stat: str = "pearson",
+    benchmark: str | None = None,
+    progress: bool = False,
+    with_dump: bool = True,
+    status=None,
+):
+    """Predict ν, ν̄ (all target modes, so that events are reported for both) and dump mode,
+    then fit ``modes``. Returns (FitResult, {mode: SignalSample}, dump SignalSample | None).
+    ``status``: optional callable(str) for progress messages."""
+    import importlib
+
+    _predict = importlib.import_module("mesonportal.analysis.predict")  # lazily: heavy pipeline
+    from mesonportal.analysis.fit import fit_excess
+    from mesonportal.experiments import load_experiment
+
+    exp = load_experiment(experiment)
+    if exp.name != "miniboone":
+        raise ParameterError(f"fit: data are bundled only for experiment 'miniboone', got {exp.name!r}")
+    kw: dict[str, Any] = {"seed": seed, "progress": progress}
+    if samples is not None:
+        kw["samples"] = samples
+    preds = {}
+    for mode in ("nu", "nubar"):
+        if status:
+            status(f"predicting {mode} mode")
+        preds[mode] = _predict.predict_signal(exp, mode, model, **kw)
+    dump = None
+    if with_dump and "dump" in exp.modes:
+        if status:
+            status("predicting dump mode")
+        dump = _predict.predict_signal(exp, "dump", model, **kw)
+    if status:
+        status("fitting")
+    result = fit_excess(preds, modes, dump, stat, model=model, benchmark=benchmark)
+    return result, preds, dump
+
+
+@click.command("fit")
+@experiment_option
+@model_options
+@click.option("--modes", default="nu,nubar", show_default=True,
+              help="Beam modes fitted: nu, nubar or nu,nubar (combined 60x60 covariance).")
+@click.option("--stat", type=click.Choice(_STATS), default="pearson", show_default=True,
+              help="Statistical term of the covariance chi2.")
+@click.option("--samples", "-n", type=click.IntRange(min=1), default=None,
+              help="Sampled primary mesons per mode (default: the prediction's own default).")
+@seed_option
+@json_option
+@click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
+              help="Write plots (E_QE, E_vis, cos theta per mode; delta chi2 scan) to DIR.")
+def command(experiment, model_name, params, benchmark, modes, stat, samples, seed, as_json, plot_dir):
+    """Fit the coupling product to the MiniBooNE excess (best fit, 1σ/2σ, χ², dump, PIENU)."""
+    ms = parse_modes(modes)
+    model = resolve_model(model_name, params, benchmark)
+    tty = sys.stderr.isatty()
+    result, preds, dump = run_fit(experiment, model, ms, samples=samples, seed=seed, stat=stat,
+                                  benchmark=benchmark or model_name, progress=tty and not as_json)
+    paths = []
+    if plot_dir:
+        from mesonportal.analysis.fit_plots import plot_fit
+
+        paths = plot_fit(result, preds, plot_dir)
+    if as_json:
+        click.echo(json.dumps(result.to_json(scan=False), allow_nan=False))
+        return
+    _print_summary(result, paths)
+
+
+def _print_summary(result, paths) -> None:
+    from rich.console import Console
+
+    from mesonportal.analysis.report import fit_rich_table
+
+    con = Console(width=None if sys.stdout.isatty() else 160)
+    con.print(fit_rich_table(result))
+    ev = result.events
+    fmt = lambda v: "–" if v is None else f"{v:.4g}"  # noqa: E731
+    con.print(f"events at best fit: ν {fmt(ev.get('nu'))}, ν̄ {fmt(ev.get('nubar'))} (200 < E_QE < 1250 MeV); "
+              f"dump {fmt(ev.get('dump'))} (all energies)")
+    if result.dump:
+        d = result.dump
+        verdict = "consistent" if d["consistent"] else "INCONSISTENT"
+        con.print(f"dump mode ({d['pot']:.3g} POT): {verdict} with MiniBooNE's null result "
+                  f"(criterion ≤ {d['upper_limit_events']:.2f} events); per-POT ratio to ν mode "
+                  f"{fmt(d.get('ratio_to_scaled_nu_prediction'))}")
+    if result.pienu is not None:
+        con.print(f"PIENU (proxy bounds): {'allowed' if result.pienu_allowed else 'EXCLUDED'} "
+                  f"(R_e = {result.pienu.get('R_e', 0):.3g}, R_mu = {result.pienu.get('R_mu', 0):.3g})")
+    for n in result.notes:
+        con.print(f"note: {n}")
+    for p in paths:
+        Console(stderr=True).print(f"plot written to {p}")

@@ -1,0 +1,130 @@
+"""``mesonportal reproduce``: the main job — fit all shipped benchmarks and write ``results/``.
+
+    mesonportal reproduce [--out results] [--samples N] [--seed S]
+                          [--benchmarks scalar,pseudoscalar,idm-single,idm-double]
+
+For every benchmark: predict ν, ν̄ and dump mode, fit ν+ν̄ (combined covariance; ν-only and
+ν̄-only fits alongside), and write ``<out>/<benchmark>/fit.json`` and its plots; then
+``<out>/report.md`` (summary table + criteria) and ``<out>/summary.json``. A benchmark without
+sensitivity (prediction zero everywhere) is reported as such and does not stop the job; the exit
+code is 0 if at least one benchmark was fitted, else 1.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from mesonportal.cli.options import experiment_option, seed_option
+from mesonportal.exceptions import NoSensitivityError, ParameterError
+
+__all__ = ["command", "DEFAULT_BENCHMARKS", "reproduce"]
+
+DEFAULT_BENCHMARKS: tuple[str, ...] = ("scalar", "pseudoscalar", "idm-single", "idm-double")
+
+
+def _parse_benchmarks(text: str) -> tuple[str, ...]:
+    from mesonportal.models.registry import available_benchmarks
+
+    names = tuple(b.strip() for b in text.split(",") if b.strip())
+    known = available_benchmarks()
+    bad = [b for b in names if b not in known]
+    if not names or bad:
+        raise ParameterError(f"--benchmarks must be a comma-separated subset of {', '.join(known)}; got {text!r}")
+    return names
+
+
+def reproduce(
+    out: str | Path = "results",
+    benchmarks: tuple[str, ...] = DEFAULT_BENCHMARKS,
+    *,
+    experiment: str = "miniboone",
+    samples: int | None = None,
+    seed: int = 12345,
+    plots: bool = True,
+    progress=None,
+) -> list[dict]:
+    """Fit ``benchmarks`` and write the results directory; returns the summary rows.
+    ``progress``: optional callable(benchmark, message)."""
+    from mesonportal import __version__
+    from mesonportal.analysis.report import failed_row, summary_row, write_summary
+    from mesonportal.cli.fit_cmd import run_fit
+    from mesonportal.models.registry import load_benchmark
+
+    outdir = Path(out)
+    outdir.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    t0 = time.perf_counter()
+    for name in benchmarks:
+        t1 = time.perf_counter()
+        say = (lambda msg, _n=name: progress(_n, msg)) if progress else None
+        model = load_benchmark(name)
+        try:
+            result, preds, _dump = run_fit(experiment, model, ("nu", "nubar"), samples=samples, seed=seed,
+                                           benchmark=name, status=say)
+        except NoSensitivityError as exc:
+            rows.append(failed_row(name, "no sensitivity", str(exc)))
+            bdir = outdir / name
+            bdir.mkdir(parents=True, exist_ok=True)
+            (bdir / "fit.json").write_text(json.dumps({"benchmark": name, "status": "no sensitivity",
+                                                       "message": str(exc)}, indent=2), encoding="utf-8")
+            continue
+        bdir = outdir / name
+        bdir.mkdir(parents=True, exist_ok=True)
+        (bdir / "fit.json").write_text(json.dumps(result.to_json(), indent=2, allow_nan=False), encoding="utf-8")
+        if plots:
+            if say:
+                say("plotting")
+            from mesonportal.analysis.fit_plots import plot_fit
+
+            plot_fit(result, preds, bdir)
+        row = summary_row(name, result)
+        row["seconds"] = round(time.perf_counter() - t1, 1)
+        rows.append(row)
+    meta = {
+        "mesonportal": __version__,
+        "experiment": experiment,
+        "benchmarks": ", ".join(benchmarks),
+        "samples": samples if samples is not None else "prediction default",
+        "seed": seed,
+        "python": platform.python_version(),
+        "wall time [s]": round(time.perf_counter() - t0, 1),
+    }
+    write_summary(outdir, rows, meta)
+    return rows
+
+
+@click.command("reproduce")
+@click.option("--out", "-o", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Output directory.")
+@click.option("--benchmarks", default=",".join(DEFAULT_BENCHMARKS), show_default=True,
+              help="Comma-separated benchmarks to fit.")
+@click.option("--samples", "-n", type=click.IntRange(min=1), default=None,
+              help="Sampled primary mesons per mode (default: the prediction's own default).")
+@seed_option
+@experiment_option
+@click.option("--no-plots", is_flag=True, help="Skip the plots (JSON and report only).")
+def command(out, benchmarks, samples, seed, experiment, no_plots):
+    """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
+    from rich.console import Console
+
+    from mesonportal.analysis.report import rich_table
+
+    names = _parse_benchmarks(benchmarks)
+    err = Console(stderr=True)
+    t0 = time.perf_counter()
+    with err.status("starting") as status:
+        def progress(bench: str, msg: str) -> None:
+            status.update(f"[{names.index(bench) + 1}/{len(names)}] {bench}: {msg} "
+                          f"({time.perf_counter() - t0:.0f} s)")
+        rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
+                         plots=not no_plots, progress=progress)
+    Console(width=None if sys.stdout.isatty() else 200).print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)"))
+    err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json)")
+    if not any(r.get("status") == "ok" for r in rows):
+        raise NoSensitivityError("no benchmark could be fitted (see report.md)")
