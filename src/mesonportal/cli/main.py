@@ -27,8 +27,15 @@ def _register() -> None:
         cli.add_command(cmd)
 
 
+def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ARG001
+    return f"mesonportal: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (used by the console script and the tests)."""
+    import warnings
+
+    warnings.formatwarning = _format_warning
     _register()
     try:
         cli.main(args=argv, prog_name="mesonportal", standalone_mode=False)
