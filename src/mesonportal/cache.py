@@ -81,6 +81,11 @@ def save_sample(path: Path, sample: ParticleSample, meta: dict | None = None) ->
     if hasattr(sample, "summary"):
         meta["summary"] = sample.summary
     arrays["meta_json"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    save_arrays(path, arrays)
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write named arrays to ``path`` (.npz) atomically (temp file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)

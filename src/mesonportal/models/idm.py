@@ -41,7 +41,7 @@ from mesonportal.exceptions import ParameterError
 from mesonportal.kinematics import two_body_decay, two_body_momentum
 from mesonportal.models.base import DarkModel, check_real
 from mesonportal.production.channels import ProductionChannel
-from mesonportal.production.three_body import ThreeBodyTable, dalitz_width
+from mesonportal.production.three_body import ThreeBodyTable, cached_three_body_table, dalitz_width
 from mesonportal.sample import DARK_PDG, ParticleSample
 
 Array = NDArray[np.float64]
@@ -838,7 +838,9 @@ def _radiative_table(meson: str, lepton: str, m_v: float, n_grid: int) -> ThreeB
         return radiative_msq(x, y, m_meson=m_p, m_lep=m_l, m_v=m_v, coupling=1.0, f_meson=f, v_ckm=v,
                              f_v=fv, f_a=fa)
 
-    return ThreeBodyTable(m_p, m_l, 0.0, m_v, msq, n_grid=n_grid)
+    key = {"process": "radiative P -> l nu V (IB + SD)", "meson": meson, "lepton": lepton, "f_meson": f,
+           "v_ckm": v, "f_v": fv, "f_a": fa, "coupling": 1.0}
+    return cached_three_body_table(key, m_p, m_l, 0.0, m_v, msq, n_grid=n_grid)
 
 
 def _two_body_sampler(m_parent: float, m_dark: float, m_other: float):

@@ -223,6 +223,39 @@ class ThreeBodyTable:
             cdf = np.cumsum(env)
             self._cdf = cdf / cdf[-1]
 
+    # ------------------------------------------------------------------ persistence
+    def table_state(self) -> dict[str, np.ndarray]:
+        """The arrays that define the table (everything but the |M|² callable), for the on-disk
+        cache of :func:`cached_three_body_table`."""
+        st = {"masses": np.array([self.m_parent, self.m1, self.m2, self.m3]),
+              "is_open": np.array(self.is_open), "width": np.array(self.width)}
+        if self.is_open:
+            st.update(ns=np.array(self._ns), nv=np.array(self._nv), env=self._env)
+            if self._cdf is not None:
+                st["cdf"] = self._cdf
+        return st
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray], msq: MsqFunction) -> "ThreeBodyTable":
+        """Rebuild a table from :meth:`table_state` and the same |M|² callable."""
+        self = cls.__new__(cls)
+        m_parent, m1, m2, m3 = (float(v) for v in state["masses"])
+        self.m_parent, self.m1, self.m2, self.m3 = m_parent, m1, m2, m3
+        self.msq = msq
+        self.is_open = bool(state["is_open"])
+        self.envelope_violations = 0
+        self.n_proposed = 0
+        self._sum_m2 = m_parent**2 + m1**2 + m2**2 + m3**2
+        self.width = float(state["width"])
+        self._cdf = None
+        if self.is_open:
+            self._map = _Mapping(m_parent, m1, m2, m3)
+            self._ns, self._nv = int(state["ns"]), int(state["nv"])
+            self._env = np.asarray(state["env"], float)
+            if "cdf" in state:
+                self._cdf = np.asarray(state["cdf"], float)
+        return self
+
     # ------------------------------------------------------------------ spectra
     @property
     def e3_range(self) -> tuple[float, float]:
@@ -345,3 +378,26 @@ class ThreeBodyTable:
     def __call__(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """Alias of :meth:`sample_dark`, so a table is a ``RestFrameSampler``."""
         return self.sample_dark(rng, n)
+
+
+def cached_three_body_table(key: dict, m_parent: float, m1: float, m2: float, m3: float, msq: MsqFunction,
+                            **table_options) -> ThreeBodyTable:
+    """A :class:`ThreeBodyTable` whose arrays are stored in the on-disk cache
+    (:mod:`mesonportal.cache`), content-addressed by ``key`` (everything that defines |M|²,
+    e.g. form factors and masses), the masses and the table options.  Building a table for an
+    expensive |M|² (explicit Dirac traces) takes seconds; reloading it takes milliseconds, in
+    any process (Dask workers included)."""
+    from mesonportal import cache
+
+    ck = cache.cache_key("three-body-table", key=key, masses=[m_parent, m1, m2, m3], options=table_options)
+    path = cache.cache_dir() / "tables" / f"three-body-{ck}.npz" if cache.cache_enabled() else None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path) as z:
+                return ThreeBodyTable.from_state(dict(z), msq)
+        except Exception:  # corrupt entry: rebuild  # noqa: BLE001
+            path.unlink(missing_ok=True)
+    table = ThreeBodyTable(m_parent, m1, m2, m3, msq, **table_options)
+    if path is not None:
+        cache.save_arrays(path, table.table_state())
+    return table

@@ -296,7 +296,16 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
 
 def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp], m: float) -> ForcedEmission:
     """One daughter per entry of ``idx`` (parent row of ``band``)."""
-    b = {k: v[idx] for k, v in band.items()}
+    # Gather only per-parent scalars; the cone test uses the components of â in the parent
+    # frame (e1, e2, β̂), so no (n, 3) gather of â is needed: with p = a e1 + b e2 + c β̂,
+    # p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c².
+    ax = band["ax"]
+    ax1 = np.einsum("ij,ij->i", band["e1"], ax)
+    ax2 = np.einsum("ij,ij->i", band["e2"], ax)
+    ax3 = np.einsum("ij,ij->i", band["bhat"], ax)
+    scal = ("ltot", "l1", "c1_lo", "c2_lo", "phi_a", "dphi", "gamma", "p0", "beta", "e0", "inside",
+            "one_minus_cos", "fast")
+    b = {k: band[k][idx] for k in scal}
     n = len(idx)
     u1, u2 = rng.random(n), rng.random(n)
     x = u1 * b["ltot"]
@@ -305,12 +314,14 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     phi = b["phi_a"] + (2.0 * u2 - 1.0) * b["dphi"]
     p_par = b["gamma"] * (b["p0"] * cstar + b["beta"] * b["e0"])
     p_perp = b["p0"] * sstar
-    p3 = (b["e1"] * (p_perp * np.cos(phi))[:, None] + b["e2"] * (p_perp * np.sin(phi))[:, None]
-          + b["bhat"] * p_par[:, None])
-    pl = np.sqrt(np.einsum("ij,ij->i", p3, p3))
-    d = p3 / np.where(pl > 0, pl, 1.0)[:, None]
-    diff = d - b["ax"]
-    one_minus = 0.5 * np.einsum("ij,ij->i", diff, diff)
+    ca, sa = p_perp * np.cos(phi), p_perp * np.sin(phi)
+    p3 = band["e1"][idx] * ca[:, None]
+    p3 += band["e2"][idx] * sa[:, None]
+    p3 += band["bhat"][idx] * p_par[:, None]
+    pl = np.sqrt(ca * ca + sa * sa + p_par * p_par)
+    safe = np.where(pl > 0, pl, 1.0)
+    d = p3 / safe[:, None]
+    one_minus = 1.0 - (ca * ax1[idx] + sa * ax2[idx] + p_par * ax3[idx]) / safe
     in_cone = b["inside"] | (one_minus <= b["one_minus_cos"])
     w = np.where(in_cone & (pl > 0), 0.5 * b["ltot"] * b["dphi"] / np.pi, 0.0)
     ok = w > 0
@@ -318,7 +329,7 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     p4[:, 0] = np.where(ok, np.sqrt(pl * pl + m * m), 0.0)
     p4[:, 1:] = np.where(ok[:, None], p3, 0.0)
     n_roots = np.where(b["fast"], 2, 1).astype(np.int64)
-    return ForcedEmission(p4, np.where(ok[:, None], d, b["ax"]), w, n_roots)
+    return ForcedEmission(p4, np.where(ok[:, None], d, ax[idx]), w, n_roots)
 
 
 def _frame(axis: Array) -> tuple[Array, Array]:
