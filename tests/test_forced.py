@@ -95,6 +95,15 @@ def test_forced_vs_brute_force(e_par, center, radius, m, p0):
         # the forced daughters do point into the sphere
         ok = fe.weight > 0
         assert np.all(ray_sphere_intersection(np.zeros((ok.sum(), 3)), fe.direction[ok], center, radius).hit)
+    # repeat = k (one band per parent, k draws; the gather path of draw_from_band): same mean
+    k = 4
+    fe = force_towards_sphere_restframe(rng, par[: nf // k], np.zeros((nf // k, 3)), rest[: nf // k], m, center,
+                                        radius, repeat=k)
+    assert len(fe.weight) == (nf // k) * k
+    s = fe.weight.reshape(-1, k).mean(axis=1).std() / np.sqrt(nf // k)
+    assert abs(fe.weight.mean() - f_bf) < 4 * np.hypot(s, s_bf) + 1e-12
+    ok = fe.weight > 0
+    assert np.all(ray_sphere_intersection(np.zeros((ok.sum(), 3)), fe.direction[ok], center, radius).hit)
 
 
 def test_restframe_weights_bounded():

@@ -85,7 +85,10 @@ def test_idm_reweighting_matches_fresh_prediction(bench):
     # cross section, BRs recomputed per event): same random streams, so the event sets are nearly
     # identical up to the χ′ → χee accept-reject sampler, where roundoff of the rescaled |M|²
     # desynchronises the random stream (decay kinematics / smearing then fluctuate
-    # independently): totals agree within 3 combined MC errors, E_QE bins within 3 MC errors + 5 %
+    # independently): totals agree within 3 combined MC errors; the E_QE histograms agree as a
+    # whole: chi2 of the 11 bin differences with combined MC variances < 33 (p = 5e-4 for 11 dof;
+    # a per-bin 3-sigma cut over 11 bins has a ~3% false-alarm rate per seed, and the per-row
+    # MC variance underestimates the per-meson-correlated one by ~20%, docs/prediction.md)
     m = load_benchmark(bench)
     s = predict_signal("miniboone", "nu", m, samples=N)
     x = 3.0 * s.coupling_product_ref
@@ -95,7 +98,8 @@ def test_idm_reweighting_matches_fresh_prediction(bench):
     assert abs(t1["events_total"] - t2["events_total"]) < 3 * math.hypot(t1["mc_stat_error"], t2["mc_stat_error"])
     _, h1, v1 = s.histogram("enu_qe", x)
     _, h2, v2 = fresh.histogram("enu_qe")
-    assert np.all(np.abs(h1 - h2) <= 0.05 * h2 + 3 * np.sqrt(v1 + v2))
+    chi2 = float(np.sum((h1 - h2) ** 2 / np.where(v1 + v2 > 0, v1 + v2, 1.0)))
+    assert chi2 < 33.0, chi2
     ratio = s.weights(x).sum() / s.weights().sum()
     assert abs(ratio - 9.0) > 0.1  # not plain quadratic scaling (σ and Γ(χ′) ∝ x)
     assert np.all(s.weights(0.0) == 0.0)  # g' = 0: χ′ never decays

@@ -49,8 +49,9 @@ __all__ = ["predict_signal", "default_samples", "DEFAULT_SAMPLES", "SignalSample
 DEFAULT_SAMPLES: dict[str, int] = {"scalar": 300_000, "idm": 200_000}
 #: Forced emissions per meson (and per V) and channel.
 DEFAULT_N_PER_MESON: dict[str, int] = {"scalar": 1, "idm": 1}
-#: Forward-stratum mediator decays per meson in the iDM chain.
-DEFAULT_N_FORWARD = 8
+#: Mean forward-stratum mediator decays per meson and stratum of the π⁰/η → γV channels in the
+#: iDM chain (importance-allocated over the mesons, see ``detection.signal._stratified_mediators``).
+DEFAULT_N_FORWARD = 1
 
 
 def _family(model) -> str:

@@ -37,7 +37,8 @@ from mesonportal.detection.targets import TARGETS
 from mesonportal.kinematics import two_body_decay, two_body_momentum
 from mesonportal.production.meson_decays import produce_channel
 from mesonportal.production.three_body import ThreeBodyTable
-from mesonportal.propagation.forced import force_towards_sphere, force_towards_sphere_restframe
+from mesonportal.propagation.forced import (draw_from_band, force_towards_sphere, force_towards_sphere_restframe,
+                                             rest_band)
 from mesonportal.propagation.geometry import ray_sphere_intersection
 from mesonportal.sample import DARK_PDG, ParticleSample
 
@@ -165,6 +166,53 @@ _ENERGY_NODES = 257
 _ENERGY_GL = 16
 
 
+def _energy_icdf(table: ThreeBodyTable) -> tuple[Array, Array] | None:
+    """Inverse CDF (cdf values, E_X nodes [MeV]) of the rest-frame dΓ/dE_X of ``table``
+    (trapezoid on ``_ENERGY_NODES`` cosine-spaced nodes, ``_ENERGY_GL``-point Gauss–Legendre in
+    m²₂₃); None for a vanishing spectrum.  Kept on the table and in the on-disk cache
+    (:mod:`mesonportal.cache`, content-addressed by the table arrays — masses, width and the
+    |M|² envelope — and the node counts): for the radiative P → ℓνV tables (4×4 Dirac traces)
+    the ~4000 |M|² evaluations per table cost ~0.05–0.1 s in every fresh process."""
+    icdf = getattr(table, "_energy_icdf", None)
+    if icdf is not None:
+        return icdf if len(icdf[0]) else None
+    from mesonportal import cache
+
+    path = None
+    if cache.cache_enabled():
+        import hashlib
+
+        st = table.table_state()
+        h = hashlib.sha256()
+        for k in sorted(st):
+            h.update(k.encode())
+            h.update(np.ascontiguousarray(st[k], dtype=np.float64).tobytes())
+        ck = cache.cache_key("three-body-energy-icdf", table=h.hexdigest(), nodes=_ENERGY_NODES, gl=_ENERGY_GL)
+        path = cache.cache_dir() / "tables" / f"energy-icdf-{ck}.npz"
+        if path.is_file():
+            try:
+                with np.load(path) as z:
+                    icdf = (np.asarray(z["cdf"], float), np.asarray(z["e"], float))
+            except Exception:  # corrupt entry: rebuild  # noqa: BLE001
+                path.unlink(missing_ok=True)
+                icdf = None
+    if icdf is None:
+        lo, hi = table.e3_range
+        x = 0.5 * (1.0 - np.cos(np.linspace(0.0, np.pi, _ENERGY_NODES)))
+        e = lo + (hi - lo) * x
+        d = np.clip(table.dgamma_dex(e, n=_ENERGY_GL), 0.0, None)
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(e))])
+        if cdf[-1] > 0:
+            c, idx = np.unique(cdf / cdf[-1], return_index=True)
+            icdf = (c, e[idx])
+        else:
+            icdf = (np.zeros(0), np.zeros(0))
+        if path is not None:
+            cache.save_arrays(path, {"cdf": icdf[0], "e": icdf[1]})
+    table._energy_icdf = icdf
+    return icdf if len(icdf[0]) else None
+
+
 def rest_energy_sampler(channel):
     """Fast rest-frame sampler for a production channel: for a three-body channel (sampler =
     ``ThreeBodyTable.sample_dark``) the dark-particle energy is drawn by inverse CDF from
@@ -177,18 +225,9 @@ def rest_energy_sampler(channel):
     table = getattr(fn, "__self__", None)
     if not isinstance(table, ThreeBodyTable) or not table.is_open:
         return fn
-    icdf = getattr(table, "_energy_icdf", None)
+    icdf = _energy_icdf(table)
     if icdf is None:
-        lo, hi = table.e3_range
-        x = 0.5 * (1.0 - np.cos(np.linspace(0.0, np.pi, _ENERGY_NODES)))
-        e = lo + (hi - lo) * x
-        d = np.clip(table.dgamma_dex(e, n=_ENERGY_GL), 0.0, None)
-        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (d[1:] + d[:-1]) * np.diff(e))])
-        if cdf[-1] <= 0:
-            return fn
-        c, idx = np.unique(cdf / cdf[-1], return_index=True)
-        icdf = (c, e[idx])
-        table._energy_icdf = icdf
+        return fn
     m3 = table.m3
 
     def sample(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -455,45 +494,91 @@ def _reachable(v_p4: Array, vertex: Array, m_v: float, e0: float, p0: float, m: 
 #: directions that is sampled with forced emission (stratified sampling of V, see
 #: :func:`_stratified_mediators`).
 V_FORWARD_HALF_ANGLE = 0.03
+#: Nested forward strata of mediator directions (:func:`_stratified_mediators`): (half-angle
+#: added to the detector cone [rad], draws per meson relative to ``n_fwd``).  The inner stratum
+#: is the detector cone itself: a fast V (θ_max(V → χ) ≲ α) reaches the detector with its χ
+#: only when it points at it, so these V's carry most of the signal.
+V_STRATA: tuple[tuple[float, float], ...] = ((0.0, 1.0), (V_FORWARD_HALF_ANGLE, 1.0))
+#: Share of the two-body forward draws allocated in proportion to w_meson × (probability of the
+#: stratum cone); the rest is spread evenly over the mesons (defensive mixture, bounded weights).
+V_IMPORTANCE_MIX = 0.8
 
 
-def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int, n_fwd: int) -> ParticleSample:
-    """Mediators V of one channel, sampled in two exclusive strata of lab direction:
+def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int, n_fwd: float,
+                          strata: tuple[tuple[float, float], ...] | None = None,
+                          importance_mix: float | None = None) -> ParticleSample:
+    """Mediators V of one channel, sampled in exclusive strata of lab direction:
 
-    * forward: directions inside the cone of half-angle α + V_FORWARD_HALF_ANGLE around the
-      detector direction (a virtual sphere with the detector's centre), ``n_fwd`` per meson with
-      the rest-frame forced emission (weight = probability of that stratum);
-    * backward: ``n_back`` isotropic decays per meson, keeping those outside the forward cone
+    * nested forward strata k = 1..K (``strata`` = ((a_k, r_k), ...), a_k increasing, default
+      :data:`V_STRATA`): directions inside the cone of half-angle α + a_k around the detector
+      direction (α: half-angle of the detector cone; a virtual sphere with the detector's
+      centre) and outside the cone α + a_{k−1} of the previous stratum; n_k = r_k × ``n_fwd``
+      draws per meson with the rest-frame forced emission towards cone k (weight = probability
+      of that cone, estimated by the band share × in-cone indicator); draws inside the inner
+      cone get weight 0 (they belong to the inner stratum);
+    * backward: ``n_back`` isotropic decays per meson, keeping those outside the outermost cone
       (weight 1/n_back each).
 
-    Unbiased (the strata partition the sphere of directions) and it concentrates the sampling
-    where a χ can reach the detector.  Weights: w_meson × BR × stratum weight."""
+    Two-body channels (π⁰/η → γV: one rest-frame band per meson): the number of draws of meson
+    i is random, k_i = ⌊n_i + u⌋ with expectation
+    n_i = n_k N (λ q_i/Σq + (1 − λ)/N), q_i = w_i × band share_i (the probability that its V
+    flies into the cone, up to the in-cone acceptance), λ = ``importance_mix``
+    (:data:`V_IMPORTANCE_MIX`); each draw is weighted by 1/n_i.  E[Σ_j X_j / n_i] = E[X], so
+    the estimator stays unbiased for any λ < 1 (λ = 1 also: a meson with q_i = 0 has an empty
+    band); the draws go to the mesons that point at the detector.  Three-body channels:
+    n_k draws per meson (integer), one band each.
+
+    Unbiased (the strata partition the sphere of directions; brute-force test in
+    tests/test_propagation_dark.py).  Weights: w_meson × BR × stratum weight / n."""
+    if strata is None:
+        strata = V_STRATA
+    lam = V_IMPORTANCE_MIX if importance_mix is None else float(importance_mix)
     idx0 = np.flatnonzero(ch.applies_to(mesons.pdgid))
     sampler = rest_energy_sampler(ch)
     out = []
     if idx0.size == 0:
         return ParticleSample.empty()
     center = np.asarray(detector.center_cm, float)
-    # forward stratum (two-body: one band per meson, n_fwd draws from it)
     vtx0 = mesons.vertex[idx0]
-    dist = np.linalg.norm(center[None, :] - vtx0, axis=1)
-    alpha = np.arcsin(np.clip(detector.radius_cm / dist, 0.0, 1.0))
-    big = np.clip(alpha + V_FORWARD_HALF_ANGLE, 0.0, 0.5 * np.pi)
-    r_big = dist * np.sin(big)
+    rel0 = center[None, :] - vtx0
+    dist0 = np.linalg.norm(rel0, axis=1)
+    alpha0 = np.arcsin(np.clip(detector.radius_cm / dist0, 0.0, 1.0))
     two_body = sampler is ch.sample_rest_frame and abs(ch.parent) in (111, 221)
-    if two_body:
-        rest = np.asarray(sampler(rng, idx0.size), float)
-        fe = _force_var_radius(rng, mesons.p4[idx0], vtx0, rest, ch.dark_mass, center, r_big, repeat=n_fwd)
-        idx = np.repeat(idx0, n_fwd)
-    else:
-        idx = np.repeat(idx0, n_fwd)
-        rest = np.asarray(sampler(rng, idx.size), float)
-        fe = _force_var_radius(rng, mesons.p4[idx], mesons.vertex[idx], rest, ch.dark_mass, center,
-                               np.repeat(r_big, n_fwd))
-    vtx = mesons.vertex[idx]
-    w = mesons.weight[idx] * (ch.branching_ratio / n_fwd) * fe.weight
-    ok = w > 0
-    out.append(ParticleSample(fe.p4[ok], vtx[ok], ch.dark_pdgid, w[ok], mesons.pdgid[idx][ok]))
+    cos_prev = None
+    for a_k, r_k in strata:
+        n_k = float(r_k) * n_fwd if two_body else int(round(float(r_k) * n_fwd))
+        big = np.clip(alpha0 + a_k, 0.0, 0.5 * np.pi)
+        if n_k > 0:
+            r_big = dist0 * np.sin(big)
+            if two_body:
+                # one band per meson; draws allocated by importance w_meson × band share
+                rest = np.asarray(sampler(rng, idx0.size), float)
+                band = rest_band(mesons.p4[idx0], center[None, :] - rel0 / r_big[:, None], rest, ch.dark_mass,
+                                 center, 1.0)
+                q = mesons.weight[idx0] * band["ltot"] * band["dphi"]
+                qs = float(np.sum(q))
+                nexp = n_k * idx0.size * ((lam * q / qs if qs > 0 else 0.0) + (1.0 - lam) / idx0.size)
+                cnt = np.floor(nexp + rng.random(idx0.size)).astype(np.int64)
+                rows = np.repeat(np.arange(idx0.size), cnt)
+                fe = draw_from_band(rng, band, rows, ch.dark_mass)
+                idx = idx0[rows]
+                fe = fe._replace(weight=fe.weight * (n_k / nexp[rows]))
+            else:
+                idx = np.repeat(idx0, n_k)
+                rest = np.asarray(sampler(rng, idx.size), float)
+                fe = _force_var_radius(rng, mesons.p4[idx], mesons.vertex[idx], rest, ch.dark_mass, center,
+                                       np.repeat(r_big, n_k))
+                rows = np.repeat(np.arange(idx0.size), n_k)
+            w = fe.weight
+            if cos_prev is not None:
+                # directions of the inner strata carry no weight here
+                cosang = np.einsum("ij,ij->i", fe.direction, rel0[rows] / dist0[rows, None])
+                w = np.where(cosang < cos_prev[rows], w, 0.0)
+            ok = np.flatnonzero(w > 0)
+            idx = idx[ok]
+            w = mesons.weight[idx] * (ch.branching_ratio / n_k) * w[ok]
+            out.append(ParticleSample(fe.p4[ok], mesons.vertex[idx], ch.dark_pdgid, w, mesons.pdgid[idx]))
+        cos_prev = np.cos(big)
     # backward stratum
     idx = np.repeat(idx0, n_back)
     rest = np.asarray(sampler(rng, idx.size), float)
@@ -501,13 +586,9 @@ def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int
 
     lab = boost(rest, beta_of(mesons.p4[idx]))
     vtx = mesons.vertex[idx]
-    rel = center[None, :] - vtx
-    dist = np.linalg.norm(rel, axis=1)
-    alpha = np.arcsin(np.clip(detector.radius_cm / dist, 0.0, 1.0))
-    big = np.clip(alpha + V_FORWARD_HALF_ANGLE, 0.0, 0.5 * np.pi)
     p = np.linalg.norm(lab[:, 1:], axis=1)
-    cosang = np.einsum("ij,ij->i", lab[:, 1:], rel) / np.where(p * dist > 0, p * dist, 1.0)
-    outside = cosang < np.cos(big)
+    cosang = np.einsum("ij,ij->i", lab[:, 1:], np.repeat(rel0 / dist0[:, None], n_back, axis=0)) / np.where(p > 0, p, 1.0)
+    outside = cosang < np.repeat(cos_prev, n_back)
     w = mesons.weight[idx] * (ch.branching_ratio / n_back)
     out.append(ParticleSample(lab[outside], vtx[outside], ch.dark_pdgid, w[outside], mesons.pdgid[idx][outside]))
     return ParticleSample.concatenate(out)
@@ -529,15 +610,17 @@ def _force_var_radius(rng, parent_p4, vertex, rest_p4, m, center, radii, repeat:
 
 
 def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generator,
-                 n_per_meson: int = 1, n_two_body: int = 8) -> Arrivals:
+                 n_per_meson: int = 1, n_two_body: float = 1.0) -> Arrivals:
     """χ (and χ̄) from V → χχ̄ and V → χχ̄′ + h.c., V from the model's meson channels
     (without prompt decays), forced towards the detector.
 
-    Weight = w_meson × BR(M → V) / n × BR(V → χ·) × multiplicity × forced factor, with
-    multiplicity 2 for χχ̄ (both can reach the detector; C-symmetric rates) and 1 for
-    χχ̄′ + h.c. (one χ-type particle per final state); n = ``n_per_meson`` for the three-body
-    π±/K± channels and ``n_two_body`` for the (cheap, rate-dominating) π⁰/η → γV decays,
-    whose V direction spread (~1/γ_π) is much wider than the χ cone to the detector.  V's
+    Weight = w_meson × BR(M → V) × (V stratum weight, :func:`_stratified_mediators`) ×
+    BR(V → χ·) × multiplicity × forced factor, with multiplicity 2 for χχ̄ (both can reach the
+    detector; C-symmetric rates) and 1 for χχ̄′ + h.c. (one χ-type particle per final state).
+    Draws per meson and forward stratum: ``n_per_meson`` for the three-body π±/K± channels,
+    ``n_two_body`` on average (importance-allocated) for the rate-dominating π⁰/η → γV decays,
+    whose V direction spread (~1/γ_π) is much wider than the detector cone; ``n_per_meson``
+    isotropic decays per meson for the backward stratum.  V's
     that cannot send a χ into the detector cone are removed by the exact test of
     :func:`_reachable` (their forced weight would be 0).  The χ′ made directly in V → χχ̄′ is
     not followed (its lab decay length is far below the 541 m baseline; the largest survival
@@ -553,7 +636,8 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
             info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": bool(ch.is_open),
                                           "produced_per_pot": 0.0}
             continue
-        v = _stratified_mediators(rng, ch, mesons, detector, n_per_meson, n_two_body)
+        two_body = abs(ch.parent) in (111, 221)
+        v = _stratified_mediators(rng, ch, mesons, detector, n_per_meson, n_two_body if two_body else n_per_meson)
         sel = ch.applies_to(mesons.pdgid)
         info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
                                       "produced_per_pot": float(np.sum(mesons.weight[sel]) * ch.branching_ratio)}
@@ -702,7 +786,7 @@ def _chi_prime_to_chi_ee(rng, model, p4: Array, comps) -> tuple[Array, Array, Ar
 
 
 def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
-              n_per_meson: int = 1, n_two_body: int = 8, criterion: str = "circle",
+              n_per_meson: int = 1, n_two_body: float = 1.0, criterion: str = "circle",
               smear: bool = True, roulette_target: int | None = 40_000) -> ChainResult:
     """Inelastic DM: χ up-scattering in the detector and χ′ → χ e⁺e⁻ inside it → events.
 

@@ -241,7 +241,7 @@ def force_towards_sphere_restframe(
     ``rest_p4`` is the same for its copies — two-body decays).  Draws 2 N·repeat uniforms.
     """
     band = rest_band(parent_p4, vertex, rest_p4, m, center, radius)
-    idx = np.repeat(np.arange(len(band["beta"])), int(repeat))
+    idx = None if int(repeat) == 1 else np.repeat(np.arange(len(band["beta"])), int(repeat))
     return draw_from_band(rng, band, idx, m)
 
 
@@ -294,8 +294,10 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
             "c2_lo": c2_lo, "dphi": dphi, "phi_a": phi_a, "fast": fast}
 
 
-def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp], m: float) -> ForcedEmission:
-    """One daughter per entry of ``idx`` (parent row of ``band``)."""
+def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp] | None,
+                   m: float) -> ForcedEmission:
+    """One daughter per entry of ``idx`` (parent row of ``band``; None: one per parent, in
+    order — no gathers).  Draws 2 uniforms per daughter."""
     # Gather only per-parent scalars; the cone test uses the components of â in the parent
     # frame (e1, e2, β̂), so no (n, 3) gather of â is needed: with p = a e1 + b e2 + c β̂,
     # p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c².
@@ -305,8 +307,15 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     ax3 = np.einsum("ij,ij->i", band["bhat"], ax)
     scal = ("ltot", "l1", "c1_lo", "c2_lo", "phi_a", "dphi", "gamma", "p0", "beta", "e0", "inside",
             "one_minus_cos", "fast")
-    b = {k: band[k][idx] for k in scal}
-    n = len(idx)
+    if idx is None:
+        b = {k: band[k] for k in scal}
+        e1, e2, bh, axv = band["e1"], band["e2"], band["bhat"], ax
+        n = len(ax)
+    else:
+        b = {k: band[k][idx] for k in scal}
+        e1, e2, bh, axv = band["e1"][idx], band["e2"][idx], band["bhat"][idx], None
+        ax1, ax2, ax3 = ax1[idx], ax2[idx], ax3[idx]
+        n = len(idx)
     u1, u2 = rng.random(n), rng.random(n)
     x = u1 * b["ltot"]
     cstar = np.clip(np.where(x < b["l1"], b["c1_lo"] + x, b["c2_lo"] + (x - b["l1"])), -1.0, 1.0)
@@ -315,13 +324,13 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     p_par = b["gamma"] * (b["p0"] * cstar + b["beta"] * b["e0"])
     p_perp = b["p0"] * sstar
     ca, sa = p_perp * np.cos(phi), p_perp * np.sin(phi)
-    p3 = band["e1"][idx] * ca[:, None]
-    p3 += band["e2"][idx] * sa[:, None]
-    p3 += band["bhat"][idx] * p_par[:, None]
+    p3 = e1 * ca[:, None]
+    p3 += e2 * sa[:, None]
+    p3 += bh * p_par[:, None]
     pl = np.sqrt(ca * ca + sa * sa + p_par * p_par)
     safe = np.where(pl > 0, pl, 1.0)
     d = p3 / safe[:, None]
-    one_minus = 1.0 - (ca * ax1[idx] + sa * ax2[idx] + p_par * ax3[idx]) / safe
+    one_minus = 1.0 - (ca * ax1 + sa * ax2 + p_par * ax3) / safe
     in_cone = b["inside"] | (one_minus <= b["one_minus_cos"])
     w = np.where(in_cone & (pl > 0), 0.5 * b["ltot"] * b["dphi"] / np.pi, 0.0)
     ok = w > 0
@@ -329,7 +338,9 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     p4[:, 0] = np.where(ok, np.sqrt(pl * pl + m * m), 0.0)
     p4[:, 1:] = np.where(ok[:, None], p3, 0.0)
     n_roots = np.where(b["fast"], 2, 1).astype(np.int64)
-    return ForcedEmission(p4, np.where(ok[:, None], d, ax[idx]), w, n_roots)
+    if axv is None:
+        axv = ax[idx]
+    return ForcedEmission(p4, np.where(ok[:, None], d, axv), w, n_roots)
 
 
 def _frame(axis: Array) -> tuple[Array, Array]:
