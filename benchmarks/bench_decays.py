@@ -5,6 +5,10 @@ Synthetic BNB-like meson sample (π± , K±, K0_L at decay points along a 50 m d
 Timed: the full chain of :func:`mesonportal.analysis.flux.neutrino_flux` — forced ν from every
 meson channel, muon generation/propagation, forced ν from μ decays in flight and at rest, and
 the track-length histogramming.  Reported rates: meson decays/s and forced ν emissions/s.
+
+History (this machine, one core, best of 3): 0.49 M decays/s with per-channel forced emission
+and per-flavour histogramming; ~2.2 M/s with the batched engine (one cone + frame per decay
+point shared by all channels, closed-form chords, one bincount per block).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import numpy as np
 
 from mesonportal.analysis.flux import neutrino_flux
 from mesonportal.constants import mass
-from mesonportal.production.sm_decays import neutrinos_towards_sphere
+from mesonportal.production.sm_decays import DEFAULT_CHUNK_SIZE, neutrinos_towards_sphere
 from mesonportal.sample import ParticleSample
 
 
@@ -52,6 +56,9 @@ def main() -> None:
         "forced_neutrino_emissions_per_second": round(n_nu / best),
         "target_per_second": 1_000_000,
         "includes": "all SM channels + muon decays in flight/at rest + flux histogramming",
+        "neutrinos_per_meson": round(n_nu / n, 3),
+        "chunk_size": DEFAULT_CHUNK_SIZE,
+        "numpy": np.__version__,
     }))
 
 

@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 
 from mesonportal.data import load_table
 from mesonportal.exceptions import ParameterError
-from mesonportal.production.sm_decays import iter_neutrinos_towards_sphere
+from mesonportal.production.sm_decays import iter_neutrino_blocks
 from mesonportal.propagation.geometry import ray_sphere_intersection, sphere_volume
 from mesonportal.sample import ParticleSample
 
@@ -57,59 +57,97 @@ def _check_edges(edges_mev) -> Array:
 
 
 _PARENT_CODES = np.array(sorted((211, -211, 321, -321, 130, 13, -13)), dtype=np.int64)
+_FLAVOUR_CODES = np.array([FLAVOUR_PDG[k] for k in FLAVOURS], dtype=np.int64)
+
+
+def _code_index(codes: Array, table: Array, missing: int) -> Array:
+    """Position of each code in ``table`` (sorted or not, small), ``missing`` if absent."""
+    order = np.argsort(table)
+    st = table[order]
+    pos = np.clip(np.searchsorted(st, codes), 0, len(st) - 1)
+    return np.where(st[pos] == codes, order[pos], missing)
 
 
 class _FluxAccumulator:
-    """Sums track-length contributions per flavour/bin over chunks of neutrinos."""
+    """Sums track-length contributions per (flavour, parent) and energy bin over chunks of
+    neutrinos: one ``np.bincount`` per block on precomputed bin indices.  Each slot row holds
+    an underflow column, the ``nb`` bins and an overflow column."""
 
     def __init__(self, edges: Array, center, radius: float) -> None:
         self.edges = edges
         self.center = np.asarray(center, float)
         self.radius = float(radius)
         self.vol = sphere_volume(radius)
-        nb = len(edges) - 1
-        self.h = {k: np.zeros(nb) for k in FLAVOURS}
-        self.h2 = {k: np.zeros(nb) for k in FLAVOURS}
-        self.by_parent: dict[str, dict[int, Array]] = {k: {} for k in FLAVOURS}
+        self.nb = nb = len(edges) - 1
+        self._stride = nb + 2
+        self._npar = len(_PARENT_CODES) + 1  # last: any other parent code (reported as 0)
+        self.h = np.zeros((len(FLAVOURS) * self._npar, self._stride))
+        self.h2 = np.zeros_like(self.h)
         w = np.diff(edges)
         self._uniform = bool(np.allclose(w, w[0], rtol=1e-12, atol=0))
         self._inv_width = 1.0 / w[0]
 
+    def _bins(self, e: Array) -> Array:
+        """Bin index −1 … nb (−1 below the first edge, nb at or above the last), shape of e."""
+        if self._uniform:
+            t = e - self.edges[0] if self.edges[0] != 0.0 else e.copy()
+            t *= self._inv_width
+            np.clip(t, -1.0, float(self.nb), out=t)
+            np.floor(t, out=t)
+            return t.astype(np.intp)
+        return np.searchsorted(self.edges, e, side="right") - 1
+
+    def _slots(self, nu_pdg, parent) -> Array:
+        fl = _code_index(np.asarray(nu_pdg, np.int64), _FLAVOUR_CODES, -1)
+        par = _code_index(np.asarray(parent, np.int64), _PARENT_CODES, len(_PARENT_CODES))
+        return np.where(fl >= 0, fl * self._npar + par, -1)
+
+    def add_block(self, bl) -> None:
+        """Add a :class:`~mesonportal.production.sm_decays.NeutrinoBlock` (chords precomputed)."""
+        k, n = bl.energy.shape
+        if n == 0:
+            return
+        contrib = bl.weight * bl.chord
+        contrib *= 1.0 / self.vol
+        idx = self._bins(bl.energy)
+        idx += (np.arange(k) * self._stride + 1)[:, None]
+        idx = idx.reshape(-1)
+        contrib = contrib.reshape(-1)
+        size = k * self._stride
+        h = np.bincount(idx, contrib, minlength=size).reshape(k, self._stride)
+        contrib *= contrib
+        h2 = np.bincount(idx, contrib, minlength=size).reshape(k, self._stride)
+        slots = self._slots(bl.nu_pdg, np.full(k, bl.parent))
+        ok = slots >= 0
+        np.add.at(self.h, slots[ok], h[ok])
+        np.add.at(self.h2, slots[ok], h2[ok])
+
     def add(self, nus: ParticleSample) -> None:
+        """Add a neutrino sample (chords from :func:`ray_sphere_intersection`)."""
         if len(nus) == 0:
             return
         e = nus.p4[:, 0]
         inter = ray_sphere_intersection(nus.vertex, nus.p4[:, 1:] / e[:, None], self.center, self.radius)
         contrib = nus.weight * inter.chord / self.vol
-        nb = len(self.edges) - 1
-        if self._uniform:
-            idx = np.floor((e - self.edges[0]) * self._inv_width).astype(np.intp)
-        else:
-            idx = np.searchsorted(self.edges, e, side="right") - 1
-        ok = (idx >= 0) & (idx < nb)
-        # parent codes -> small integers (unknown codes go to a catch-all slot)
-        pidx = np.searchsorted(_PARENT_CODES, nus.parent)
-        pidx = np.where(_PARENT_CODES[np.clip(pidx, 0, len(_PARENT_CODES) - 1)] == nus.parent, pidx, len(_PARENT_CODES))
-        npar = len(_PARENT_CODES) + 1
-        for name, pdg in FLAVOUR_PDG.items():
-            sel = ok & (nus.pdgid == pdg)
-            if not np.any(sel):
-                continue
-            i, c = idx[sel], contrib[sel]
-            full = np.bincount(pidx[sel] * nb + i, weights=c, minlength=npar * nb).reshape(npar, nb)
-            self.h[name] += full.sum(axis=0)
-            self.h2[name] += np.bincount(i, weights=c * c, minlength=nb)
-            for k in np.flatnonzero(full.any(axis=1)):
-                code = int(_PARENT_CODES[k]) if k < len(_PARENT_CODES) else 0
-                acc = self.by_parent[name].setdefault(code, np.zeros(nb))
-                acc += full[k]
+        slots = self._slots(nus.pdgid, nus.parent)
+        ok = slots >= 0
+        idx = slots[ok] * self._stride + self._bins(e[ok]) + 1
+        size = self.h.size
+        self.h += np.bincount(idx, contrib[ok], minlength=size).reshape(self.h.shape)
+        self.h2 += np.bincount(idx, contrib[ok] ** 2, minlength=size).reshape(self.h.shape)
 
     def result(self) -> dict[str, Any]:
         out: dict[str, Any] = {"edges_gev": self.edges / 1000.0}
-        for name in FLAVOURS:
-            out[name] = self.h[name]
-            out[name + "_err"] = np.sqrt(self.h2[name])
-            out[name + "_by_parent"] = self.by_parent[name]
+        inner = slice(1, self.nb + 1)
+        for f, name in enumerate(FLAVOURS):
+            rows = slice(f * self._npar, (f + 1) * self._npar)
+            full = self.h[rows, inner]
+            out[name] = full.sum(axis=0)
+            out[name + "_err"] = np.sqrt(self.h2[rows, inner].sum(axis=0))
+            out[name + "_by_parent"] = {
+                (int(_PARENT_CODES[k]) if k < len(_PARENT_CODES) else 0): full[k].copy()
+                for k in np.flatnonzero(full.any(axis=1))
+            }
         return out
 
 
@@ -147,7 +185,7 @@ def neutrino_flux(
     rng : numpy Generator
     edges_mev : bin edges in MeV (default 0–10 GeV, 50 MeV bins, as the official flux)
     decay_options : forwarded to
-        :func:`~mesonportal.production.sm_decays.iter_neutrinos_towards_sphere`
+        :func:`~mesonportal.production.sm_decays.iter_neutrino_blocks`
         (``chunk_size``, ``n_nu_per_decay``, ``n_mu_per_decay``, ``polarised_muons``,
         ``mu_minus_capture_fraction``, ``pipe_radius_cm``, ``include_muon_decays``)
 
@@ -157,9 +195,9 @@ def neutrino_flux(
     ``<flavour>_by_parent`` ({parent PDG: histogram}) and ``edges_gev``.
     """
     acc = _FluxAccumulator(_check_edges(edges_mev), detector_center, detector_radius)
-    for nus in iter_neutrinos_towards_sphere(mesons, detector_center, detector_radius, absorber_z_cm, rng,
-                                             **decay_options):
-        acc.add(nus)
+    for block in iter_neutrino_blocks(mesons, detector_center, detector_radius, absorber_z_cm, rng,
+                                      **decay_options):
+        acc.add_block(block)
     return acc.result()
 
 

@@ -38,6 +38,11 @@ __all__ = [
     "sample_directions_in_cone",
     "sphere_volume",
     "orthonormal_frame",
+    "ConeFrame",
+    "cone_frame",
+    "cone_frame_components",
+    "sample_unit_disc",
+    "cone_sample_chords",
 ]
 
 
@@ -220,3 +225,140 @@ def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
     cz = 1.0 - omc
     e1, e2 = orthonormal_frame(axis)
     return e1 * cx[:, None] + e2 * cy[:, None] + axis * cz[:, None]
+
+
+# --- batched forced emission: one cone + frame per point, many directions per point ----------
+class ConeFrame(NamedTuple):
+    """Cone towards a sphere from N points together with an orthonormal frame around its axis
+    (:func:`cone_frame`).  Vectors are stored component-major, shape (3, N), for speed.
+
+    axis, e1, e2   : (3, N) right-handed orthonormal frame (e1, e2, axis); axis = unit vector
+                     towards the centre (+z for points inside the sphere)
+    one_minus_cos  : (N,) q = 1 − cos α (2 inside), computed without cancellation
+    distance       : (N,) D, distance point–centre (cm)
+    inside         : (N,) bool, point inside or on the sphere (cone = all directions)
+    """
+
+    axis: Array
+    e1: Array
+    e2: Array
+    one_minus_cos: Array
+    distance: Array
+    inside: NDArray[np.bool_]
+
+    @property
+    def solid_angle(self) -> Array:
+        """Ω = 2π (1 − cos α) (sr)."""
+        return 2.0 * np.pi * self.one_minus_cos
+
+    def project(self, vx: Array, vy: Array, vz: Array) -> tuple[Array, Array, Array]:
+        """Components (v·e1, v·e2, v·axis) of vectors given by their lab components (N,)."""
+        e1, e2, ax = self.e1, self.e2, self.axis
+        return (vx * e1[0] + vy * e1[1] + vz * e1[2], vx * e2[0] + vy * e2[1] + vz * e2[2],
+                vx * ax[0] + vy * ax[1] + vz * ax[2])
+
+
+def cone_frame(points: ArrayLike, center: ArrayLike, radius: float) -> ConeFrame:
+    """:func:`cone_to_sphere` (same axis and 1 − cos α) plus an orthonormal frame around the
+    axis (the branch-free construction of :func:`orthonormal_frame`) and the distance to the
+    centre, computed once per point so that many directions per point can be drawn with
+    :func:`sample_unit_disc` (see there for the map from a disc point to a direction).
+    ``points`` (N, 3) cm; :func:`cone_frame_components` takes the coordinate arrays."""
+    p = _as_points(points, "points")
+    return cone_frame_components(p[:, 0], p[:, 1], p[:, 2], center, radius)
+
+
+def cone_frame_components(px: Array, py: Array, pz: Array, center: ArrayLike, radius: float) -> ConeFrame:
+    """:func:`cone_frame` of points given by their coordinate arrays (N,) each (cm)."""
+    c, r = _check_sphere(center, radius)
+    rx = c[0] - px
+    ry = c[1] - py
+    rz = c[2] - pz
+    d2 = rx * rx
+    d2 += ry * ry
+    d2 += rz * rz
+    dist = np.sqrt(d2)
+    inside = dist <= r
+    any_inside = bool(inside.any())
+    inv = 1.0 / (np.where(inside, 1.0, dist) if any_inside else dist)
+    x, y, z = rx * inv, ry * inv, rz * inv
+    s2 = (r * r) * (inv * inv)  # sin² α
+    if any_inside:
+        x[inside], y[inside], z[inside], s2[inside] = 0.0, 0.0, 1.0, 1.0
+    q = s2 / (1.0 + np.sqrt(1.0 - s2))
+    if any_inside:
+        q[inside] = 2.0
+    # Duff et al., JCGT 6 (2017) 1 (as orthonormal_frame)
+    sign = np.where(z >= 0.0, 1.0, -1.0)
+    a = -1.0 / (sign + z)
+    b = x * y * a
+    sx = sign * x
+    e1 = np.empty((3, len(x)))
+    np.multiply(sx * x, a, out=e1[0])
+    e1[0] += 1.0
+    np.multiply(sign, b, out=e1[1])
+    np.negative(sx, out=e1[2])
+    e2 = np.empty((3, len(x)))
+    e2[0] = b
+    np.multiply(y * y, a, out=e2[1])
+    e2[1] += sign
+    np.negative(y, out=e2[2])
+    return ConeFrame(np.stack([x, y, z]), e1, e2, q, dist, inside)
+
+
+def sample_unit_disc(rng: np.random.Generator, shape) -> tuple[Array, Array, Array]:
+    """Points (a, b) uniform in the unit disc (rejection from the square), and r² = a² + b².
+
+    Each coordinate is a signed 32-bit integer from ``rng.bit_generator.random_raw`` scaled by
+    2⁻³¹ (uniform on [−1, 1) in steps of 4.7e-10; the same generator state advances, so runs
+    are reproducible from the seed).
+
+    With q = 1 − cos α of a cone, the point maps to the direction
+    ``n̂ = e1 a S + e2 b S + axis (1 − ω)``, ω = r² q, S = √(q (2 − ω)), which is uniform in
+    solid angle inside the cone (1 − cos θ = ω is uniform on [0, q], the azimuth (a, b)/r is
+    uniform and independent; Marsaglia, Ann. Math. Stat. 43 (1972) 645, for q = 2).
+    """
+    shape = tuple(np.atleast_1d(shape))
+    n = int(np.prod(shape))
+    ab = _signed_unit(rng, 2 * n)
+    a, b = ab[:n], ab[n:]
+    r2 = a * a
+    r2 += b * b
+    bad = np.flatnonzero(r2 >= 1.0)
+    while bad.size:  # refill the rejected entries in order (usually a single pass)
+        m = int(1.35 * bad.size) + 16
+        new = _signed_unit(rng, 2 * m)
+        na, nb = new[:m], new[m:]
+        rn = na * na + nb * nb
+        ok = np.flatnonzero(rn < 1.0)[: bad.size]
+        fill = bad[: ok.size]
+        a[fill], b[fill], r2[fill] = na[ok], nb[ok], rn[ok]
+        bad = bad[ok.size :]
+    return a.reshape(shape), b.reshape(shape), r2.reshape(shape)
+
+
+_TWO_M31 = 2.0**-31
+
+
+def _signed_unit(rng: np.random.Generator, n: int) -> Array:
+    """n uniforms on [−1, 1) from 32-bit halves of the generator's raw 64-bit output."""
+    raw = rng.bit_generator.random_raw((n + 1) // 2).view(np.int32)[:n]
+    return raw * _TWO_M31
+
+
+def cone_sample_chords(frame: ConeFrame, r2: Array, omega: Array) -> Array:
+    """Chords (cm) through the sphere of directions drawn in the cone of points *outside* it
+    with :func:`sample_unit_disc` (``r2`` and ``omega`` = r² q, shape (k, N) or (N,)).
+
+    Exact closed form: the impact parameter is D sin θ with sin²θ = ω (2 − ω) and
+    sin²α = q (2 − q) = R²/D², so R² − D² sin²θ = D² q (1 − r²)(2 − q − ω) (no cancellation)
+    and the chord is 2 √(R² − D² sin²θ).  Columns of points inside the sphere are *not*
+    handled here (they need the ray; the caller uses :func:`ray_sphere_intersection`).
+    """
+    q = frame.one_minus_cos
+    t = 1.0 - r2
+    t *= (2.0 - q) - omega
+    np.maximum(t, 0.0, out=t)
+    np.sqrt(t, out=t)
+    t *= 2.0 * frame.distance * np.sqrt(q)
+    return t
