@@ -378,3 +378,15 @@ def test_real_predict_signal_mass_point(tmp_path, monkeypatch):
         s = np.concatenate([nu.enu_qe_counts(x), nb.enu_qe_counts(x)])
         assert cols["chi2_combined"][k] == pytest.approx(lk_chi2(s, "combined"), rel=1e-9)
         assert cols["events_nu"][k] == pytest.approx(nu.totals(x)["events_200_1250"], rel=1e-9)
+
+
+def test_auto_workers_default():
+    """CLI default: serial for small grids, one Dask worker per core for large ones."""
+    import os
+
+    from mesonportal.cli.scan_cmd import AUTO_DASK_MIN_MASS_POINTS, auto_workers
+
+    assert auto_workers(1, None) == 1
+    assert auto_workers(AUTO_DASK_MIN_MASS_POINTS - 1, None) == 1
+    assert auto_workers(100, "tcp://127.0.0.1:8786") == 1
+    assert auto_workers(100, None) == max(1, min(os.cpu_count() or 1, 100))

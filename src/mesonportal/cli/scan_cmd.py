@@ -59,6 +59,25 @@ def build_spec(experiment: str, model_name: str | None, benchmark: str | None, g
     return ScanSpec(experiment, model_name, axes, params, seed, samples, stat, rescale)
 
 
+#: Below this many mass points a local Dask cluster's start-up (~3 s) outweighs the parallel gain.
+AUTO_DASK_MIN_MASS_POINTS = 8
+
+
+def auto_workers(n_mass_points: int, scheduler: str | None) -> int:
+    """Default number of local workers: one per core (Dask LocalCluster) for grids of at least
+    :data:`AUTO_DASK_MIN_MASS_POINTS` mass points when ``dask.distributed`` is installed, else 1
+    (serial).  Irrelevant with ``--scheduler``."""
+    import os
+
+    if scheduler is not None or n_mass_points < AUTO_DASK_MIN_MASS_POINTS:
+        return 1
+    try:
+        import dask.distributed  # noqa: F401
+    except ImportError:
+        return 1
+    return max(1, min(os.cpu_count() or 1, n_mass_points))
+
+
 @click.command("scan")
 @experiment_option
 @click.option("--model", "model_name", default=None, help="Model: scalar, pseudoscalar or idm "
@@ -71,8 +90,10 @@ def build_spec(experiment: str, model_name: str | None, benchmark: str | None, g
 @click.option("--out", "-o", default="scan.parquet", show_default=True,
               help="Output dataset directory (one Parquet part per mass point).")
 @click.option("--scheduler", default=None, help="Address of an existing dask.distributed scheduler (tcp://host:port).")
-@click.option("--workers", "-j", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Local workers: 1 = serial in this process, N > 1 = Dask LocalCluster with N processes.")
+@click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
+              help="Local workers: 1 = serial in this process, N > 1 = Dask LocalCluster with N processes. "
+                   f"Default: a LocalCluster with one worker per core when Dask is installed and the grid has "
+                   f">= {AUTO_DASK_MIN_MASS_POINTS} mass points, else serial.")
 @click.option("--resume", is_flag=True, help="Continue an interrupted scan: compute only the missing points.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @seed_option
@@ -93,6 +114,8 @@ def scan_command(experiment, model_name, benchmark, grids, fixed, out, scheduler
     from mesonportal.analysis.scan_io import read_scan
 
     spec = build_spec(experiment, model_name, benchmark, grids, fixed, seed, samples, stat, rescale)
+    if workers is None:
+        workers = auto_workers(len(spec.mass_points()), scheduler)
     summary = run_scan(spec, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
                        predictor=_load_predictor(predictor), progress=(not no_progress) and sys.stderr.isatty())
     t = read_scan(out, ["chi2_combined", *[a.name for a in spec.axes]])
