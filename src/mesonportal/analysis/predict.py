@@ -114,7 +114,10 @@ def predict_signal(
     ``target`` (6 = C-12, 1 = proton, 0 = decay), ``t`` [MeV²], ``p1_*``/``p2_*`` (photon or
     decay products / e⁻, e⁺) [MeV], ``shower_e`` [MeV] (iDM also ``chip_*``, ``decay_*`` and the
     reweighting inputs); reconstructed — ``e_true``, ``e_vis``, ``cos_theta``, ``e_qe``,
-    ``efficiency``; ``weight`` [events/POT].  ``info`` holds the stage bookkeeping (weights per
+    ``efficiency``; ``weight`` [events/POT]; ``meson_index`` (int64): row of the originating
+    meson in the meson sample (the π⁰ / η / π±,K± groups are concatenated, so it is unique
+    across groups), which makes the MC errors meson-clustered
+    (:mod:`mesonportal.analysis.prediction`).  ``info`` holds the stage bookkeeping (weights per
     POT removed at each step), events per process for the exposure, timings, seed and version.
 
     A closed or invisible model point (e.g. closed production channel, χ′ that never decays)

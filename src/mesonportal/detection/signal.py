@@ -100,7 +100,9 @@ class Arrivals:
     ``p4`` (N, 4) MeV lab, ``vertex`` (N, 3) cm production point, ``direction`` (N, 3),
     ``weight`` (N,) per POT = parent weight × BR × forced-direction factor (× multiplicity),
     ``parent`` meson PDG code, ``channel`` index, ``entry``/``chord`` cm along the direction,
-    ``survival`` probability to reach the sphere, ``extra`` per-row arrays of the chain."""
+    ``survival`` probability to reach the sphere, ``extra`` per-row arrays of the chain
+    (from :func:`scalar_arrivals` / :func:`idm_arrivals` always ``meson_index``: int64 row of
+    the originating meson in the meson sample, for meson-clustered MC errors)."""
 
     p4: Array
     vertex: Array
@@ -271,8 +273,13 @@ def scalar_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Gene
         info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
                                       "produced_per_pot": float(np.sum(w0)),
                                       "towards_detector_per_pot": float(np.sum(w))}
-        parts.append((fe.p4, vtx, fe.direction, w, mesons.pdgid[idx], np.full(idx.size, ic), inter))
-    return _pack(parts, m, species, model.ctau, info)
+        parts.append((fe.p4, vtx, fe.direction, w, mesons.pdgid[idx], np.full(idx.size, ic), inter,
+                      {"meson_index": idx.astype(np.int64)}))
+    return _pack(parts, m, species, model.ctau, info, extra_keys=("meson_index",))
+
+
+#: Integer-valued ``Arrivals.extra`` keys.
+_INT_EXTRAS = ("meson_index",)
 
 
 def _pack(parts, m, species, ctau, info, extra_keys=()) -> Arrivals:
@@ -280,7 +287,7 @@ def _pack(parts, m, species, ctau, info, extra_keys=()) -> Arrivals:
         z = np.zeros(0)
         return Arrivals(np.zeros((0, 4)), np.zeros((0, 3)), np.zeros((0, 3)), z, np.zeros(0, np.int64),
                         np.zeros(0, np.int64), z, z, z, m, species,
-                        {k: np.zeros(0) for k in extra_keys}, info)
+                        {k: np.zeros(0, np.int64 if k in _INT_EXTRAS else np.float64) for k in extra_keys}, info)
     p4 = np.concatenate([p[0] for p in parts])
     entry = np.concatenate([p[6].entry for p in parts])
     chord = np.concatenate([p[6].chord for p in parts])
@@ -420,6 +427,8 @@ def _event_columns(arr: Arrivals, mask, vtx: Array, w: Array, process: int) -> d
         "parent_pdg": arr.parent[mask],
         "channel": arr.channel[mask],
     }
+    if "meson_index" in arr.extra:
+        cols["meson_index"] = np.asarray(arr.extra["meson_index"][mask], np.int64)
     cols.update(_flat_columns("dark", arr.p4[mask]))
     cols.update(_flat_columns("prod", arr.vertex[mask]))
     cols.update(_flat_columns("int", vtx[mask]))
@@ -451,7 +460,9 @@ def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict) -> d
 
 
 def _empty_columns() -> dict[str, Array]:
-    return {k: np.zeros(0) for k in ("e_true", "e_vis", "cos_theta", "e_qe", "efficiency", "weight")}
+    cols = {k: np.zeros(0) for k in ("e_true", "e_vis", "cos_theta", "e_qe", "efficiency", "weight")}
+    cols["meson_index"] = np.zeros(0, np.int64)
+    return cols
 
 
 # ============================================================================ inelastic DM
@@ -506,7 +517,8 @@ V_IMPORTANCE_MIX = 0.8
 
 def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int, n_fwd: float,
                           strata: tuple[tuple[float, float], ...] | None = None,
-                          importance_mix: float | None = None) -> ParticleSample:
+                          importance_mix: float | None = None,
+                          return_index: bool = False) -> ParticleSample | tuple[ParticleSample, NDArray[np.int64]]:
     """Mediators V of one channel, sampled in exclusive strata of lab direction:
 
     * nested forward strata k = 1..K (``strata`` = ((a_k, r_k), ...), a_k increasing, default
@@ -529,15 +541,18 @@ def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int
     n_k draws per meson (integer), one band each.
 
     Unbiased (the strata partition the sphere of directions; brute-force test in
-    tests/test_propagation_dark.py).  Weights: w_meson × BR × stratum weight / n."""
+    tests/test_propagation_dark.py).  Weights: w_meson × BR × stratum weight / n.
+    With ``return_index`` also the (N,) int64 row in ``mesons`` of each mediator's parent
+    (no extra random draws: the returned sample is the same)."""
     if strata is None:
         strata = V_STRATA
     lam = V_IMPORTANCE_MIX if importance_mix is None else float(importance_mix)
     idx0 = np.flatnonzero(ch.applies_to(mesons.pdgid))
     sampler = rest_energy_sampler(ch)
     out = []
+    out_idx: list[NDArray[np.int64]] = []
     if idx0.size == 0:
-        return ParticleSample.empty()
+        return (ParticleSample.empty(), np.zeros(0, np.int64)) if return_index else ParticleSample.empty()
     center = np.asarray(detector.center_cm, float)
     vtx0 = mesons.vertex[idx0]
     rel0 = center[None, :] - vtx0
@@ -578,6 +593,7 @@ def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int
             idx = idx[ok]
             w = mesons.weight[idx] * (ch.branching_ratio / n_k) * w[ok]
             out.append(ParticleSample(fe.p4[ok], mesons.vertex[idx], ch.dark_pdgid, w, mesons.pdgid[idx]))
+            out_idx.append(idx.astype(np.int64))
         cos_prev = np.cos(big)
     # backward stratum
     idx = np.repeat(idx0, n_back)
@@ -591,6 +607,9 @@ def _stratified_mediators(rng, ch, mesons: ParticleSample, detector, n_back: int
     outside = cosang < np.repeat(cos_prev, n_back)
     w = mesons.weight[idx] * (ch.branching_ratio / n_back)
     out.append(ParticleSample(lab[outside], vtx[outside], ch.dark_pdgid, w[outside], mesons.pdgid[idx][outside]))
+    out_idx.append(idx[outside].astype(np.int64))
+    if return_index:
+        return ParticleSample.concatenate(out), np.concatenate(out_idx)
     return ParticleSample.concatenate(out)
 
 
@@ -637,12 +656,13 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
                                           "produced_per_pot": 0.0}
             continue
         two_body = abs(ch.parent) in (111, 221)
-        v = _stratified_mediators(rng, ch, mesons, detector, n_per_meson, n_two_body if two_body else n_per_meson)
+        v, v_idx = _stratified_mediators(rng, ch, mesons, detector, n_per_meson,
+                                         n_two_body if two_body else n_per_meson, return_index=True)
         sel = ch.applies_to(mesons.pdgid)
         info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
                                       "produced_per_pot": float(np.sum(mesons.weight[sel]) * ch.branching_ratio)}
         lab = "V1" if ch.dark_pdgid == DARK_PDG["V1"] else "V2"
-        vs.setdefault(lab, []).append((v, ic))
+        vs.setdefault(lab, []).append((v, ic, v_idx))
     chi_prime_surv = 0.0
     for lab, lst in vs.items():
         m_v = float(model._mediator(lab)[1])
@@ -650,6 +670,7 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
         info["v_decays"][lab] = brs
         v_all = ParticleSample.concatenate([x[0] for x in lst])
         chan_all = np.concatenate([np.full(len(x[0]), x[1]) for x in lst])
+        idx_all = np.concatenate([x[2] for x in lst]).astype(np.int64)
         for kind, key, m_other, mult in ((0, "chi chibar", m_chi, 2.0),
                                          (1, "chi chibar_prime + h.c.", float(model.m_chi_prime), 1.0)):
             br = brs.get(key, 0.0)
@@ -660,13 +681,15 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
             keep = _reachable(v_all.p4, v_all.vertex, m_v, e0, p0, m_chi, detector)
             v = v_all.select(keep)
             chan = chan_all[keep]
+            midx = idx_all[keep]
             rest = np.zeros((len(v), 4))
             rest[:, 0] = e0
             rest[:, 3] = p0  # only |p0| is used by the forced emission
             fe, inter = _force(rng, v.p4, v.vertex, rest, m_chi, detector)
             w = v.weight * br * mult * fe.weight
             extra = {"v_label": np.full(len(v), 1 if lab == "V1" else 2, np.int64),
-                     "v_kind": np.full(len(v), kind, np.int64), "br_v": np.full(len(v), br)}
+                     "v_kind": np.full(len(v), kind, np.int64), "br_v": np.full(len(v), br),
+                     "meson_index": midx}
             parts.append((fe.p4, v.vertex, fe.direction, w, v.parent, chan, inter, extra))
             if kind == 1:
                 tau = model.chi_prime_lifetime()
@@ -676,7 +699,7 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
                 else:
                     chi_prime_surv = 1.0
     info["prompt_chi_prime_survival_max"] = chi_prime_surv
-    return _pack(parts, m_chi, "chi", math.inf, info, extra_keys=("v_label", "v_kind", "br_v"))
+    return _pack(parts, m_chi, "chi", math.inf, info, extra_keys=("v_label", "v_kind", "br_v", "meson_index"))
 
 
 def _with_sampler(ch, sampler):
