@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import tempfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,14 @@ def load_sample(path: Path) -> ParticleSample:
     return s
 
 
+def meson_rng(seed: int, species=None) -> np.random.Generator:
+    """Generator of a meson simulation: seeded by ``seed`` and the species group, so that groups
+    simulated with the same run seed (e.g. π0, η and π±/K± samples of one prediction) use
+    independent random streams."""
+    group = zlib.crc32(repr(None if species is None else sorted(int(s) for s in species)).encode())
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 0x6D65736F, group]))
+
+
 def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progress: bool = False,
                   directory: str | Path | None = None) -> ParticleSample:
     """Mesons at their decay points (see :func:`mesonportal.sources.transport.simulate_mesons`),
@@ -123,7 +132,7 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
             return load_sample(path)
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             path.unlink(missing_ok=True)
-    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0x6D65736F]))
+    rng = meson_rng(seed, species)
     sample = simulate_mesons(exp, mode, int(samples), rng, species=species, progress=progress)
     if path is not None:
         save_sample(path, sample, {"experiment": exp.name, "mode": mode, "samples": int(samples), "seed": int(seed)})
