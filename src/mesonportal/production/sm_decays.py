@@ -1131,6 +1131,17 @@ def neutrinos_towards_sphere(
     return ParticleSample.concatenate(parts) if parts else ParticleSample.empty()
 
 
+def _validated_options(mesons, detector_center, detector_radius, absorber_z_cm, chunk_size, options):
+    """Check the inputs of the chunked drivers once (before the first chunk is produced) and
+    return (completed options, detector centre (3,))."""
+    if int(chunk_size) != chunk_size or chunk_size < 1:
+        raise ParameterError(f"chunk_size = {chunk_size!r} must be an integer >= 1")
+    opts = _options(options)
+    _check_inputs(mesons, detector_center, detector_radius, absorber_z_cm, opts["n_nu_per_decay"],
+                  opts["n_mu_per_decay"], opts["mu_minus_capture_fraction"])
+    return opts, np.asarray(detector_center, float).reshape(3)
+
+
 def iter_neutrino_blocks(
     mesons: ParticleSample,
     detector_center: Array,
@@ -1147,12 +1158,8 @@ def iter_neutrino_blocks(
     ``with_directions``): the fast path of :func:`mesonportal.analysis.flux.neutrino_flux`.
     Same random stream as :func:`iter_neutrinos_towards_sphere` for the same ``rng`` state;
     ``options`` are those of :func:`neutrinos_chunk`."""
-    if int(chunk_size) != chunk_size or chunk_size < 1:
-        raise ParameterError(f"chunk_size = {chunk_size!r} must be an integer >= 1")
-    opts = _options(options)
-    _check_inputs(mesons, detector_center, detector_radius, absorber_z_cm, opts["n_nu_per_decay"],
-                  opts["n_mu_per_decay"], opts["mu_minus_capture_fraction"])
-    center = np.asarray(detector_center, float).reshape(3)
+    opts, center = _validated_options(mesons, detector_center, detector_radius, absorber_z_cm, chunk_size,
+                                      options)
     yield from _all_blocks(mesons, center, float(detector_radius), float(absorber_z_cm), rng, int(chunk_size),
                            bool(with_directions), opts)
 
@@ -1170,12 +1177,8 @@ def iter_neutrinos_towards_sphere(
     """Generator over chunks of at most ``chunk_size`` mesons of one species (cache-friendly;
     species by species: π+, π−, K+, K−, K0_L); yields one neutrino :class:`ParticleSample` per
     chunk.  ``options`` are those of :func:`neutrinos_chunk`."""
-    if int(chunk_size) != chunk_size or chunk_size < 1:
-        raise ParameterError(f"chunk_size = {chunk_size!r} must be an integer >= 1")
-    opts = _options(options)
-    _check_inputs(mesons, detector_center, detector_radius, absorber_z_cm, opts["n_nu_per_decay"],
-                  opts["n_mu_per_decay"], opts["mu_minus_capture_fraction"])
-    center = np.asarray(detector_center, float).reshape(3)
+    opts, center = _validated_options(mesons, detector_center, detector_radius, absorber_z_cm, chunk_size,
+                                      options)
     for code, P, vtx, w in _species_chunks(mesons, int(chunk_size)):
         yield _blocks_to_sample(_species_blocks(rng, code, P, vtx, w, center, float(detector_radius),
                                                 float(absorber_z_cm), True, **opts))
