@@ -48,17 +48,29 @@ def absorber_z(exp: Experiment, mode: str) -> float:
     return exp.decay_region.absorber_z_cm
 
 
+#: Conventions for neutrinos from decays at rest in :func:`neutrino_flux`.
+DAR_CONVENTIONS = ("official", "all")
+
+
 def neutrino_flux(
     experiment: str | Experiment = "miniboone",
     mode: str = "nu",
     samples: int = DEFAULT_FLUX_SAMPLES,
     seed: int = 12345,
     progress: bool = False,
+    dar_neutrinos: str | None = None,
 ) -> dict[str, Any]:
     """Standard-Model neutrino flux through the detector (ν / cm² / POT per 50 MeV bin).
 
+    ``dar_neutrinos`` (convention, stated in the output): ``"official"`` leaves out the ν from π±
+    and μ± that decay at rest, as the official MiniBooNE flux does (the BNB simulation records a
+    neutrino only if its π or μ parent has momentum > 1 MeV/c at decay; K decays at rest are kept:
+    G4BNB input/production.in, pionMomentumThr = muonMomentumThr = 1 MeV, kaonMomentumThr = −1);
+    ``"all"`` keeps every decay. Default: ``"official"`` in target modes (nu, nubar), ``"all"`` in
+    dump mode.
+
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
-    ``experiment`` and ``mode`` added.
+    ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ...}``) added.
     """
     from mesonportal.analysis.flux import neutrino_flux as _flux
     from mesonportal.cache import cached_mesons
@@ -66,12 +78,22 @@ def neutrino_flux(
     exp = _experiment(experiment)
     check_mode(exp, mode)
     samples = check_samples(samples)
+    if dar_neutrinos is None:
+        dar_neutrinos = "all" if mode == "dump" else "official"
+    if dar_neutrinos not in DAR_CONVENTIONS:
+        raise ParameterError(f"dar_neutrinos = {dar_neutrinos!r}; allowed: {', '.join(DAR_CONVENTIONS)}")
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
+    opts = {}
+    if dar_neutrinos == "official":
+        pion_at_rest = (np.abs(mesons.pdgid) == 211) & (mesons.momentum < 1.0)
+        mesons = mesons.select(~pion_at_rest)
+        opts["include_muons_at_rest"] = False
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
-    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng)
+    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, **opts)
     flux["experiment"] = exp.name
     flux["mode"] = mode
+    flux["conventions"] = {"dar_neutrinos": dar_neutrinos}
     return flux
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from mesonportal.exceptions import ConfigError, UnknownExperimentError
+from mesonportal.experiments.bnb_geometry import HornTable, check_target_in_horn, load_horn_table, load_target_table
 
 MODES = ("nu", "nubar", "dump")
 
@@ -39,20 +40,18 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "material": ("str", None, None, True),
         "atomic_number": ("real", 1, 120, True),
         "mass_number": ("real", 1, 300, True),
-        "length_cm": ("real", 1e-6, 1e5, True),
-        "radius_cm": ("real", 1e-6, 1e4, True),
-        "density_g_cm3": ("real", 1e-6, 100.0, True),
+        "length_cm": ("real", 1e-6, 1e5, False),
+        "radius_cm": ("real", 1e-6, 1e4, False),
+        "density_g_cm3": ("real", 1e-6, 100.0, False),
         "sigma_inel_mb": ("real", 1e-3, 1e5, True),
         "sigma_qel_mb": ("real", 0.0, 1e5, False),
         "absorption_length_cm": ("real", 1e-3, 1e9, False),
     },
     "horn": {
-        "outer_radius_cm": ("real", 1e-3, 1e4, True),
+        # geometry: a bundled table name ("bnb_official") or a directory holding horn.txt + target.txt
+        "geometry": ("str", None, None, True),
         "current_ka": ("modes", -1e4, 1e4, True),
-        "z_offset_cm": ("real", -1e5, 1e5, False),
-        "inner_conductor_thickness_cm": ("real", 0.0, 100.0, False),
-        "inner_conductor_material": ("str", None, None, False),
-        "inner_radius_profile": ("profile", 0.0, 1e5, True),
+        "target_shift_cm": ("real", -1e4, 1e4, False),
         "inner_conductor_absorption_length_cm": ("real", 1e-3, 1e9, False),
     },
     "decay_region": {
@@ -69,6 +68,10 @@ SCHEMA: dict[str, dict[str, tuple]] = {
         "density_g_cm3": ("real", 1e-6, 100.0, False),
         "sigma_inel_mb": ("real", 1e-3, 1e5, False),
         "absorption_length_cm": ("real", 1e-3, 1e9, False),
+        # charged-meson fates in steel (sources/fates.py): dump mode and target-mode path ends
+        "pion_interaction_length_cm": ("real", 1e-3, 1e6, False),
+        "kaon_interaction_length_cm": ("real", 1e-3, 1e6, False),
+        "kplus_charge_exchange_fraction": ("real", 0.0, 1.0, False),
     },
     "detector": {
         "shape": ("str", None, None, True),
@@ -127,24 +130,42 @@ class Target:
 
 @dataclass(frozen=True)
 class Horn:
-    outer_radius_cm: float
+    """Magnetic horn from a geometry table (:mod:`mesonportal.experiments.bnb_geometry`).
+
+    ``table`` is in horn coordinates (z = 0 at the conductor's upstream face); the package works
+    in target coordinates (z = 0 at the target's upstream face): z_target = z_horn + ``z_offset_cm``
+    with ``z_offset_cm = −(target_z_start_cm + target_shift_cm)``.
+    """
+
     current_ka: dict[str, float]
-    z_offset_cm: float
-    inner_conductor_thickness_cm: float
-    inner_conductor_material: str
-    inner_radius_profile: np.ndarray  # (K, 2): z_cm (profile coordinates), r_cm
-    inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length (cm)
+    geometry: str
+    table: HornTable
+    target_z_start_cm: float  # upstream face of the target in horn coordinates (from the geometry)
+    target_shift_cm: float = 0.0  # user shift of the target downstream of its tabulated position
+    inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length in the conductor (cm)
+
+    @property
+    def z_offset_cm(self) -> float:
+        return -(self.target_z_start_cm + self.target_shift_cm)
+
+    @property
+    def outer_radius_cm(self) -> float:
+        """Largest outer radius of the field region (cm)."""
+        return float(np.max(self.table.surfaces["r_field_max"][1]))
 
     def inner_radius(self, z_cm: np.ndarray) -> np.ndarray:
-        """Inner-conductor radius (cm) at target-frame z (cm), linear interpolation; NaN outside."""
-        zp = self.inner_radius_profile[:, 0] + self.z_offset_cm
-        r = np.interp(z_cm, zp, self.inner_radius_profile[:, 1], left=np.nan, right=np.nan)
-        return r
+        """Inner-conductor inner surface r_in (cm) at target-frame z (cm); NaN outside the conductor."""
+        return self.table.radius("r_in", np.asarray(z_cm, dtype=float) - self.z_offset_cm)
+
+    def field_inner_radius(self, z_cm: np.ndarray) -> np.ndarray:
+        """Inner radius r_out (cm) of the field region at target-frame z (cm); NaN outside it."""
+        return self.table.radius("r_out", np.asarray(z_cm, dtype=float) - self.z_offset_cm)
 
     @property
     def z_range_cm(self) -> tuple[float, float]:
-        zp = self.inner_radius_profile[:, 0] + self.z_offset_cm
-        return float(zp[0]), float(zp[-1])
+        """Conductor z range in target coordinates (cm)."""
+        z0, z1 = self.table.conductor_z_range
+        return z0 + self.z_offset_cm, z1 + self.z_offset_cm
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,9 @@ class Dump:
     density_g_cm3: float = 7.874
     sigma_inel_mb: float = 702.0
     absorption_length_cm: float = 16.77
+    pion_interaction_length_cm: float = 20.42  # PDG iron: 160.8 g/cm^2
+    kaon_interaction_length_cm: float = 20.42  # assumption: = pion value (sources/fates.py)
+    kplus_charge_exchange_fraction: float = 0.2  # assumption (sources/fates.py)
 
 
 @dataclass(frozen=True)
@@ -331,22 +355,36 @@ def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experimen
         divergence_sigma_y_rad=b.get("divergence_sigma_y_rad", 0.0), pot=b["pot"],
     )
     t = parsed["target"]
-    target = Target(sigma_qel_mb=t.pop("sigma_qel_mb", 0.0), **t)
     horn = None
     if parsed["horn"] is not None:
         h = parsed["horn"]
         for m in h["current_ka"]:
             if m not in beam.pot:
                 raise ConfigError(f"{origin}: key 'horn.current_ka.{m}' names a mode without POT in [beam.pot]")
+        try:
+            table = load_horn_table(h["geometry"])
+            tgt = load_target_table(h["geometry"])
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: key 'horn.geometry' = {h['geometry']!r}: {exc}") from None
+        # target dimensions default to the geometry's target table (a TOML value overrides it)
+        t.setdefault("length_cm", tgt.length_cm)
+        t.setdefault("radius_cm", tgt.radius_cm)
+        t.setdefault("density_g_cm3", tgt.density_g_cm3)
         horn = Horn(
-            outer_radius_cm=h["outer_radius_cm"], current_ka=h["current_ka"], z_offset_cm=h.get("z_offset_cm", 0.0),
-            inner_conductor_thickness_cm=h.get("inner_conductor_thickness_cm", 0.0),
-            inner_conductor_material=h.get("inner_conductor_material", "Al"),
-            inner_radius_profile=h["inner_radius_profile"],
+            current_ka=h["current_ka"], geometry=h["geometry"], table=table, target_z_start_cm=tgt.z_start_cm,
+            target_shift_cm=h.get("target_shift_cm", 0.0),
             inner_conductor_absorption_length_cm=h.get("inner_conductor_absorption_length_cm", math.inf),
         )
-        if np.any(horn.inner_radius_profile[:, 1] >= horn.outer_radius_cm):
-            raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' radii must be below horn.outer_radius_cm")
+        check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, t["length_cm"], t["radius_cm"],
+                             f"{origin}: [target] with horn.geometry = {h['geometry']!r} and "
+                             f"horn.target_shift_cm = {horn.target_shift_cm:g}")
+    for key in ("length_cm", "radius_cm", "density_g_cm3"):
+        if key not in t:
+            raise ConfigError(f"{origin}: missing key 'target.{key}' (required without a [horn] geometry)")
+    target = Target(sigma_qel_mb=t.pop("sigma_qel_mb", 0.0), **t)
+    if target.sigma_qel_mb >= target.sigma_inel_mb:
+        raise ConfigError(f"{origin}: key 'target.sigma_qel_mb' = {target.sigma_qel_mb:g} must be below "
+                          f"target.sigma_inel_mb = {target.sigma_inel_mb:g}")
     dr = DecayRegion(**parsed["decay_region"]) if parsed["decay_region"] is not None else None
     if dr is not None and dr.absorber_z_cm <= dr.z_start_cm:
         raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
@@ -354,7 +392,9 @@ def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experimen
     if parsed["dump"] is not None:
         d = parsed["dump"]
         dump = Dump(absorber_z_cm=d["absorber_z_cm"], absorber_material=d.get("absorber_material", "Fe"),
-                    **{k: d[k] for k in ("mass_number", "density_g_cm3", "sigma_inel_mb", "absorption_length_cm") if k in d})
+                    **{k: d[k] for k in ("mass_number", "density_g_cm3", "sigma_inel_mb", "absorption_length_cm",
+                                       "pion_interaction_length_cm", "kaon_interaction_length_cm",
+                                       "kplus_charge_exchange_fraction") if k in d})
     d = parsed["detector"]
     if d["shape"] not in SHAPES:
         raise ConfigError(f"{origin}: key 'detector.shape' = {d['shape']!r}; allowed: {', '.join(SHAPES)}")
