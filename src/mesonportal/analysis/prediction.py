@@ -147,6 +147,19 @@ class SignalSample:
             "mc_stat_error": float(np.sqrt(clustered_sum_w2(w, self._cluster()))),
         }
 
+    def signal_split(self, coupling_product: float | None = None) -> dict[str, float] | None:
+        """Expected events (all energies, for the exposure) split by the decay that made the dark
+        particle: ``decay_at_rest`` (π±/K± at rest), ``decay_in_flight`` (π±/K±/K0_L in flight)
+        and ``pi0_eta`` (prompt π0/η decays). Needs the ``parent_pdg`` and ``parent_at_rest``
+        columns (None without them)."""
+        if "parent_pdg" not in self.columns or "parent_at_rest" not in self.columns:
+            return None
+        w = self.weights(coupling_product) * self.pot
+        prompt = np.isin(np.abs(self.columns["parent_pdg"]), (111, 221))
+        rest = np.asarray(self.columns["parent_at_rest"], bool) & ~prompt
+        return {"decay_at_rest": float(np.sum(w[rest])), "decay_in_flight": float(np.sum(w[~rest & ~prompt])),
+                "pi0_eta": float(np.sum(w[prompt]))}
+
     def to_json(self, coupling_product: float | None = None) -> dict[str, Any]:
         """The ``predict --json`` layout."""
         out: dict[str, Any] = {"experiment": self.experiment, "mode": self.mode, "pot": self.pot,
@@ -154,6 +167,9 @@ class SignalSample:
                                "coupling_product": self.coupling_product_ref if coupling_product is None else coupling_product,
                                "coupling_units": self.coupling_units}
         out.update(self.totals(coupling_product))
+        split = self.signal_split(coupling_product)
+        if split is not None:
+            out["signal_split"] = split
         hist = {}
         for name in HISTOGRAMS:
             edges, counts, sumw2 = self.histogram(name, coupling_product)

@@ -140,7 +140,7 @@ class FateTable:
         """Given a decay in flight, (distance travelled from the entry point [cm], momentum at
         decay [MeV/c]) drawn from the density S(R) μ_d(R)."""
         p = np.clip(np.asarray(p_mev, dtype=float), 0.0, self.p[-1])
-        r0 = np.interp(p, self.p, self.r)
+        r0 = csda_range_cm(self.pdgid, p, self.inputs.density_g_cm3)
         fd0 = np.interp(p, self.p, self.fd)
         target = rng.random(len(p)) * fd0
         r_dec = np.interp(target, self.fd, self.r)
@@ -184,7 +184,7 @@ def steel_fates(pdgid: int, start: np.ndarray, momentum: np.ndarray, weight: np.
     travel, p_dec = tab.sample_decay(rng, pmag)
     dif_vertex = start + d * travel[:, None]
     dif_mom = d * p_dec[:, None]
-    r0 = np.interp(np.clip(pmag, 0.0, tab.p[-1]), tab.p, tab.r)
+    r0 = csda_range_cm(code, np.clip(pmag, 0.0, tab.p[-1]), inputs.density_g_cm3)
     dar_vertex = start + d * r0[:, None]
     w = np.asarray(weight, dtype=float)
     if code == 211:
