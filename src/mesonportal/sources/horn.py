@@ -118,6 +118,13 @@ class HornGeometry:
         out[al] = R_AL
         return out
 
+    def in_field(self, pos: np.ndarray) -> np.ndarray:
+        """True where positions (N,3) are in the field region (cheaper than :meth:`region`)."""
+        z = pos[:, 2]
+        r = np.hypot(pos[:, 0], pos[:, 1])
+        with np.errstate(invalid="ignore"):
+            return (r > self.surf["r_out"](z)) & (r < self.surf["r_field_max"](z))
+
     def next_boundary(self, pos: np.ndarray, d: np.ndarray, surfaces=None) -> np.ndarray:
         """Distance (cm) along straight lines to the next surface (all, or the names in
         ``surfaces``) or region plane (inf if none)."""
@@ -226,11 +233,15 @@ def _straight_jump(pos, mom, pmag, status, sel, geom: HornGeometry, acc, idx) ->
     r0 = np.hypot(p0[:, 0], p0[:, 1])
     with np.errstate(invalid="ignore"):
         bore = (reg == R_AIR) & (r0 < geom.r_in(p0[:, 2]))
+        # in the inner-conductor wall (between r_in and r_out, inside the field region's z range) the
+        # next boundary is r_in or r_out (or a plane)
+        z0 = p0[:, 2]
+        wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < geom.surf["r_out"](z0))
     s = np.empty(len(sel))
-    if np.any(bore):
-        s[bore] = geom.next_boundary(p0[bore], d[bore], ("r_in",))
-    if not np.all(bore):
-        s[~bore] = geom.next_boundary(p0[~bore], d[~bore])
+    rest = ~(bore | wall)
+    for m, names in ((bore, ("r_in",)), (wall, ("r_in", "r_out")), (rest, None)):
+        if np.any(m):
+            s[m] = geom.next_boundary(p0[m], d[m], names)
     dz = d[:, 2]
     # no boundary ahead: flying upstream/sideways out of the horn (stopped) or parallel to z
     lost = ~np.isfinite(s)
@@ -286,7 +297,7 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     m1 = _rot_phi(m0, ax, ay, alpha)
     chord = np.where(np.abs(alpha) > 1e-8, np.sin(0.5 * alpha) / np.where(np.abs(alpha) > 1e-8, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
     p1 = p0 + ((chord * step)[:, None]) * (m0 + m1)
-    left = geom.region(p1) != R_FIELD
+    left = ~geom.in_field(p1)
     frac = np.ones(len(sel))
     if np.any(left):
         # cut the step where its chord leaves the field region; scale the rotation likewise
