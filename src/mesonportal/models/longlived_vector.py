@@ -324,6 +324,11 @@ class LongLivedVector(DarkModel):
         a long-lived χ scales as ḡ²."""
         return self.g_mu * self.g_phi_n * self.lam
 
+    @property
+    def coupling_units(self) -> str:
+        """Units and definition of :attr:`coupling_product` (for outputs)."""
+        return "MeV^-1 (gbar = g_mu g_phi_n lam)"
+
     def with_coupling_product(self, x: float) -> "LongLivedVector":
         """Model with ḡ = ``x``, obtained by rescaling λ at fixed g's (production BRs and χ
         lifetime unchanged, conversion rate ∝ x²); beyond |λ| = 1 MeV⁻¹ the rest goes into g_φN.
