@@ -246,3 +246,13 @@ def test_short_lived_chi_gives_explicit_zero_with_warning():
     with pytest.warns(UserWarning, match="identically zero"):
         s = api.predict("miniboone", "nu", m, samples=4000, seed=7)
     assert s.totals()["events_total"] == 0.0
+
+
+@pytest.mark.parametrize("param,needle", [("m_phi=0", "m_phi"), ("m_chi=700", "m_chi"), ("g_mu=99", "g_mu")])
+def test_cli_bad_llv_parameters_one_line_exit_2(capsys, param, needle):
+    from mesonportal.cli.main import main
+
+    rc = main(["predict", "--benchmark", "longlived-vector-5", "--param", param, "--json"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert needle in err and err.strip().count("\n") == 0 and "Traceback" not in err
