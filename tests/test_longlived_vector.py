@@ -256,3 +256,21 @@ def test_cli_bad_llv_parameters_one_line_exit_2(capsys, param, needle):
     err = capsys.readouterr().err
     assert rc == 2
     assert needle in err and err.strip().count("\n") == 0 and "Traceback" not in err
+
+
+def test_chi_decays_inside_the_detector_when_open():
+    # With g_e = 4e-7 at m_χ = 10 MeV, cτ ≈ 4.6 m (γβcτ ~ 0.3 km at 700 MeV): χ → e⁺e⁻ inside
+    # MiniBooNE appears (process 'decay_ee'), and a change of gbar (λ) leaves the decays fixed
+    # while conversions scale as gbar².
+    from mesonportal import api
+    from mesonportal.detection.signal import PROCESS_CODES
+
+    m = load_benchmark("longlived-vector-10", g_e=4e-7)
+    assert m.branching_ratios()["e+ e-"] == pytest.approx(1.0, rel=1e-12)
+    s = api.predict("miniboone", "nu", m, samples=6000, seed=7)
+    proc = s.columns["process"]
+    dec = proc == PROCESS_CODES["decay_ee"]
+    assert np.any(dec) and np.any(~dec)
+    w2 = s.weights(3 * m.coupling_product)
+    np.testing.assert_allclose(w2[dec], s.columns["weight"][dec], rtol=1e-12)
+    np.testing.assert_allclose(w2[~dec], 9 * s.columns["weight"][~dec], rtol=1e-12)
