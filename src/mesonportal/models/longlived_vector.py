@@ -439,11 +439,18 @@ class LongLivedVector(DarkModel):
         return p
 
     # ------------------------------------------------------------------ production
+    def _charge_scale(self, meson: str, lepton: str) -> tuple[float, tuple[float, float, float]]:
+        q = self.charges(meson, lepton)
+        s = max(abs(v) for v in q)
+        return s, tuple(v / s for v in q) if s > 0 else q  # type: ignore[return-value]
+
     def emission_table(self, meson: str, lepton: str) -> ThreeBodyTable:
-        """Cached :class:`ThreeBodyTable` of P⁺ → ℓ⁺ ν χ (meson 'pi'/'K', lepton 'mu'/'e')."""
+        """Cached :class:`ThreeBodyTable` of P⁺ → ℓ⁺ ν χ (meson 'pi'/'K', lepton 'mu'/'e') for
+        the charges divided by the largest |charge| s (the shape depends only on their ratios;
+        the width of the model is ``table.width · s²``), so rescaled couplings reuse the table."""
         if meson not in _MESONS or lepton not in _LEPTONS:
             raise ParameterError(f"unknown channel {meson!r}/{lepton!r}; allowed mesons pi, K and leptons mu, e")
-        q = self.charges(meson, lepton)
+        _, q = self._charge_scale(meson, lepton)
         return _emission_table(meson, lepton, self.m_chi, *q, int(self.n_grid))
 
     def production_branching_ratio(self, meson: str, lepton: str) -> float:
@@ -455,7 +462,8 @@ class LongLivedVector(DarkModel):
         m_p, m_l = _MESONS[meson][1], _LEPTONS[lepton][0]
         if m_p <= m_l + self.m_chi:
             return 0.0
-        return self.emission_table(meson, lepton).width * _MESONS[meson][6] / C.HBAR
+        scale, _ = self._charge_scale(meson, lepton)
+        return self.emission_table(meson, lepton).width * scale**2 * _MESONS[meson][6] / C.HBAR
 
     def production_channels(self) -> list[ProductionChannel]:
         """π±, K± → ℓ± ν χ (ℓ = μ, e) and π⁰, η → γχ; closed or uncoupled ones with BR 0."""
