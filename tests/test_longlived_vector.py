@@ -274,3 +274,17 @@ def test_chi_decays_inside_the_detector_when_open():
     w2 = s.weights(3 * m.coupling_product)
     np.testing.assert_allclose(w2[dec], s.columns["weight"][dec], rtol=1e-12)
     np.testing.assert_allclose(w2[~dec], 9 * s.columns["weight"][~dec], rtol=1e-12)
+
+
+def test_scan_mass_point_reports_rescaled_lam():
+    # Scan machinery (synthetic toy predictor, no physics): a longlived-vector mass point gives
+    # one row per coupling value with λ = gbar/(g_μ g_φN) as the rescaled coupling.
+    from mesonportal.analysis.scan import ScanSpec, evaluate_mass_point, parse_axis, toy_predictor
+
+    fixed = {"m_phi": 650.0, "g_mu": 1e-4, "g_phi_n": 1e-2, "lam": 9e-2}
+    axes = (parse_axis("m_chi=5,10"), parse_axis("coupling_product=LOG:1e-8:1e-6:3"))
+    spec = ScanSpec("miniboone", "longlived-vector", axes, fixed)
+    cols = evaluate_mass_point(spec, spec.mass_points()[1], predictor=toy_predictor)
+    np.testing.assert_allclose(cols["m_chi"], 10.0)
+    np.testing.assert_allclose(cols["rescaled_value"], np.array([1e-8, 1e-7, 1e-6]) / 1e-6, rtol=1e-12)
+    assert np.all(np.asarray(cols["pienu_allowed"]))
