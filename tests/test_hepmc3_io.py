@@ -23,6 +23,7 @@ from mesonportal.io.hepmc3 import (
     read_hepmc3,
     records_from_signal_columns,
     write_hepmc3,
+    write_sample_hepmc3,
 )
 
 META = {"model": {"model": "scalar", "m_x": 1.0}, "experiment": "microboone", "seed": 12345, "exposure_pot": 6.8e20,
@@ -120,6 +121,11 @@ def test_predicted_columns_to_hepmc3(tmp_path):
     back, meta = read_hepmc3(path)
     assert meta["seed"] == s.info.get("seed") and meta["experiment"] == "miniboone"
     assert sum(b.weight for b in back) == pytest.approx(total, rel=1e-12)
+    # the SignalSample convenience writes the same events and metadata
+    n = write_sample_hepmc3(s, tmp_path / "sample.hepmc3", detector_origin_cm=origin)
+    back2, meta2 = read_hepmc3(tmp_path / "sample.hepmc3")
+    assert n == len(back2) == len(back) and meta2["exposure_pot"] == s.pot and meta2["mode"] == "nu"
+    assert [b.weight for b in back2] == [b.weight for b in back]
     procs = {r.attributes["process"] for r in back}
     assert procs <= {"0", "1", "2"} and "0" in procs
     for b in back:

@@ -38,7 +38,7 @@ from mesonportal.exceptions import DataError, ParameterError
 
 __all__ = [
     "ParticleRecord", "VertexRecord", "EventRecord", "write_hepmc3", "read_hepmc3", "final_state_records",
-    "records_from_signal_columns", "DARK_PDG", "WEIGHT_NAME", "SUFFIXES",
+    "records_from_signal_columns", "write_sample_hepmc3", "DARK_PDG", "WEIGHT_NAME", "SUFFIXES",
 ]
 
 WEIGHT_NAME = "events"
@@ -334,3 +334,27 @@ def records_from_signal_columns(
             raise ParameterError(f"event {i}: unknown process code {pr}")
         yield EventRecord(tuple(ParticleRecord(p.pdg, tuple(map(float, p.p4)), p.status) for p in parts), verts,
                           float(w[i]), attrs)
+
+
+def write_sample_hepmc3(sample: Any, path: str | Path, *, detector_origin_cm: Sequence[float],
+                        weight_column: str = "weight_before_efficiency") -> int:
+    """Write a prediction (:class:`~mesonportal.analysis.prediction.SignalSample`) to HepMC3.
+
+    Weights are ``sample.columns[weight_column]`` × ``sample.pot`` (events for the mode's
+    exposure); the run info names ``sample.model``, ``sample.experiment``, the mode, the seed
+    and the package version.  ``detector_origin_cm`` is the origin of detector coordinates in
+    the package's beam coordinates [cm] (e.g. the MiniBooNE sphere centre).  Returns the number
+    of events written.
+    """
+    path = _check_path(path)
+    meta = {
+        "model": getattr(sample, "model", None), "experiment": getattr(sample, "experiment", None),
+        "mode": getattr(sample, "mode", None), "seed": dict(getattr(sample, "info", {}) or {}).get("seed"),
+        "samples": dict(getattr(sample, "info", {}) or {}).get("samples"), "exposure_pot": float(sample.pot),
+        "coupling_product_ref": getattr(sample, "coupling_product_ref", None),
+        "coupling_units": getattr(sample, "coupling_units", None), "weight_column": weight_column,
+        "detector_origin_cm": [float(x) for x in detector_origin_cm],
+    }
+    recs = records_from_signal_columns(sample.columns, float(sample.pot), detector_origin_cm=detector_origin_cm,
+                                       weight_column=weight_column)
+    return write_hepmc3(path, recs, meta)
