@@ -258,3 +258,25 @@ def test_box_volume_union_and_overlap():
     # converts inside if d < 1 cm (first module) or d > 201 cm and < 501 cm (second module)
     p = (1 - math.exp(-1 / 18)) + (math.exp(-201 / 18) - math.exp(-501 / 18))
     assert abs(res.converts_inside[:, 0].mean() - p) < 4 * math.sqrt(p * (1 - p) / n) + 1e-4
+
+
+def test_histograms_sum_to_selected_events():
+    rng0 = np.random.default_rng(11)
+    n = 2000
+    v = np.zeros((n, 3))
+    pdg = rng0.choice([22, 11], size=(n, 2))
+    pdg[:, 1] = 0
+    e = rng0.uniform(50, 2500, n)
+    p4 = np.zeros((n, 2, 4))
+    p4[:, 0] = np.column_stack([e, np.zeros(n), np.zeros(n), e])
+    w = rng0.uniform(0, 1, n)
+    res = respond(LArTPCResponse(), v, p4, pdg, None, w, active=HUGE, fiducial=HUGE, rng=np.random.default_rng(12))
+    h = res.histograms(exposure_pot=2.0)
+    tot = sum(res.events_by_topology(exposure_pot=2.0).values())
+    for key in ("shower_energy", "costheta"):
+        assert sum(h[key]["counts"]) + h[key]["outside"] == pytest.approx(tot)
+        for i in range(len(h[key]["counts"])):
+            assert sum(h[key]["by_topology"][t][i] for t in ("1g0p", "1g1p", "ee0p", "1e0p")) == pytest.approx(h[key]["counts"][i])
+    assert len(h["shower_energy"]["edges"]) == 31 and len(h["costheta"]["counts"]) == 20
+    with pytest.raises(ParameterError, match="energy_edges_mev"):
+        res.histograms(energy_edges_mev=[3.0, 1.0])

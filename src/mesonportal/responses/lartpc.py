@@ -277,6 +277,42 @@ class LArTPCResult:
         """Selected events per topology (weight × efficiency × ``exposure_pot``)."""
         return sum_by_topology(self.topology_code, self.weight_selected * exposure_pot)
 
+    def histograms(
+        self,
+        exposure_pot: float = 1.0,
+        energy_edges_mev: Sequence[float] | None = None,
+        costheta_edges: Sequence[float] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """Histograms of selected events (weight × efficiency × ``exposure_pot``).
+
+        Returns ``{"shower_energy": {...}, "costheta": {...}}``, each with ``edges`` (MeV or
+        cos θ to the beam), ``counts`` and ``mc_stat_error`` (√Σw²) summed over the selected
+        topologies, ``by_topology`` ({label: counts}) and ``outside`` (events outside the
+        edges).  Defaults: shower energy 0–3000 MeV in 100 MeV bins; cos θ −1…1 in 20 bins.
+        """
+        e_edges = np.arange(0.0, 3000.0 + 1e-9, 100.0) if energy_edges_mev is None else np.asarray(energy_edges_mev, float)
+        c_edges = np.linspace(-1.0, 1.0, 21) if costheta_edges is None else np.asarray(costheta_edges, float)
+        for name, edges in (("energy_edges_mev", e_edges), ("costheta_edges", c_edges)):
+            if edges.ndim != 1 or len(edges) < 2 or not np.all(np.diff(edges) > 0) or not np.all(np.isfinite(edges)):
+                raise ParameterError(f"{name} must be at least two strictly increasing finite numbers")
+        w = self.weight_selected * float(exposure_pot)
+        sel = self.topology_code != _CODE[NONE]
+        out: dict[str, dict[str, Any]] = {}
+        for key, x, edges in (("shower_energy", self.shower_energy_mev, e_edges), ("costheta", self.cos_theta_beam, c_edges)):
+            xs, ws, codes = x[sel], w[sel], self.topology_code[sel]
+            counts, _ = np.histogram(xs, bins=edges, weights=ws)
+            sq, _ = np.histogram(xs, bins=edges, weights=ws**2)
+            inside = (xs >= edges[0]) & (xs <= edges[-1])
+            out[key] = {
+                "edges": edges.tolist(),
+                "counts": counts.tolist(),
+                "mc_stat_error": np.sqrt(sq).tolist(),
+                "by_topology": {lab: np.histogram(xs[codes == i], bins=edges, weights=ws[codes == i])[0].tolist()
+                                for i, lab in enumerate(TOPOLOGIES)},
+                "outside": float(np.sum(ws[~inside])),
+            }
+        return out
+
     def __len__(self) -> int:
         return len(self.topology_code)
 
