@@ -8,7 +8,7 @@ docs/prediction.md.
 
 Randomness: the meson source is seeded by ``seed`` (and cached on disk,
 :func:`mesonportal.cache.cached_mesons`); the dark chain uses
-``api.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
+``pipeline.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
 the same model family with the same seed see identical meson samples and random streams.
 """
 
@@ -123,11 +123,11 @@ def predict_signal(
     A closed or invisible model point (e.g. closed production channel, χ′ that never decays)
     gives a ``UserWarning`` and a zero prediction, not an error.
     """
-    from mesonportal.api import _experiment, check_samples, stage_rng
     from mesonportal.experiments.config import check_mode
+    from mesonportal.pipeline import check_samples, resolve_experiment, stage_rng
 
     t0 = time.perf_counter()
-    exp = _experiment(experiment)
+    exp = resolve_experiment(experiment)
     check_mode(exp, mode)
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:

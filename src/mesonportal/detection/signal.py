@@ -74,13 +74,13 @@ IDM_MESONS = (211, -211, 321, -321, 111, 221)
 
 
 def is_scalar_model(model) -> bool:
-    """Long-lived (pseudo)scalar models (:mod:`mesonportal.models.scalar`)."""
-    return hasattr(model, "lam_eff") and hasattr(model, "nuclear_charge")
+    """Long-lived-X family (declared ``family = "long-lived"``, :mod:`mesonportal.models.base`)."""
+    return getattr(model, "family", "") == "long-lived"
 
 
 def is_idm_model(model) -> bool:
-    """Vector-portal inelastic DM (:mod:`mesonportal.models.idm`)."""
-    return hasattr(model, "chi_prime_lifetime") and hasattr(model, "with_coupling_product")
+    """Inelastic-DM family (declared ``family = "inelastic"``, :mod:`mesonportal.models.base`)."""
+    return getattr(model, "family", "") == "inelastic"
 
 
 @dataclass

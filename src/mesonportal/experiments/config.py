@@ -284,9 +284,9 @@ def _build(spec, origin: str) -> Experiment:
     horn = None
     if spec.horn is not None:
         h = spec.horn
-        for m in h.current_ka:
-            if m not in beam.pot:
-                raise ConfigError(f"{origin}: key 'horn.current_ka.{m}' names a mode without POT in [beam.pot]")
+        for m in beam.pot:
+            if m not in h.current_ka:
+                raise ConfigError(f"{origin}: missing key 'horn.current_ka.{m}' (mode {m!r} has an exposure in [beam.pot])")
         prof = np.array(h.inner_radius_profile, float)
         if np.any(np.diff(prof[:, 0]) <= 0):
             raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' z values must increase strictly")

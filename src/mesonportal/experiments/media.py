@@ -73,7 +73,7 @@ class ScatteringCentre:
 
 @lru_cache(maxsize=1)
 def _table() -> dict:
-    text = (resources.files("mesonportal.experiments") / "materials.toml").read_text(encoding="utf-8")
+    text = (resources.files("mesonportal.data") / "materials.toml").read_text(encoding="utf-8")
     return tomllib.loads(text)
 
 
