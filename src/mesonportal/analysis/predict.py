@@ -162,6 +162,17 @@ def predict_signal(
         "n_events_mc": int(len(w)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
+    det = exp.detector
+    info["detector"] = {"shape": det.shape, "medium": det.medium, "technology": det.technology,
+                        "bound_nucleons": bool(det.bound_nucleons), "dirt": det.dirt is not None,
+                        "response": "miniboone-cherenkov"}
+    if "region" in cols:
+        reg = cols["region"]
+        info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
+                                    "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
+    if det.technology != "cherenkov-oil":
+        warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
+                      "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
     if family == "scalar":
         proc = cols.get("process", np.zeros(0, np.int64))
         info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()

@@ -33,13 +33,11 @@ from mesonportal.detection import primakoff as pk
 from mesonportal.detection import upscattering as up
 from mesonportal.detection.form_factors import KAPPA_P
 from mesonportal.detection.response import reconstruct, single_shower
-from mesonportal.detection.targets import TARGETS
 from mesonportal.kinematics import two_body_decay, two_body_momentum
 from mesonportal.production.meson_decays import produce_channel
 from mesonportal.production.three_body import ThreeBodyTable
 from mesonportal.propagation.forced import (draw_from_band, force_towards_sphere, force_towards_sphere_restframe,
                                              rest_band)
-from mesonportal.propagation.geometry import ray_sphere_intersection
 from mesonportal.geometry import (decay_probability_in_segments, sample_decay_in_segments,
                                   sample_point_in_segments)
 from mesonportal.sample import DARK_PDG, ParticleSample
@@ -62,8 +60,8 @@ __all__ = [
 
 #: Process codes stored in the ``process`` column.
 PROCESS_CODES = {"primakoff": 0, "decay_gamma_gamma": 1, "decay_ee": 2, "upscatter_chi_ee": 3}
-#: Target codes of the ``target`` column (Z of the scattering centre; 0 = decay, no target).
-TARGET_CODES = {"C12": 6, "p": 1}
+#: The ``target`` column holds the Z of the scattering centre (6 = C-12, 18 = Ar-40, 1 = proton,
+#: ...; 0 = decay, no target).
 #: The MiniBooNE γ/e efficiency is exactly 0 below this true shower energy (first table node):
 #: dark particles below it cannot give a detected shower and are not processed further (their
 #: weight is reported in ``info``).
@@ -355,32 +353,18 @@ def _pack(parts, m, species, ctau, info, extra_keys=()) -> Arrivals:
     return arr.select(keep)
 
 
-def _target_split(rng, sig_c: Array, sig_p: Array, n_c: float, n_h: float) -> tuple[Array, NDArray[np.bool_]]:
-    """Macroscopic cross section Σ = n_C σ_C + n_H σ_p [1/cm] and the per-event target choice
-    (True = C-12) with probability n_C σ_C / Σ."""
-    mac_c = n_c * sig_c
-    mac = mac_c + n_h * sig_p
-    r = rng.random(len(mac))
-    is_c = r * mac < mac_c
-    return mac, is_c
+def _truncated_exponential(rng, length: Array, lam: Array) -> Array:
+    """Distance in [0, ℓ] drawn from exp(−s/λ) truncated at ℓ (stable for λ ≫ ℓ and λ ≪ ℓ);
+    the one-segment case of :func:`mesonportal.geometry.sample_decay_in_segments`."""
+    u = rng.random(len(length))
+    lam = np.where(lam > 0, lam, 1e-300)
+    x = -np.expm1(-length / lam)
+    return np.clip(-lam * np.log1p(-u * x), 0.0, length)
 
 
 def _flat_columns(prefix: str, a: Array) -> dict[str, Array]:
     names = ("e", "px", "py", "pz") if a.shape[1] == 4 else ("x", "y", "z")
     return {f"{prefix}_{n}": np.ascontiguousarray(a[:, i]) for i, n in enumerate(names)}
-
-
-def _uniform_point_on_chord(rng, arr: Arrivals) -> Array:
-    s = arr.entry + rng.random(len(arr)) * arr.chord
-    return arr.vertex + arr.direction * s[:, None]
-
-
-def _truncated_exponential(rng, length: Array, lam: Array) -> Array:
-    """Distance in [0, ℓ] drawn from exp(−s/λ) truncated at ℓ (stable for λ ≫ ℓ and λ ≪ ℓ)."""
-    u = rng.random(len(length))
-    lam = np.where(lam > 0, lam, 1e-300)
-    x = -np.expm1(-length / lam)
-    return np.clip(-lam * np.log1p(-u * x), 0.0, length)
 
 
 def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
