@@ -118,6 +118,9 @@ class HighEnergySourceSpec(_M):
     focus_theta_max_mrad: R(0.0, 1600.0) = 0.0
     focus_efficiency: R(0.0, 1.0) = 0.0
     focus_residual_mrad: R(0.0, 1000.0) = 0.0
+    #: overall normalisation of the meson source, fixed by comparing the nu_mu flux with a
+    #: published flux (covers tertiary production and focusing not in the model); 1 = none
+    flux_normalisation: R(0.0, 10.0) = 1.0
 
 
 class ModuleSpec(_M):

@@ -16,6 +16,9 @@ Sanford–Wang + horn-tracking model.  Steps (units MeV, cm, rad; weights = deca
    kick-limited divergence); wrong-sign mesons in the same acceptance are swept out and absorbed
    (fate ``defocused``).  Every other meson flies straight.  The parameters of each beam are in
    its TOML with their source; their uncertainty is discussed in docs/highenergy.md.
+   ``flux_normalisation`` multiplies every meson weight: the ratio of a published ν_μ flux to
+   the model's (LBNF: 1.24, docs/highenergy.md), i.e. what the model misses (tertiary
+   production, focusing details).
 3. **Decay pipe** — π±, K±, K0_L fly from the production point along their (focused) direction;
    they decay in flight with the exact exponential law until they leave the pipe (radius
    ``decay_region.pipe_radius_cm``) or reach the absorber (``decay_region.absorber_z_cm``);
@@ -56,7 +59,7 @@ def _table(experiment):
 
 def primary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``n`` primary mesons of ``pdgid``: (p [MeV], θ [rad], w [mesons per POT]); Σw estimates
-    the yield per POT (see the module doc)."""
+    the yield per POT × ``source.flux_normalisation`` (see the module doc)."""
     src = experiment.source
     t = experiment.target
     pb = experiment.beam.momentum_mev
@@ -72,7 +75,7 @@ def primary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator) -> 
         k = np.minimum(np.searchsorted(cdf, rng.random(n) * cdf[-1], side="right"), len(sig) - 1)
         p, th = tab["p"][m][k], tab["theta"][m][k]
         w_mb = np.full(n, cdf[-1] / n)
-    return p, th, w_mb * _beam.target_yield_factor(experiment)
+    return p, th, w_mb * _beam.target_yield_factor(experiment) * src.flux_normalisation
 
 
 def production_per_pot_he(experiment, pdgid: int, n: int = 200_000, seed: int = 1) -> float:
