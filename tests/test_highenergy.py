@@ -156,3 +156,28 @@ def test_dune_nd_flux_vs_published_with_bmpt(tmp_path, monkeypatch):
     assert abs(r["ratio"] - 1) < 0.15
     assert abs(r["model_mean_gev"] / r["published_mean_gev"] - 1) < 0.10
     assert all(0.6 < x < 1.5 for x in r["bin_ratio"])
+
+
+def test_cli_predict_highenergy_json_keys(capsys, tmp_path, monkeypatch):
+    """`mesonportal predict --experiment <minerva-like TOML> --benchmark scalar --json` gives the
+    usual keys (BMPT generator so that the test needs no Pythia run)."""
+    import json
+    from importlib import resources
+
+    from mesonportal.cli.main import main
+
+    monkeypatch.setenv("MESONPORTAL_CACHE_DIR", str(tmp_path))
+    text = (resources.files("mesonportal.experiments") / "minerva.toml").read_text()
+    path = tmp_path / "minerva_bmpt.toml"
+    path.write_text(text.replace('generator = "pythia8"', 'generator = "bmpt"'))
+    rc = main(["predict", "--experiment", str(path), "--benchmark", "scalar", "--samples", "4000", "--json"])
+    assert rc in (0, None)
+    out = json.loads(capsys.readouterr().out)
+    for k in ("events_total", "events_200_1250", "mc_stat_error", "hist"):
+        assert k in out
+    assert out["events_total"] > 0
+    # bad input: a generator name that does not exist -> one-line error, exit code 2
+    path.write_text(text.replace('generator = "pythia8"', 'generator = "fluka"'))
+    rc = main(["predict", "--experiment", str(path), "--benchmark", "scalar", "--samples", "4000", "--json"])
+    assert rc == 2
+    assert "source.generator" in capsys.readouterr().err
