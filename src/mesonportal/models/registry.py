@@ -35,7 +35,7 @@ __all__ = [
     "parse_param_assignments",
 ]
 
-MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm")
+MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm", "t3r")
 
 
 def model_class(name: str) -> type:
@@ -70,6 +70,10 @@ def make_model(name: str, **params: Any) -> DarkModel:
 
     Unknown model → UnknownModelError listing the allowed names; unknown parameter →
     ParameterError listing the accepted ones; out-of-range values → the model's ParameterError."""
+    if name == "t3r":
+        from mesonportal.models.t3r.mapping import make_t3r_model
+
+        return make_t3r_model(**params)
     cls = model_class(name)
     accepted = _accepted_params(cls)
     if accepted is not None:
