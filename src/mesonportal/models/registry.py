@@ -35,7 +35,7 @@ __all__ = [
     "parse_param_assignments",
 ]
 
-MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm", "t3r")
+MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm", "longlived-vector", "t3r")
 
 
 def model_class(name: str) -> type:
@@ -52,6 +52,14 @@ def model_class(name: str) -> type:
         from mesonportal.models.idm import VectorInelasticDM  # written by another module owner
 
         return VectorInelasticDM
+    if name == "longlived-vector":
+        from mesonportal.models.longlived_vector import LongLivedVector
+
+        return LongLivedVector
+    if name == "t3r":  # U(1)_T3R UV point, realised as a simplified model (models/t3r/mapping.py)
+        from mesonportal.models.t3r.mapping import T3RScalar
+
+        return T3RScalar
     raise UnknownModelError(f"unknown model {name!r}; allowed: {', '.join(MODEL_NAMES)}")
 
 

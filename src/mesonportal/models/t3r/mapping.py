@@ -14,7 +14,12 @@
 * **pseudoscalar**: not realised — φ′ is CP-even and the would-be pseudoscalar is eaten by A′.
 * **idm** (physics.md §2.2): not realised — A′ couples to the U(1)_T3R current of RH fermions,
   not to ε J_EM, and η₁, η₂ have only diagonal axial A′ couplings (no η₁ → η₂ up-scattering).
-* **long-lived vector**: not available on this branch's main (another helper adds it).
+* **longlived-vector** (physics.md §2.3, :mod:`mesonportal.models.longlived_vector`): not
+  realised.  A′ would be the long-lived χ only for m_A′ < 2m_e (and < 2m_νs), where g_T3R =
+  m_A′/(2√2V) is tiny; its meson production is then dominated by the *axial* (Goldstone-
+  equivalent, ∝ g_A² m_μ²/m_A′² = m_μ²/(8V²)) part of the right-handed coupling, while the
+  longlived-vector model has pure vector couplings (and a vector π⁰/η → γχ anomaly factor).
+  Dropping the axial parts would underestimate the production by orders of magnitude.
 
 ``make_model("t3r", m_aprime=..., m_phiprime=..., m_dm=..., v_gev=...)`` (hence
 ``mesonportal predict --model t3r --param ...``) returns the scalar realisation, or raises a
@@ -136,5 +141,8 @@ def simplified_models(point: T3RPoint) -> dict[str, Any]:
     out["idm"] = {"realised": False,
                   "reason": "A' couples to the T3R current (not eps J_EM) and eta_1,2 have only diagonal axial "
                             "A' couplings: no eta_1 -> eta_2 up-scattering"}
-    out["long_lived_vector"] = {"realised": False, "reason": "model not available in this package version"}
+    out["longlived-vector"] = {
+        "realised": False,
+        "reason": "A' couples to right-handed currents; where it is long-lived (m_A' < 2 m_e) its production is "
+                  "dominated by the axial (Goldstone) part, which the vector-coupled longlived-vector model lacks"}
     return out
