@@ -207,3 +207,48 @@ def test_predict_t3r_runs(tmp_path_factory, monkeypatch, capsys):
     assert rc == 0
     out = json.loads(capsys.readouterr().out)
     assert out["model"]["model"] == "t3r" and out["events_total"] > 0
+
+
+def _dirac():
+    i2, z = np.eye(2), np.zeros((2, 2))
+    sig = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.array([[1, 0], [0, -1]])]
+    g = [np.block([[i2, z], [z, -i2]]).astype(complex)] + [np.block([[z, s], [-s, z]]).astype(complex) for s in sig]
+    return g, 1j * g[0] @ g[1] @ g[2] @ g[3], sig
+
+
+def test_aprime_trace_matches_explicit_spinors():
+    # independent check of the unitary-gauge trace of eta eta -> A'* -> f f~ (docs/t3r.md §3): explicit
+    # Dirac-representation spinors, spin sum of |v~(p2) g^mu g5 u(p1) P_mu,nu u~(p3) g^nu (gV + gA g5) v(p4)|^2
+    # at three (s, cos theta) points incl. near the pole; tolerance 1e-9
+    from mesonportal.models.t3r.relic import _aprime_ff_msq
+
+    g, g5, sig = _dirac()
+    metric = np.diag([1.0, -1.0, -1.0, -1.0])
+
+    def spinor(p, m, s, anti):
+        chi = np.eye(2)[s if not anti else 1 - s]
+        sp = sum(p[i + 1] * sig[i] for i in range(3))
+        a, b = chi, sp @ chi / (p[0] + m)
+        return np.sqrt(p[0] + m) * (np.concatenate([b, a]) if anti else np.concatenate([a, b]))
+
+    bar = lambda x: x.conj() @ g[0]  # noqa: E731
+    m, mf, gv, ga, a, M, gam = 40.0, 5.0, 0.3, 0.7, 1.3, 150.0, 2.0
+    for s, c in ((100.0**2, 0.3), (200.0**2, -0.8), (151.0**2, 0.1)):
+        rs = math.sqrt(s)
+        pi, pf, st = math.sqrt(s / 4 - m * m), math.sqrt(s / 4 - mf * mf), math.sqrt(1 - c * c)
+        p1, p2 = np.array([rs / 2, 0, 0, pi]), np.array([rs / 2, 0, 0, -pi])
+        p3, p4 = np.array([rs / 2, pf * st, 0, pf * c]), np.array([rs / 2, -pf * st, 0, -pf * c])
+        k = p1 + p2
+        prop = (-metric + np.outer(k, k) / M**2) / ((s - M * M) + 1j * M * gam)
+        tot = 0.0
+        for s1 in range(2):
+            for s2 in range(2):
+                j1 = metric @ np.array([bar(spinor(p2, m, s2, True)) @ g[mu] @ g5 @ spinor(p1, m, s1, False)
+                                        for mu in range(4)])
+                for s3 in range(2):
+                    for s4 in range(2):
+                        j2 = metric @ np.array([bar(spinor(p3, mf, s3, False)) @ g[mu] @ (gv * np.eye(4) + ga * g5)
+                                                @ spinor(p4, mf, s4, True) for mu in range(4)])
+                        tot += abs(a * j1 @ prop @ j2) ** 2
+        ana = float(_aprime_ff_msq(np.array(s), np.array(c), m, a, mf, gv, ga, M, gam))
+        assert ana == pytest.approx(tot, rel=1e-9)

@@ -47,7 +47,7 @@ def _jsonable(x):
 @click.pass_context
 def command(ctx, m_aprime, m_phiprime, m_dm, delta, m_nus, m_nud, v_gev, anomaly, as_json):
     """Couplings, muon g-2, relic abundance, direct detection and simplified models of a U(1)_T3R
-    point (masses MeV, V GeV); subcommand ``rk`` for the R_K(*) benchmarks."""
+    point (masses MeV, V GeV); subcommand 'rk' for the R_K(*) benchmarks."""
     if ctx.invoked_subcommand is not None:
         return
     from mesonportal.exceptions import ParameterError

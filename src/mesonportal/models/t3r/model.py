@@ -199,6 +199,9 @@ class T3RPoint:
         ap["nu_active"] = {"vector": 0.0, "axial_majorana": g * abs(T3R_CHARGES["nu_R"]) * self.theta_nu**2}
         ap["eta1"] = {"vector": 0.0, "axial_majorana": g * abs(T3R_CHARGES["eta_L"])}
         ap["eta2"] = {"vector": 0.0, "axial_majorana": g * abs(T3R_CHARGES["eta_R"])}
+        for n in ("tau", "b", "t"):  # third generation: uncharged under U(1)_T3R, mass not from <phi>
+            phi[n] = 0.0
+            ap[n] = {"vector": 0.0, "axial": 0.0}
         ap["proton"] = {"vector": 2 * ap["u"]["vector"] + ap["d"]["vector"]}
         ap["neutron"] = {"vector": ap["u"]["vector"] + 2 * ap["d"]["vector"]}
         return {
