@@ -252,3 +252,14 @@ def test_aprime_trace_matches_explicit_spinors():
                         tot += abs(a * j1 @ prop @ j2) ** 2
         ana = float(_aprime_ff_msq(np.array(s), np.array(c), m, a, mf, gv, ga, M, gam))
         assert ana == pytest.approx(tot, rel=1e-9)
+
+
+def test_thermal_average_nonrelativistic_limit():
+    # Gondolo-Gelmini average of a constant sigma0: non-relativistic limit sigma0 <v_rel> with the
+    # Maxwell mean relative speed 4/sqrt(pi x) (corrections O(1/x)); tolerance 3/x
+    from mesonportal.models.t3r.relic import _s_nodes, thermal_average
+
+    p = T3RPoint(**BM1, v_gev=7.0)
+    for x in (200.0, 1000.0):
+        val = float(thermal_average(lambda s: np.ones_like(s), 40.0, x, _s_nodes(p, 40.0))[0])
+        assert val == pytest.approx(4 / math.sqrt(math.pi * x), rel=3 / x)

@@ -35,7 +35,7 @@ from mesonportal.exceptions import ParameterError
 from mesonportal.models.t3r.model import T3R_CHARGES, T3RPoint, fermion_mass
 from mesonportal.models.t3r.widths import aprime_widths, phi_widths, total_width
 
-__all__ = ["sigma_channels", "sigma_v_thermal", "solve_boltzmann", "relic_density", "solve_v_for_relic",
+__all__ = ["sigma_channels", "sigma_v_thermal", "thermal_average", "solve_boltzmann", "relic_density", "solve_v_for_relic",
            "RelicResult", "g_eff", "freeze_out_approx", "OMEGA_H2_PLANCK", "MPL_MEV", "SIGMAV_TO_CM3_S",
            "closed_channel_check"]
 
@@ -245,18 +245,29 @@ def _s_nodes(point: T3RPoint, m_eta: float) -> tuple[np.ndarray, np.ndarray]:
     return (0.5 * (b - a) * (t + 1) + a).ravel(), (0.5 * (b - a) * w).ravel()
 
 
-def sigma_v_thermal(point: T3RPoint, m_eta: float, x) -> np.ndarray:
-    """Gondolo–Gelmini ⟨σv⟩ [MeV⁻²] of η η (mass ``m_eta``) at x = m_eta/T (array)."""
+def thermal_average(sigma_of_s, m: float, x, nodes: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Gondolo–Gelmini ⟨σv⟩ (units of σ) of a pair of equal-mass (m [MeV]) particles at x = m/T:
+    x/(8 m⁵ K₂(x)²) ∫ σ(s)(s − 4m²)√s K₁(x√s/m) ds, integrated over the quadrature ``nodes``
+    (values, weights) in √s − 2m [MeV]; ``sigma_of_s`` is vectorised in s [MeV²]."""
     x = np.atleast_1d(np.asarray(x, float))
-    eps, w = _s_nodes(point, m_eta)
-    rs = 2 * m_eta + eps
+    eps, w = nodes
+    rs = 2 * m + eps
     s = rs * rs
-    sig = np.sum(np.array(list(sigma_channels(point, m_eta, s).values())), axis=0)
+    sig = np.asarray(sigma_of_s(s), float)
     # ds = 2 √s d√s; kernel K1(x√s/m) / K2(x)² with exponential scaling
-    z = x[:, None] * rs[None, :] / m_eta
+    z = x[:, None] * rs[None, :] / m
     ker = kve(1, z) * np.exp(-(z - 2 * x[:, None])) / kve(2, x)[:, None] ** 2
-    integrand = sig * (s - 4 * m_eta**2) * rs * 2 * rs
-    return x / (8 * m_eta**5) * np.sum(ker * integrand[None, :] * w[None, :], axis=1)
+    integrand = sig * (s - 4 * m**2) * rs * 2 * rs
+    return x / (8 * m**5) * np.sum(ker * integrand[None, :] * w[None, :], axis=1)
+
+
+def sigma_v_thermal(point: T3RPoint, m_eta: float, x) -> np.ndarray:
+    """Gondolo–Gelmini ⟨σv⟩ [MeV⁻²] of η η (mass ``m_eta``) at x = m_eta/T (array), all channels."""
+
+    def sig(s):
+        return np.sum(np.array(list(sigma_channels(point, m_eta, s).values())), axis=0)
+
+    return thermal_average(sig, m_eta, x, _s_nodes(point, m_eta))
 
 
 # ------------------------------------------------------------------ Boltzmann
