@@ -10,7 +10,10 @@
   resonance pole (s_R ± k m_R Γ_R), so narrow resonances are resolved.
 * Coannihilation of η₁, η₂ (Griest & Seckel, PRD 43 (1991) 3191; Edsjö & Gondolo, PRD 56
   (1997) 1879): Y = Y₁ + Y₂, ⟨σ_eff v⟩ = Σ_i (n_i^eq)² ⟨σ_ii v⟩ / (Σ_i n_i^eq)² (η₁η₂ → SM has no
-  tree-level coupling in this model: φ′ and A′ couple diagonally).
+  tree-level coupling in this model: φ′ and A′ couple diagonally).  The formalism assumes
+  n₂/n₁ stays at its equilibrium value; here that is maintained by the conversion
+  η₂η₂ ↔ η₁η₁ through s-channel φ′ and A′, whose couplings (y_η1 y_η2, g²) are at least as large
+  as those of annihilation into SM states (y_η y_f, g g_f), so conversion outlasts annihilation.
 * Boltzmann equation in x = m_η1/T (Gondolo–Gelmini form):
   dY/dx = −√(π/45) M_Pl g_*^½ m x⁻² ⟨σ_eff v⟩ (Y² − Y_eq²),
   g_*^½ = (h_eff/√g_eff)(1 + T dh_eff/(3 h_eff dT)); g_eff, h_eff from ideal-gas integrals of the
