@@ -44,3 +44,15 @@ def test_benchmark_explains_2021_rk(flavio):
     assert r["r_k"] == pytest.approx(0.846, abs=0.044)
     assert r["pull_sm"] > 2.0
     assert set(r) >= {"r_k", "r_kstar", "br_bs_mumu", "pull_sm"}
+
+
+def test_cli_rk_json_contract(flavio, capsys):
+    # `mesonportal t3r rk --benchmark BMA --json` keys of the issue: r_k, r_kstar, br_bs_mumu, pull_sm
+    import json
+
+    from mesonportal.cli.main import main
+
+    assert main(["t3r", "rk", "--benchmark", "BMC", "--dataset", "2021", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) >= {"r_k", "r_kstar", "br_bs_mumu", "pull_sm"}
+    assert main(["t3r", "rk", "--benchmark", "BMA", "--dataset", "2019"]) == 2

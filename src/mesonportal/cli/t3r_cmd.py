@@ -75,7 +75,8 @@ def command(ctx, m_aprime, m_phiprime, m_dm, delta, m_nus, m_nud, v_gev, anomaly
     t.add_row(escape("<sigma v> at x_f [cm^3/s]"), f"{rel['sigma_v_cm3_s']:.3g}")
     d = out["delta_a_mu_detail"]
     t.add_row("Delta a_mu", f"{d['total']:.3g}  (measured {d['measured']:.3g} ± {d['measured_error']:.2g})")
-    t.add_row(escape("sigma_SI phi' / A' [pb]"), f"{out['sigma_si_pb']['scalar']:.3g} / {out['sigma_si_pb']['vector']:.3g}")
+    si = out["sigma_si_pb"]
+    t.add_row(escape("sigma_SI phi' / A' [pb]"), f"{si['scalar']:.3g} / {si['vector']:.3g}")
     for k, v in out["simplified_models"].items():
         t.add_row(f"realises {k}", "yes" if v["realised"] else "no")
     Console().print(t)

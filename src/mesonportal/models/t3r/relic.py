@@ -38,9 +38,9 @@ from mesonportal.exceptions import ParameterError
 from mesonportal.models.t3r.model import T3R_CHARGES, T3RPoint, fermion_mass
 from mesonportal.models.t3r.widths import aprime_widths, phi_widths, total_width
 
-__all__ = ["sigma_channels", "sigma_v_thermal", "thermal_average", "solve_boltzmann", "relic_density", "solve_v_for_relic",
-           "RelicResult", "g_eff", "freeze_out_approx", "OMEGA_H2_PLANCK", "MPL_MEV", "SIGMAV_TO_CM3_S",
-           "closed_channel_check"]
+__all__ = ["sigma_channels", "sigma_v_thermal", "thermal_average", "solve_boltzmann", "relic_density",
+           "solve_v_for_relic", "RelicResult", "g_eff", "freeze_out_approx", "OMEGA_H2_PLANCK", "MPL_MEV",
+           "SIGMAV_TO_CM3_S", "closed_channel_check"]
 
 _N_STEPS = 20000
 MPL_MEV = 1.220890e22  # Planck mass [MeV] (PDG)
@@ -58,8 +58,6 @@ _FERMIONS = (("e", C.M_E, 4.0), ("mu", C.M_MU, 4.0))
 def _rho_s_factors(m_over_t: np.ndarray, fermion: bool) -> tuple[np.ndarray, np.ndarray]:
     """(g_eff, h_eff) contribution per internal d.o.f. of a species with m/T (ideal gas,
     normalised to 1 (bosons) / 7/8 (fermions) in the massless limit)."""
-    u = np.linspace(0, 1, 1)  # placeholder to keep numpy import used
-    del u
     z = np.atleast_1d(m_over_t)
     t, w = np.polynomial.laguerre.laggauss(60)
     # energy and entropy integrals: ∫ q² E/(e^E ± 1) dq etc. in units of T, q = momentum / T
