@@ -48,6 +48,8 @@ def cache_enabled() -> bool:
 
 
 def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "model_dump") and not isinstance(obj, type):  # pydantic sections (e.g. [source])
+        return _jsonable(obj.model_dump())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, np.ndarray):
@@ -74,6 +76,31 @@ def experiment_fingerprint(exp) -> dict:
     d.pop("source_path", None)
     d.pop("description", None)
     return d
+
+
+def source_fingerprint(exp, mode: str) -> dict:
+    """What defines the meson sample of ``exp`` in ``mode``: beam (without the exposure),
+    target, horn (with this mode's current), decay region and, in dump mode, the dump — not the
+    detector, the experiment's name or its exposures, so that every detector on one beam line
+    (MiniBooNE, MicroBooNE, SBND, ICARUS on the BNB) shares one cached sample."""
+    d = {"beam": _jsonable(exp.beam), "target": _jsonable(exp.target),
+         "decay_region": _jsonable(exp.decay_region), "mode": mode}
+    d["beam"].pop("pot", None)
+    if exp.horn is not None:
+        h = _jsonable(exp.horn)
+        h["current_ka"] = _jsonable(exp.horn.current_ka.get(mode))
+        d["horn"] = h
+    if mode == "dump" or exp.dump is not None:
+        # in target modes the [dump] section holds the steel-fate inputs (sources/fates.py) used
+        # where meson paths end (absorber, pipe wall, shielding)
+        d["dump"] = _jsonable(exp.dump)
+    if getattr(exp, "source", None) is not None:
+        d["source"] = exp.source.model_dump()
+    return d
+
+
+def _source_name(exp) -> str:
+    return getattr(exp, "beam_line", "") or exp.name
 
 
 def save_sample(path: Path, sample: ParticleSample, meta: dict | None = None) -> None:
@@ -124,9 +151,9 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
     result are identical."""
     from mesonportal.sources.transport import simulate_mesons
 
-    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+    key = cache_key("mesons", source=source_fingerprint(exp, mode), mode=mode, samples=int(samples),
                     seed=int(seed), species=None if species is None else [int(s) for s in species])
-    path = cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz" if cache_enabled() else None
+    path = cache_dir(directory) / f"mesons-{_source_name(exp)}-{mode}-{key}.npz" if cache_enabled() else None
     if path is not None and path.is_file():
         try:
             return load_sample(path)
@@ -147,9 +174,9 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
 def mesons_cache_path(exp, mode: str, samples: int, seed: int, species=None,
                       directory: str | Path | None = None) -> Path:
     """Path of the :func:`cached_mesons` entry for these arguments (it may not exist yet)."""
-    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+    key = cache_key("mesons", source=source_fingerprint(exp, mode), mode=mode, samples=int(samples),
                     seed=int(seed), species=None if species is None else [int(s) for s in species])
-    return cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz"
+    return cache_dir(directory) / f"mesons-{_source_name(exp)}-{mode}-{key}.npz"
 
 
 def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:

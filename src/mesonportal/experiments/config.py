@@ -1,8 +1,10 @@
 """Typed, validated experiment configuration parsed from TOML.
 
-Every key is checked against :data:`SCHEMA`: unknown sections or keys, wrong types and values
-outside their allowed range raise :class:`~mesonportal.exceptions.ConfigError` with a message
-naming the file, the key and what is expected.
+Every key is checked by the pydantic schema of :mod:`mesonportal.experiments.schema`: unknown
+sections or keys, wrong types and values outside their allowed range raise
+:class:`~mesonportal.exceptions.ConfigError` with a one-line message naming the file, the key
+and what is expected.  The frozen dataclasses below are what the pipeline uses; the detector's
+shapes are :mod:`mesonportal.geometry` objects in beam coordinates (cm).
 """
 
 from __future__ import annotations
@@ -16,79 +18,18 @@ from typing import Any
 
 import numpy as np
 
-from mesonportal.exceptions import ConfigError, UnknownExperimentError
+from mesonportal.exceptions import ConfigError, ParameterError, UnknownExperimentError
 from mesonportal.experiments.bnb_geometry import HornTable, check_target_in_horn, load_horn_table, load_target_table
 
-MODES = ("nu", "nubar", "dump")
+from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-exported)
 
-_REAL = (int, float)
-
-# section -> key -> (kind, lower, upper, required)
-#   kind: "real", "str", "int", "modes" (table of reals per mode), "vec3", "profile"
-SCHEMA: dict[str, dict[str, tuple]] = {
-    "experiment": {"name": ("str", None, None, True), "description": ("str", None, None, False)},
-    "beam": {
-        "particle": ("str", None, None, True),
-        "momentum_mev": ("real", 1.0, 1e8, True),
-        "spot_sigma_x_cm": ("real", 0.0, 100.0, False),
-        "spot_sigma_y_cm": ("real", 0.0, 100.0, False),
-        "divergence_sigma_x_rad": ("real", 0.0, 1.0, False),
-        "divergence_sigma_y_rad": ("real", 0.0, 1.0, False),
-        "pot": ("modes", 0.0, 1e30, True),
-    },
-    "target": {
-        "material": ("str", None, None, True),
-        "atomic_number": ("real", 1, 120, True),
-        "mass_number": ("real", 1, 300, True),
-        "length_cm": ("real", 1e-6, 1e5, False),
-        "radius_cm": ("real", 1e-6, 1e4, False),
-        "density_g_cm3": ("real", 1e-6, 100.0, False),
-        "sigma_inel_mb": ("real", 1e-3, 1e5, True),
-        "sigma_qel_mb": ("real", 0.0, 1e5, False),
-        "absorption_length_cm": ("real", 1e-3, 1e9, False),
-    },
-    "horn": {
-        # geometry: a bundled table name ("bnb_official") or a directory holding horn.txt + target.txt
-        "geometry": ("str", None, None, True),
-        "current_ka": ("modes", -1e4, 1e4, True),
-        "target_shift_cm": ("real", -1e4, 1e4, False),
-        "inner_conductor_absorption_length_cm": ("real", 1e-3, 1e9, False),
-    },
-    "decay_region": {
-        "z_start_cm": ("real", -1e6, 1e7, True),
-        "pipe_radius_cm": ("real", 1e-3, 1e5, True),
-        "absorber_z_cm": ("real", 0.0, 1e7, True),
-        "collimator_radius_cm": ("real", 1e-3, 1e5, False),
-        "absorption_length_cm": ("real", 1e-3, 1e12, False),
-    },
-    "dump": {
-        "absorber_z_cm": ("real", 0.0, 1e7, True),
-        "absorber_material": ("str", None, None, False),
-        "mass_number": ("real", 1, 300, False),
-        "density_g_cm3": ("real", 1e-6, 100.0, False),
-        "sigma_inel_mb": ("real", 1e-3, 1e5, False),
-        "absorption_length_cm": ("real", 1e-3, 1e9, False),
-        # charged-meson fates in steel (sources/fates.py): dump mode and target-mode path ends
-        "pion_interaction_length_cm": ("real", 1e-3, 1e6, False),
-        "kaon_interaction_length_cm": ("real", 1e-3, 1e6, False),
-        "kplus_charge_exchange_fraction": ("real", 0.0, 1.0, False),
-    },
-    "detector": {
-        "shape": ("str", None, None, True),
-        "center_cm": ("vec3", -1e9, 1e9, True),
-        "radius_cm": ("real", 1e-3, 1e6, True),
-        "fiducial_radius_cm": ("real", 0.0, 1e6, False),
-        "medium": ("str", None, None, True),
-        "density_g_cm3": ("real", 1e-6, 100.0, True),
-        "mass_t": ("real", 0.0, 1e9, False),
-    },
-}
-OPTIONAL_SECTIONS = {"horn", "decay_region", "dump"}
-SHAPES = ("sphere",)
-MEDIA = {
-    # medium -> list of (element, Z, A, atoms per molecule); molar mass follows from A
-    "CH2": [("C", 6, 12.011, 1), ("H", 1, 1.008, 2)],
-    "Ar": [("Ar", 18, 39.948, 1)],
+#: Detector technologies: name -> (response module, selection topologies it can report).
+TECHNOLOGIES: dict[str, dict[str, Any]] = {
+    "cherenkov-oil": {"response": "mesonportal.detection.response", "topologies": ("single-shower",)},
+    "lartpc": {"response": "mesonportal.responses.lartpc", "topologies": ("1g0p", "1g1p", "ee0p", "1e0p")},
+    # fine-grained trackers / calorimeters of the high-energy beams (MINERvA, CHARM-II, T2K FGD):
+    # selections at generator level in mesonportal.analysis.highenergy
+    "tracking-calorimeter": {"response": "mesonportal.analysis.highenergy", "topologies": ("single-em",)},
 }
 
 
@@ -185,13 +126,39 @@ class Dump:
     density_g_cm3: float = 7.874
     sigma_inel_mb: float = 702.0
     absorption_length_cm: float = 16.77
-    pion_interaction_length_cm: float = 20.42  # PDG iron: 160.8 g/cm^2
+    pion_interaction_length_cm: float = 20.42  # PDG iron: 160.8 g/cm^2 (sources/fates.py)
     kaon_interaction_length_cm: float = 20.42  # assumption: = pion value (sources/fates.py)
     kplus_charge_exchange_fraction: float = 0.2  # assumption (sources/fates.py)
 
 
 @dataclass(frozen=True)
+class Dirt:
+    """Upstream material ("dirt") around a detector: a volume in beam coordinates (cm) outside
+    the detector, with its medium; dark particles up-scattered there can decay inside."""
+
+    geometry: Any  # mesonportal.geometry.Shape
+    medium: Any  # mesonportal.experiments.media.Medium
+
+    def number_densities_cm3(self) -> dict[str, float]:
+        return self.medium.number_densities_cm3()
+
+    def scattering_centres(self, bound_nucleons: bool = False):
+        from mesonportal.experiments.media import scattering_centres
+
+        return scattering_centres(self.medium, bound_nucleons)
+
+
+@dataclass(frozen=True)
 class Detector:
+    """A detector: active volume ``geometry`` (a :class:`mesonportal.geometry.Shape` in beam
+    coordinates, cm), ``fiducial`` volume, medium, technology and optional dirt.
+
+    ``center_cm`` and ``radius_cm`` are the **bounding sphere** of the active volume (the
+    target of forced emission; for a spherical detector the sphere itself); chords and
+    interaction points use the exact ``geometry``.  ``origin_cm``/``rotation`` place the
+    detector coordinates (in which the TOML gives the shapes) in beam coordinates:
+    x_beam = origin + rotation @ x_det."""
+
     shape: str
     center_cm: np.ndarray
     radius_cm: float
@@ -199,20 +166,44 @@ class Detector:
     medium: str
     density_g_cm3: float
     mass_t: float
+    geometry: Any = None
+    fiducial: Any = None
+    origin_cm: np.ndarray | None = None
+    rotation: np.ndarray | None = None
+    medium_spec: Any = None  # mesonportal.experiments.media.Medium (with this density)
+    technology: str = "cherenkov-oil"
+    topologies: tuple[str, ...] = ("single-shower",)
+    bound_nucleons: bool = False
+    dirt: Dirt | None = None
 
     @property
-    def composition(self) -> list[tuple[str, int, float, int]]:
-        """(element, Z, A, atoms per molecule) of the medium."""
-        return MEDIA[self.medium]
+    def composition(self) -> list[tuple[str, int, float, float]]:
+        """(element, Z, A_r, mass fraction) of the medium."""
+        return [(el.symbol, el.Z, el.A_r, w) for el, w in self.medium_spec.elements]
 
     def number_densities_cm3(self) -> dict[str, float]:
         """Atoms of each element per cm³ of the medium."""
-        from mesonportal.constants import N_AVOGADRO
+        return self.medium_spec.number_densities_cm3()
 
-        comp = self.composition
-        molar = sum(a * k for _, _, a, k in comp)
-        n_mol = self.density_g_cm3 * N_AVOGADRO / molar
-        return {el: n_mol * k for el, _, _, k in comp}
+    def scattering_centres(self):
+        """Interaction targets of the medium (:func:`mesonportal.experiments.media.scattering_centres`)."""
+        from mesonportal.experiments.media import scattering_centres
+
+        return scattering_centres(self.medium_spec, self.bound_nucleons)
+
+    def to_detector_coordinates(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) beam-coordinate points [cm] → detector coordinates [cm]."""
+        return (np.asarray(points, float) - self.origin_cm) @ self.rotation
+
+    @property
+    def distance_cm(self) -> float:
+        """Distance from the production target (beam origin) to the active-volume centre [cm]."""
+        return float(np.linalg.norm(self.center_cm))
+
+    @property
+    def active_mass_t(self) -> float:
+        """Active-volume mass [t] = volume × density."""
+        return float(self.geometry.volume * self.density_g_cm3 / 1e6)
 
 
 @dataclass(frozen=True)
@@ -227,6 +218,10 @@ class Experiment:
     detector: Detector
     source_path: str
 
+    beam_line: str = ""
+    #: ``[source]`` of a high-energy beam line (schema ``HighEnergySourceSpec``); None = BNB-type source
+    source: Any = None
+
     @property
     def modes(self) -> tuple[str, ...]:
         return tuple(self.beam.pot)
@@ -237,9 +232,12 @@ class Experiment:
 
 
 def check_mode(exp: Experiment, mode: str) -> str:
+    """``mode`` if the experiment has an exposure for it; ConfigError naming the file and key."""
     if mode not in exp.beam.pot:
+        hint = f"{exp.source_path}: " if exp.source_path else ""
         raise ConfigError(
-            f"unknown mode {mode!r} for experiment {exp.name!r}; allowed: {', '.join(exp.beam.pot)}"
+            f"{hint}unknown mode {mode!r} for experiment {exp.name!r} (no exposure key 'beam.pot.{mode}'); "
+            f"allowed: {', '.join(exp.beam.pot)}"
         )
     return mode
 
@@ -281,134 +279,225 @@ def _read_source(name_or_path: str | Path) -> tuple[str, str]:
     )
 
 
-def _check_value(origin: str, where: str, value: Any, kind: str, lo, hi):
-    def real(v, key):
-        if isinstance(v, bool) or not isinstance(v, _REAL):
-            raise ConfigError(f"{origin}: key '{key}' must be a number, got {type(v).__name__}")
-        v = float(v)
-        if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ConfigError(f"{origin}: key '{key}' = {v!r} out of range [{lo}, {hi}]")
-        return v
-
-    if kind == "real":
-        return real(value, where)
-    if kind == "str":
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{origin}: key '{where}' must be a non-empty string")
-        return value
-    if kind == "modes":
-        if not isinstance(value, dict) or not value:
-            raise ConfigError(f"{origin}: key '{where}' must be a table of mode = number ({', '.join(MODES)})")
-        out = {}
-        for m, v in value.items():
-            if m not in MODES:
-                raise ConfigError(f"{origin}: key '{where}.{m}' is not a mode; allowed: {', '.join(MODES)}")
-            out[m] = real(v, f"{where}.{m}")
-        return out
-    if kind == "vec3":
-        if not isinstance(value, list) or len(value) != 3:
-            raise ConfigError(f"{origin}: key '{where}' must be a list of 3 numbers")
-        return np.array([real(v, where) for v in value])
-    if kind == "profile":
-        if not isinstance(value, list) or len(value) < 2 or not all(isinstance(r, list) and len(r) == 2 for r in value):
-            raise ConfigError(f"{origin}: key '{where}' must be a list of at least 2 [z_cm, r_cm] pairs")
-        arr = np.array([[real(a, where), real(b, where)] for a, b in value])
-        if np.any(np.diff(arr[:, 0]) <= 0):
-            raise ConfigError(f"{origin}: key '{where}' z values must increase strictly")
-        return arr
-    raise AssertionError(kind)  # pragma: no cover
-
-
 def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experiment:
-    """Validate a parsed TOML document and build the :class:`Experiment`."""
+    """Validate a parsed TOML document (:class:`~mesonportal.experiments.schema.ExperimentSpec`)
+    and build the :class:`Experiment`; any problem raises ConfigError naming ``origin`` and the key."""
+    from pydantic import ValidationError
+
+    from mesonportal.experiments.schema import ExperimentSpec, first_error
+
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: top level must be a table")
-    for sec in raw:
-        if sec not in SCHEMA:
-            raise ConfigError(f"{origin}: unknown section [{sec}]; allowed: {', '.join(SCHEMA)}")
-    parsed: dict[str, dict[str, Any] | None] = {}
-    for sec, spec in SCHEMA.items():
-        table = raw.get(sec)
-        if table is None:
-            if sec in OPTIONAL_SECTIONS:
-                parsed[sec] = None
-                continue
-            raise ConfigError(f"{origin}: missing section [{sec}]")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{origin}: [{sec}] must be a table")
-        out: dict[str, Any] = {}
-        for key, value in table.items():
-            if key not in spec:
-                raise ConfigError(f"{origin}: unknown key '{sec}.{key}'; allowed: {', '.join(spec)}")
-            kind, lo, hi, _ = spec[key]
-            out[key] = _check_value(origin, f"{sec}.{key}", value, kind, lo, hi)
-        for key, (_, _, _, required) in spec.items():
-            if required and key not in out:
-                raise ConfigError(f"{origin}: missing key '{sec}.{key}'")
-        parsed[sec] = out
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(first_error(exc, origin, raw)) from None
+    try:
+        return _build(spec, origin)
+    except ParameterError as exc:  # geometry constructors
+        raise ConfigError(f"{origin}: {exc}") from None
 
-    b = parsed["beam"]
-    beam = Beam(
-        particle=b["particle"], momentum_mev=b["momentum_mev"],
-        spot_sigma_x_cm=b.get("spot_sigma_x_cm", 0.0), spot_sigma_y_cm=b.get("spot_sigma_y_cm", 0.0),
-        divergence_sigma_x_rad=b.get("divergence_sigma_x_rad", 0.0),
-        divergence_sigma_y_rad=b.get("divergence_sigma_y_rad", 0.0), pot=b["pot"],
-    )
-    t = parsed["target"]
+
+def _build(spec, origin: str) -> Experiment:
+    b = spec.beam
+    beam = Beam(particle=b.particle, momentum_mev=b.momentum_mev, spot_sigma_x_cm=b.spot_sigma_x_cm,
+                spot_sigma_y_cm=b.spot_sigma_y_cm, divergence_sigma_x_rad=b.divergence_sigma_x_rad,
+                divergence_sigma_y_rad=b.divergence_sigma_y_rad, pot=dict(b.pot))
+    t = spec.target
+    dims = {"length_cm": t.length_cm, "radius_cm": t.radius_cm, "density_g_cm3": t.density_g_cm3}
     horn = None
-    if parsed["horn"] is not None:
-        h = parsed["horn"]
-        for m in h["current_ka"]:
-            if m not in beam.pot:
-                raise ConfigError(f"{origin}: key 'horn.current_ka.{m}' names a mode without POT in [beam.pot]")
+    if spec.horn is not None:
+        h = spec.horn
+        for m in beam.pot:
+            if m not in h.current_ka:
+                raise ConfigError(f"{origin}: missing key 'horn.current_ka.{m}' (mode {m!r} has an exposure in [beam.pot])")
         try:
-            table = load_horn_table(h["geometry"])
-            tgt = load_target_table(h["geometry"])
+            table = load_horn_table(h.geometry)
+            tgt = load_target_table(h.geometry)
         except ConfigError as exc:
-            raise ConfigError(f"{origin}: key 'horn.geometry' = {h['geometry']!r}: {exc}") from None
+            raise ConfigError(f"{origin}: key 'horn.geometry' = {h.geometry!r}: {exc}") from None
         # target dimensions default to the geometry's target table (a TOML value overrides it)
-        t.setdefault("length_cm", tgt.length_cm)
-        t.setdefault("radius_cm", tgt.radius_cm)
-        t.setdefault("density_g_cm3", tgt.density_g_cm3)
-        horn = Horn(
-            current_ka=h["current_ka"], geometry=h["geometry"], table=table, target_z_start_cm=tgt.z_start_cm,
-            target_shift_cm=h.get("target_shift_cm", 0.0),
-            inner_conductor_absorption_length_cm=h.get("inner_conductor_absorption_length_cm", math.inf),
-        )
-        check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, t["length_cm"], t["radius_cm"],
-                             f"{origin}: [target] with horn.geometry = {h['geometry']!r} and "
+        for key in dims:
+            if dims[key] is None:
+                dims[key] = getattr(tgt, key)
+        horn = Horn(current_ka=dict(h.current_ka), geometry=h.geometry, table=table, target_z_start_cm=tgt.z_start_cm,
+                    target_shift_cm=h.target_shift_cm,
+                    inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm))
+        check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, dims["length_cm"], dims["radius_cm"],
+                             f"{origin}: [target] with horn.geometry = {h.geometry!r} and "
                              f"horn.target_shift_cm = {horn.target_shift_cm:g}")
-    for key in ("length_cm", "radius_cm", "density_g_cm3"):
-        if key not in t:
+    for key, v in dims.items():
+        if v is None:
             raise ConfigError(f"{origin}: missing key 'target.{key}' (required without a [horn] geometry)")
-    target = Target(sigma_qel_mb=t.pop("sigma_qel_mb", 0.0), **t)
-    if target.sigma_qel_mb >= target.sigma_inel_mb:
-        raise ConfigError(f"{origin}: key 'target.sigma_qel_mb' = {target.sigma_qel_mb:g} must be below "
-                          f"target.sigma_inel_mb = {target.sigma_inel_mb:g}")
-    dr = DecayRegion(**parsed["decay_region"]) if parsed["decay_region"] is not None else None
-    if dr is not None and dr.absorber_z_cm <= dr.z_start_cm:
-        raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
+    if t.sigma_qel_mb >= t.sigma_inel_mb:
+        raise ConfigError(f"{origin}: key 'target.sigma_qel_mb' = {t.sigma_qel_mb:g} must be below "
+                          f"target.sigma_inel_mb = {t.sigma_inel_mb:g}")
+    target = Target(material=t.material, atomic_number=t.atomic_number, mass_number=t.mass_number,
+                    length_cm=dims["length_cm"], radius_cm=dims["radius_cm"], density_g_cm3=dims["density_g_cm3"],
+                    sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
+                    absorption_length_cm=_inf(t.absorption_length_cm))
+    dr = None
+    if spec.decay_region is not None:
+        d = spec.decay_region
+        dr = DecayRegion(z_start_cm=d.z_start_cm, pipe_radius_cm=d.pipe_radius_cm, absorber_z_cm=d.absorber_z_cm,
+                         collimator_radius_cm=_inf(d.collimator_radius_cm),
+                         absorption_length_cm=_inf(d.absorption_length_cm))
+        if dr.absorber_z_cm <= dr.z_start_cm:
+            raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
     dump = None
-    if parsed["dump"] is not None:
-        d = parsed["dump"]
-        dump = Dump(absorber_z_cm=d["absorber_z_cm"], absorber_material=d.get("absorber_material", "Fe"),
-                    **{k: d[k] for k in ("mass_number", "density_g_cm3", "sigma_inel_mb", "absorption_length_cm",
-                                       "pion_interaction_length_cm", "kaon_interaction_length_cm",
-                                       "kplus_charge_exchange_fraction") if k in d})
-    d = parsed["detector"]
-    if d["shape"] not in SHAPES:
-        raise ConfigError(f"{origin}: key 'detector.shape' = {d['shape']!r}; allowed: {', '.join(SHAPES)}")
-    if d["medium"] not in MEDIA:
-        raise ConfigError(f"{origin}: key 'detector.medium' = {d['medium']!r}; allowed: {', '.join(MEDIA)}")
-    det = Detector(
-        shape=d["shape"], center_cm=d["center_cm"], radius_cm=d["radius_cm"],
-        fiducial_radius_cm=d.get("fiducial_radius_cm", d["radius_cm"]), medium=d["medium"],
-        density_g_cm3=d["density_g_cm3"], mass_t=d.get("mass_t", 0.0),
-    )
-    if det.fiducial_radius_cm > det.radius_cm:
-        raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' must not exceed detector.radius_cm")
-    e = parsed["experiment"]
-    return Experiment(
-        name=e["name"], description=e.get("description", ""), beam=beam, target=target, horn=horn,
-        decay_region=dr, dump=dump, detector=det, source_path=origin,
-    )
+    if spec.dump is not None:
+        d = spec.dump
+        dump = Dump(absorber_z_cm=d.absorber_z_cm, absorber_material=d.absorber_material, mass_number=d.mass_number,
+                    density_g_cm3=d.density_g_cm3, sigma_inel_mb=d.sigma_inel_mb,
+                    absorption_length_cm=d.absorption_length_cm,
+                    pion_interaction_length_cm=d.pion_interaction_length_cm,
+                    kaon_interaction_length_cm=d.kaon_interaction_length_cm,
+                    kplus_charge_exchange_fraction=d.kplus_charge_exchange_fraction)
+    if spec.source is not None:
+        _check_he_source(spec, beam, target, dr, origin)
+    det = _build_detector(spec.detector, origin)
+    if dr is not None:
+        _check_outside_pipe(det, dr, origin)
+    e = spec.experiment
+    return Experiment(name=e.name, description=e.description, beam=beam, target=target, horn=horn,
+                      decay_region=dr, dump=dump, detector=det, source_path=origin,
+                      beam_line=spec.beam.line or "", source=spec.source)
+
+
+def _check_he_source(spec, beam, target, dr, origin: str) -> None:
+    """Consistency of a ``[source] type = "highenergy"`` section (errors name the key)."""
+    from mesonportal.sources import production_he as he
+
+    src = spec.source
+    if dr is None:
+        raise ConfigError(f"{origin}: missing section [decay_region] (needed by [source] type = 'highenergy')")
+    if src.focus_p_max_mev < src.focus_p_min_mev:
+        raise ConfigError(f"{origin}: key 'source.focus_p_max_mev' must be >= source.focus_p_min_mev")
+    if "dump" in beam.pot:
+        raise ConfigError(f"{origin}: key 'beam.pot.dump': mode 'dump' is not modelled for a high-energy source")
+    if src.generator == "pythia8":
+        he.check_pythia_target(target.atomic_number, target.mass_number, beam.particle, origin)
+    he.check_threshold(beam.momentum_mev, (211, -211, 111), origin)
+
+
+def _inf(v: float | None) -> float:
+    return math.inf if v is None else float(v)
+
+
+def _shape(s, where: str, origin_cm: np.ndarray, rot: np.ndarray, file: str):
+    """Shape object (beam coordinates) of a :class:`~mesonportal.experiments.schema.ShapeSpec`."""
+    from mesonportal.experiments.schema import SHAPE_KEYS
+    from mesonportal.geometry import Box, Cylinder, Sphere, Union
+
+    if s.shape not in SHAPE_KEYS:
+        raise ConfigError(f"{file}: key '{where}.shape' = {s.shape!r}; allowed: {', '.join(SHAPE_KEYS)}")
+    need, opt = SHAPE_KEYS[s.shape]
+    given = {k for k in ("radius_cm", "offset_cm", "lo_cm", "hi_cm", "length_cm", "axis", "modules")
+             if getattr(s, k) is not None}
+    for k in sorted(need - given):
+        raise ConfigError(f"{file}: missing key '{where}.{k}' (needed for shape {s.shape!r})")
+    for k in sorted(given - need - opt):
+        raise ConfigError(f"{file}: key '{where}.{k}' does not apply to shape {s.shape!r}")
+    off = np.zeros(3) if s.offset_cm is None else np.array(s.offset_cm, float)
+    if s.shape == "sphere":
+        return Sphere(origin_cm + rot @ off, s.radius_cm)
+    if s.shape == "box":
+        lo, hi = np.array(s.lo_cm, float), np.array(s.hi_cm, float)
+        if np.any(hi <= lo):
+            raise ConfigError(f"{file}: key '{where}.hi_cm' must exceed '{where}.lo_cm' on every axis")
+        return Box.from_corners(lo, hi, origin_cm, rot)
+    if s.shape == "cylinder":
+        perm = {"x": [1, 2, 0], "y": [2, 0, 1], "z": [0, 1, 2]}[s.axis or "z"]
+        return Cylinder(origin_cm + rot @ off, s.radius_cm, 0.5 * s.length_cm, rot[:, perm])
+    boxes = []
+    for i, m in enumerate(s.modules):
+        lo, hi = np.array(m.lo_cm, float), np.array(m.hi_cm, float)
+        if np.any(hi <= lo):
+            raise ConfigError(f"{file}: key '{where}.modules.{i}.hi_cm' must exceed lo_cm on every axis")
+        boxes.append(Box.from_corners(lo, hi, origin_cm, rot))
+    try:
+        return Union(tuple(boxes))
+    except ParameterError as exc:
+        raise ConfigError(f"{file}: key '{where}.modules': {exc}") from None
+
+
+def _inside(inner, outer) -> bool:
+    """Whether shape ``inner`` lies inside ``outer`` (checked on the corners of boxes, on the
+    bounding sphere's extreme points otherwise)."""
+    from mesonportal.geometry import Box, Sphere, Union
+
+    if isinstance(inner, Sphere) and isinstance(outer, Sphere):
+        return float(np.linalg.norm(inner.center - outer.center)) + inner.radius <= outer.radius * (1 + 1e-12)
+    if isinstance(inner, Box):
+        pts = inner.corners()
+    elif isinstance(inner, Union):
+        pts = np.concatenate([p.corners() for p in inner.parts])
+    else:
+        c, r = inner.bounding_sphere
+        pts = c + r * np.vstack([np.eye(3), -np.eye(3)])
+        return bool(np.all(outer.contains(pts)))
+    shrink = inner.bounding_sphere[0] + (pts - inner.bounding_sphere[0]) * (1 - 1e-9)
+    return bool(np.all(outer.contains(shrink)))
+
+
+def _build_detector(d, origin: str) -> Detector:
+    from mesonportal.experiments.media import get_medium
+    from mesonportal.geometry import Sphere, rotation_matrix
+
+    if d.shape not in SHAPES:
+        raise ConfigError(f"{origin}: key 'detector.shape' = {d.shape!r}; allowed: {', '.join(SHAPES)}")
+    if d.technology not in TECHNOLOGIES:
+        raise ConfigError(f"{origin}: key 'detector.technology' = {d.technology!r}; allowed: {', '.join(TECHNOLOGIES)}")
+    allowed_top = TECHNOLOGIES[d.technology]["topologies"]
+    tops = tuple(d.topologies) if d.topologies is not None else allowed_top
+    for tp in tops:
+        if tp not in allowed_top:
+            raise ConfigError(f"{origin}: key 'detector.topologies' has {tp!r}, unknown for technology "
+                              f"{d.technology!r}; allowed: {', '.join(allowed_top)}")
+    medium = get_medium(d.medium, origin, "detector.medium")
+    if d.density_g_cm3 is not None:
+        medium = medium.with_density(d.density_g_cm3)
+    origin_cm = np.array(d.center_cm, float)
+    rot = rotation_matrix(d.rotation_deg)
+    geom = _shape(d, "detector", origin_cm, rot, origin)
+    if d.fiducial_radius_cm is not None and d.fiducial is not None:
+        raise ConfigError(f"{origin}: give either 'detector.fiducial_radius_cm' or [detector.fiducial], not both")
+    if d.fiducial_radius_cm is not None:
+        if d.shape != "sphere":
+            raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' applies to shape 'sphere' only; "
+                              "use [detector.fiducial]")
+        if d.fiducial_radius_cm > d.radius_cm:
+            raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' must not exceed detector.radius_cm")
+        fid = Sphere(geom.center, d.fiducial_radius_cm) if d.fiducial_radius_cm > 0 else None
+    elif d.fiducial is not None:
+        fid = _shape(d.fiducial, "detector.fiducial", origin_cm, rot, origin)
+        if not _inside(fid, geom):
+            raise ConfigError(f"{origin}: key 'detector.fiducial' must lie inside the active volume")
+    else:
+        fid = geom
+    dirt = None
+    if d.dirt is not None:
+        dgeom = _shape(d.dirt, "detector.dirt", origin_cm, rot, origin)
+        dmed = get_medium(d.dirt.medium, origin, "detector.dirt.medium")
+        if d.dirt.density_g_cm3 is not None:
+            dmed = dmed.with_density(d.dirt.density_g_cm3)
+        c, r = geom.bounding_sphere
+        if np.any(dgeom.contains(c[None, :])):
+            raise ConfigError(f"{origin}: key 'detector.dirt' must lie outside the detector (it contains its centre)")
+        dirt = Dirt(dgeom, dmed)
+    c, r = geom.bounding_sphere
+    fid_r = d.fiducial_radius_cm if d.fiducial_radius_cm is not None else (fid.bounding_sphere[1] if fid is not None else 0.0)
+    return Detector(shape=d.shape, center_cm=np.asarray(c, float), radius_cm=float(r), fiducial_radius_cm=float(fid_r),
+                    medium=d.medium, density_g_cm3=medium.density_g_cm3, mass_t=d.mass_t, geometry=geom,
+                    fiducial=fid, origin_cm=origin_cm, rotation=rot, medium_spec=medium, technology=d.technology,
+                    topologies=tops, bound_nucleons=d.bound_nucleons, dirt=dirt)
+
+
+def _check_outside_pipe(det: Detector, dr: DecayRegion, origin: str) -> None:
+    """A detector overlapping the decay pipe (cylinder r < pipe radius, 0 < z < absorber) is a
+    configuration error (checked with the active volume's bounding sphere)."""
+    c, r = det.center_cm, det.radius_cm
+    rho = math.hypot(c[0], c[1])
+    if rho - r < dr.pipe_radius_cm and c[2] - r < dr.absorber_z_cm and c[2] + r > 0.0:
+        raise ConfigError(f"{origin}: key 'detector.center_cm' places the detector inside the decay pipe "
+                          f"(r < {dr.pipe_radius_cm} cm, z < {dr.absorber_z_cm} cm)")

@@ -217,7 +217,11 @@ def target_yield_factor(experiment, rng: np.random.Generator | None = None, n: i
     """P(non-quasi-elastic interaction) / (σ_inel − σ_qe) [1/mb]: multiply σ_meson (mb) by it to get
     mesons per POT (target mode). The probability comes from :func:`proton_interactions` with ``n``
     protons (``rng`` defaults to ``default_rng(0)``, a fixed seed for this diagnostic; MC error
-    ≈ 0.1% at the default n)."""
+    ≈ 0.1% at the default n). Without a quasi-elastic part (σ_qe = 0) it is the analytic
+    P_int/σ_inel, P_int = 1 − exp(−L n σ_inel)."""
+    t = experiment.target
+    if t.sigma_qel_mb == 0.0:  # no quasi-elastic part: the textbook P_int / σ_inel (on-axis beam)
+        return interaction_probability(t.length_cm, t.number_density_cm3, t.sigma_inel_mb) / t.sigma_inel_mb
     rng = np.random.default_rng(0) if rng is None else rng
     _, _, k = proton_interactions(rng, n, experiment)
     return (k / n) / meson_multiplicity_norm_mb(experiment)
