@@ -206,3 +206,26 @@ def test_unknown_geometry_name(tmp_path):
 def test_parse_rejects_too_few_planes():
     with pytest.raises(ConfigError, match="surface r_in needs at least 2 planes"):
         parse_horn_table("0 2.2 - 30 32\n", "t.txt")
+
+
+def test_cli_bad_geometry_exit_code_2(tmp_path, capsys):
+    # CLI contract: bad input -> one-line error on stderr, exit code 2, no traceback
+    from mesonportal.cli.main import main
+
+    d = _geometry_dir(tmp_path, horn_text=lambda s: s.replace("  100     4.74     5.04", "  100     5.24     5.04"))
+    code = main(["flux", "-e", str(_toml_with(tmp_path, d)), "--samples", "100", "--json"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "r_out < r_in" in err and "Traceback" not in err
+    assert len([ln for ln in err.strip().splitlines() if ln.strip()]) == 1
+
+
+def test_flux_finite_with_official_geometry():
+    # no NaN fluxes: every bin finite and non-negative (small run, all modes)
+    from mesonportal import api
+
+    for mode in ("nu", "nubar", "dump"):
+        f = api.neutrino_flux("miniboone", mode, samples=3000, seed=3)
+        for fl in ("numu", "numubar", "nue", "nuebar"):
+            v = np.asarray(f[fl])
+            assert np.all(np.isfinite(v)) and np.all(v >= 0), (mode, fl)
