@@ -229,3 +229,25 @@ def test_flux_finite_with_official_geometry():
         for fl in ("numu", "numubar", "nue", "nuebar"):
             v = np.asarray(f[fl])
             assert np.all(np.isfinite(v)) and np.all(v >= 0), (mode, fl)
+
+
+def test_first_crossing_matches_brute_force(exp):
+    # analytic first crossing of each surface vs a dense scan of r(s) - R(z(s)) along random lines
+    g = HornGeometry(exp.horn)
+    rng = np.random.default_rng(11)
+    n = 150
+    pos = np.column_stack([rng.uniform(-8, 8, n), rng.uniform(-8, 8, n), rng.uniform(-5, 180, n)])
+    d = rng.normal(size=(n, 3))
+    d[:, 2] += rng.choice([-1.0, 2.0], n)
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    s_grid = np.linspace(0.0, 60.0, 30001)  # 2 mm
+    for name, surf in g.surf.items():
+        s_an = surf.first_crossing(pos, d)
+        pts = pos[:, None, :] + s_grid[None, :, None] * d[:, None, :]
+        f = np.hypot(pts[..., 0], pts[..., 1]) - surf(pts[..., 2])
+        sign = np.sign(f)
+        change = (sign[:, 1:] * sign[:, :-1] < 0) & np.isfinite(f[:, 1:]) & np.isfinite(f[:, :-1])
+        first = np.where(change.any(axis=1), s_grid[np.argmax(change, axis=1)], np.inf)
+        inside = first < 59.0
+        assert np.allclose(s_an[inside], first[inside], atol=2.5e-3), name
+        assert np.all(~np.isfinite(s_an[~inside]) | (s_an[~inside] > 58.0)), name
