@@ -57,7 +57,7 @@ import numpy as np
 
 from mesonportal import __version__
 from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV, HISTOGRAMS
-from mesonportal.exceptions import ConfigError, ParameterError
+from mesonportal.exceptions import ConfigError, ParameterError, ScanInterrupted
 
 __all__ = [
     "COUPLING_AXIS",
@@ -293,8 +293,25 @@ class ScanSpec:
                    int(d["seed"]), d["samples"], d["stat"], d["rescale"])
 
     def fingerprint(self) -> str:
-        """Hex hash of :meth:`to_json` (and the package version is stored alongside)."""
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+        """Hex hash of :meth:`to_json` and the package version: every part of a scan carries it,
+        so that parts of another scan (or another mesonportal version) are never merged."""
+        payload = {"spec": self.to_json(), "mesonportal_version": __version__}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def check_grid(self) -> None:
+        """Build the model of every mass point (and, for idm, check the largest coupling on the
+        grid) before any work starts: ParameterError naming the first invalid point."""
+        from mesonportal.models.registry import make_model
+
+        ca = self.coupling_axis
+        for point in self.mass_points():
+            try:
+                model = make_model(self.model, **self.model_params(point))
+                if self.model == "idm" and ca is not None:
+                    model.with_coupling_product(float(max(ca.values)))
+            except ParameterError as exc:
+                where = ", ".join(f"{k}={v:g}" for k, v in point.params.items())
+                raise ParameterError(f"grid point {where} is invalid: {exc}") from None
 
 
 # ============================================================================== evaluation
@@ -584,13 +601,20 @@ def run_scan(spec: ScanSpec, out, *, workers: int = 1, scheduler: str | None = N
     after each written part with grid-point counts (tests use it to interrupt)."""
     from mesonportal.analysis import scan_io
 
+    import warnings
+
     t0 = time.perf_counter()
     if workers < 1:
         raise ParameterError(f"workers = {workers!r} must be >= 1")
     if predictor is None:
         predictor = _default_predictor()  # fail early (before starting a cluster) if unavailable
+    spec.check_grid()  # the whole grid before any output is written
     ds = scan_io.prepare_output(out, spec, resume=resume, overwrite=overwrite)
-    done = scan_io.completed_mass_points(ds)
+
+    def bad_part(name: str, reason: str) -> None:
+        warnings.warn(f"{ds / name}: {reason}; recomputing it", stacklevel=3)
+
+    done = scan_io.completed_mass_points(ds, spec, report=bad_part)
     pending = [p for p in spec.mass_points() if p.index not in done]
     total = spec.n_points
     ndone = (spec.n_mass_points - len(pending)) * spec.n_couplings
@@ -607,13 +631,36 @@ def run_scan(spec: ScanSpec, out, *, workers: int = 1, scheduler: str | None = N
             if on_point is not None:
                 on_point(ndone, total)
 
-        if pending and not use_dask:
-            for p in pending:
-                record(p.index, evaluate_mass_point(spec, p, predictor=predictor))
-        elif pending:
-            backend = _run_dask(spec, pending, predictor, record, workers=workers, scheduler=scheduler, client=client)
+        try:
+            if pending and not use_dask:
+                for p in pending:
+                    record(p.index, evaluate_mass_point(spec, p, predictor=predictor))
+            elif pending:
+                backend = _run_dask(spec, pending, predictor, record, workers=workers, scheduler=scheduler,
+                                    client=client)
+        except KeyboardInterrupt:
+            raise ScanInterrupted(f"scan aborted: {ndone} of {total} points saved in {str(ds)!r}; "
+                                  "rerun with --resume to complete it") from None
     return ScanSummary(str(ds), total, spec.n_mass_points, len(pending), spec.n_mass_points - len(pending),
                        time.perf_counter() - t0, backend)
+
+
+def _quiet_local_cluster(LocalCluster, workers: int):
+    """A LocalCluster whose worker processes ignore SIGINT (Ctrl-C reaches the whole process
+    group; this process alone handles it and shuts the cluster down, so the user sees one
+    "scan aborted" line instead of worker tracebacks) and log only errors."""
+    import logging
+    import signal
+    import threading
+
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+    try:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                            silence_logs=logging.ERROR)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, old)
 
 
 def _run_dask(spec: ScanSpec, pending: Iterable[MassPoint], predictor: Predictor, record, *, workers: int,
@@ -633,8 +680,7 @@ def _run_dask(spec: ScanSpec, pending: Iterable[MassPoint], predictor: Predictor
                 raise ConfigError(f"cannot connect to Dask scheduler {scheduler!r}: {exc}") from None
             backend = f"dask:{scheduler}"
         else:
-            own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
+            own_cluster = _quiet_local_cluster(LocalCluster, workers)
             client = own_client = Client(own_cluster)
             backend = f"dask:local({workers})"
     else:
