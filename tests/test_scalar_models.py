@@ -290,7 +290,7 @@ def test_parse_param_assignments():
         "m_x": 1, "g_mu": 1e-4, "charge": "proton", "c_u": "0.5"}
     model = make_model("scalar", **parse_param_assignments(["m_x=1", "m_zprime=49"]))
     assert model.m_x == 1.0
-    for bad in (["m_x"], ["m_x=1", "m_x=2"], ["=3"], ["m_x="]):
+    for bad in (["m_x"], ["m_x=1", "m_x=2"], ["=3"], ["m_x="], ["m_x=nan"], ["m_x=-inf"], ["m_x=1e400"]):
         with pytest.raises(ParameterError):
             parse_param_assignments(bad)
 

@@ -43,3 +43,7 @@ class NoSensitivityError(MesonportalError):
 class ScanInterrupted(MesonportalError):
     """A scan stopped by the user (Ctrl-C): the finished points are saved; ``--resume`` continues.
     The CLI prints the message on one line and exits with code 130."""
+
+
+class OutputError(MesonportalError):
+    """An output (file, directory, plot) that cannot be written."""

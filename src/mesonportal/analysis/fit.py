@@ -229,9 +229,14 @@ class AnalysisFit:
         return float(stats.chi2.sf(self.chi2_min, self.ndof))
 
     @property
+    def ndof_background(self) -> int:
+        """Degrees of freedom of the background-only χ²: all bins (no fitted parameter)."""
+        return self.ndof + 1
+
+    @property
     def p_value_background(self) -> float:
         """Goodness of fit of background only, P(χ²_(ndof+1) ≥ χ²_background)."""
-        return float(stats.chi2.sf(self.chi2_background, self.ndof + 1))
+        return float(stats.chi2.sf(self.chi2_background, self.ndof_background))
 
     @property
     def significance_sigma(self) -> float:
@@ -253,6 +258,7 @@ class AnalysisFit:
             "chi2_background": self.chi2_background,
             "delta_chi2": self.delta_chi2,
             "ndof": self.ndof,
+            "ndof_background": self.ndof_background,
             "n_bins": self.n_bins,
             "p_value": self.p_value,
             "p_value_background": self.p_value_background,

@@ -142,6 +142,9 @@ def parse_axis(text: str) -> Axis:
             raise ParameterError(f"grid axis {text!r}: n = {parts[3]!r} must be an integer >= 1") from None
         if n < 1 or n > 100_000:
             raise ParameterError(f"grid axis {text!r}: n = {n} out of range [1, 100000]")
+        if n == 1 and start != stop:
+            raise ParameterError(f"grid axis {text!r}: one point needs start == stop "
+                                 f"(e.g. {name}={head}:{parts[1]}:{parts[1]}:1 or {name}={parts[1]})")
         if head == "LOG":
             if start <= 0 or stop <= 0:
                 raise ParameterError(f"grid axis {text!r}: LOG needs start, stop > 0")

@@ -118,7 +118,7 @@ def plot_scan(path: str | Path, out: str | Path, chi2: str = "combined", x_axis:
     if m["y_scale"] == "log":
         ax.set_yscale("log")
     ax.set_xlabel(f"{m['x_name']} [MeV]" if m["x_name"].startswith("m_") else m["x_name"])
-    ax.set_ylabel("coupling product" + (" g_μ g_n λ [MeV⁻¹]" if m["model"] != "idm" else ""))
+    ax.set_ylabel("coupling product" + (" g_μ g_n λ [MeV$^{-1}$]" if m["model"] != "idm" else ""))
     ax.set_title(title or f"{m['experiment']} {m['model']}: Δχ² ({m['chi2_name']}), 2 dof")
     if not m["complete"]:
         ax.text(0.5, 0.5, f"INCOMPLETE SCAN\n{m['mass_points_present']} of {m['mass_points_total']} mass points present",

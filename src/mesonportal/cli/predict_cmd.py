@@ -32,8 +32,14 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     from mesonportal.exceptions import ParameterError
 
     model = resolve_model(model_name, params, benchmark, required=True)
-    if events_path is not None and not str(events_path).lower().endswith(".parquet"):
-        raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
+    from mesonportal.cli.checks import check_output_dir, check_output_file
+
+    if events_path is not None:
+        if not str(events_path).lower().endswith(".parquet"):
+            raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
+        check_output_file(events_path, "--events")
+    if plot_dir:
+        check_output_dir(plot_dir, "--plot")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sample = predict_signal(experiment, mode, model, samples=samples, seed=seed,

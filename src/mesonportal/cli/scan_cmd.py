@@ -113,7 +113,12 @@ def scan_command(experiment, model_name, benchmark, grids, fixed, out, scheduler
     from mesonportal.analysis.scan import run_scan
     from mesonportal.analysis.scan_io import read_scan
 
+    from pathlib import Path
+
+    from mesonportal.cli.checks import check_output_dir
+
     spec = build_spec(experiment, model_name, benchmark, grids, fixed, seed, samples, stat, rescale)
+    check_output_dir(Path(out).parent if str(Path(out).parent) else Path("."), "--out")
     if workers is None:
         workers = auto_workers(len(spec.mass_points()), scheduler)
     summary = run_scan(spec, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
@@ -146,8 +151,11 @@ def plot_scan_command(path, which, x_axis, out_path, title, as_json):
 
     from mesonportal.analysis.scan_plots import plot_scan
 
+    from mesonportal.cli.checks import check_plot_file
+
     if out_path is None:
         out_path = str(Path(path).with_suffix(".png"))
+    check_plot_file(out_path, "--out")
     info = plot_scan(path, out_path, chi2=which, x_axis=x_axis, title=title)
     if as_json:
         click.echo(json.dumps(info))
