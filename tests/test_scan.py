@@ -363,8 +363,9 @@ def test_run_scan_rejects_bad_workers(tmp_path):
 def test_real_predict_signal_mass_point(tmp_path, monkeypatch):
     """Integration with the real predict_signal (small sample, private cache): the scan's
     reweighted χ² and events equal those of SignalSample.weights(x) per coupling (rel. 1e-9)."""
-    predict = pytest.importorskip("mesonportal.analysis.predict")
     import warnings
+
+    from mesonportal.analysis import predict
 
     monkeypatch.setenv("MESONPORTAL_CACHE_DIR", str(tmp_path / "cache"))
     spec = ScanSpec("miniboone", "scalar", (parse_axis("m_x=5"), parse_axis("coupling_product=LOG:1e-11:1e-8:4")),
