@@ -116,3 +116,30 @@ def test_cache_commands_json_keys(argv, capsys):
         {"directory", "removed_files", "removed_bytes", "dry_run"}
     assert keys <= set(res)
     assert Path(res["directory"]) == Path(os.environ["MESONPORTAL_CACHE_DIR"])
+
+
+def test_flux_plot_without_official_has_no_ratio_panel(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mesonportal.analysis.flux import official_flux, plot_flux
+
+    made = []
+    real = plt.subplots
+
+    def spy(*a, **k):
+        fig, axes = real(*a, **k)
+        made.append(fig)
+        return fig, axes
+
+    plt.subplots = spy
+    try:
+        off = official_flux()
+        plot_flux(off, None, tmp_path / "dump.png")
+        plot_flux(off, off, tmp_path / "nu.png")
+    finally:
+        plt.subplots = real
+    assert [len(f.axes) for f in made] == [1, 2]
+    assert (tmp_path / "dump.png").stat().st_size > 10_000
