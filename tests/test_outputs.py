@@ -143,3 +143,17 @@ def test_flux_plot_without_official_has_no_ratio_panel(tmp_path):
         plt.subplots = real
     assert [len(f.axes) for f in made] == [1, 2]
     assert (tmp_path / "dump.png").stat().st_size > 10_000
+
+
+def test_terminal_tables_fit_80_columns(tmp_path, capsys, monkeypatch):
+    from rich.cells import cell_len
+
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["fit", "--benchmark", "scalar", "--samples", str(SAMPLES)]) == 0
+    fit_out = capsys.readouterr().out
+    assert main(["reproduce", "--benchmarks", "scalar,pseudoscalar", "--samples", str(SAMPLES), "--no-plots",
+                 "--out", str(tmp_path / "r")]) == 0
+    rep_out = capsys.readouterr().out
+    for text in (fit_out, rep_out):
+        assert max(cell_len(line) for line in text.splitlines()) <= 80, text
+    assert "44.3/38" in fit_out and "pseudoscalar" in rep_out and "…" not in rep_out + fit_out

@@ -163,10 +163,50 @@ def markdown_report(rows: list[Mapping[str, Any]], meta: Mapping[str, Any] | Non
     return "\n".join(lines) + "\n"
 
 
-def rich_table(rows: list[Mapping[str, Any]], title: str = "MiniBooNE excess fits"):
-    """A :class:`rich.table.Table` of the summary rows."""
+#: Columns of the compact terminal table (fits an 80-column terminal); the full set is in
+#: report.md and summary.json.
+_COMPACT = (
+    ("benchmark", "benchmark"),
+    ("best fit", "best_fit_short"),
+    ("1σ", "interval_short"),
+    ("χ²/ndof", "chi2_short"),
+    ("p", "p_short"),
+    ("Z", "significance"),
+    ("events ν/ν̄/dump", "events_all"),
+    ("PIENU", "pienu"),
+    ("dump", "dump_ok"),
+)
+
+
+def rich_table(rows: list[Mapping[str, Any]], title: str = "MiniBooNE excess fits", compact: bool = False):
+    """A :class:`rich.table.Table` of the summary rows (``compact``: a layout for an 80-column
+    terminal; the full set of columns is in report.md and summary.json)."""
+    from rich import box
     from rich.table import Table
 
+    if compact:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1),
+                      collapse_padding=True)
+        for head, key in _COMPACT:
+            table.add_column(head, justify="left" if key == "benchmark" else "right", no_wrap=True)
+        for row in rows:
+            c = _cells(row)
+            if row.get("status") == "ok":
+                c["benchmark"] = str(row["benchmark"])
+                c["best_fit_short"] = _g(row["best_fit"], ".2e")
+                c["chi2_short"] = f"{row['chi2_min']:.1f}/{row['ndof']}"
+                lo, hi = row["interval_1sigma"]
+                x = row["best_fit"]
+                two = row.get("interval_kind_1sigma") == "two-sided" and lo is not None and hi is not None and x
+                c["interval_short"] = (f"±{50 * (hi - lo) / x:.0f}%" if two else
+                                       format_interval(row["interval_1sigma"], row.get("interval_kind_1sigma", "")))
+                c["p_short"] = format_p(row["p_value"])
+                c["significance"] = f"{row['significance_sigma']:.1f}σ"
+                c["events_all"] = (f"{_g(row.get('events_nu'), '.0f')}/{_g(row.get('events_nubar'), '.0f')}/"
+                                   f"{_g(row.get('events_dump'), '.2g')}")
+                c["pienu"] = {True: "ok", False: "excl.", None: "–"}[row.get("pienu_allowed")]
+            table.add_row(*(c.get(k, "") for _, k in _COMPACT))
+        return table
     table = Table(title=title)
     for head, key in _COLUMNS:
         table.add_column(head, justify="left" if key == "benchmark" else "right",
@@ -177,12 +217,25 @@ def rich_table(rows: list[Mapping[str, Any]], title: str = "MiniBooNE excess fit
     return table
 
 
-def fit_rich_table(result: FitResult):
-    """Per-analysis table of one fit (terminal output of ``mesonportal fit``)."""
+def fit_rich_table(result: FitResult, compact: bool = False):
+    """Per-analysis table of one fit (terminal output of ``mesonportal fit``); ``compact``: a
+    layout for an 80-column terminal (2σ intervals and Δχ² are in the JSON output)."""
+    from rich import box
     from rich.table import Table
 
     name = result.benchmark or result.model
-    table = Table(title=f"MiniBooNE fit — {name} — coupling product [{result.units or 'dimensionless'}]")
+    title = f"MiniBooNE fit — {name} — coupling product [{result.units or 'dimensionless'}]"
+    if compact:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1),
+                      collapse_padding=True)
+        for head in ("analysis", "best fit", "1σ interval", "χ²/ndof", "p", "χ²_bkg/ndof", "Z"):
+            table.add_column(head, justify="right", no_wrap=True)
+        for k, f in result.fits_by_mode.items():
+            table.add_row(k, _g(f.best_fit, ".3g"), format_interval(f.interval_1sigma, f.interval_kind_1sigma),
+                          f"{f.chi2_min:.1f}/{f.ndof}", format_p(f.p_value),
+                          f"{f.chi2_background:.1f}/{f.ndof_background}", f"{f.significance_sigma:.1f}σ")
+        return table
+    table = Table(title=title)
     for head in ("analysis", "best fit", "1σ", "2σ", "χ²_min/ndof", "p", "χ²_bkg/ndof", "Δχ²", "signif."):
         table.add_column(head, justify="right")
     for k, f in result.fits_by_mode.items():

@@ -142,8 +142,8 @@ def _print_summary(result, paths) -> None:
 
     from mesonportal.analysis.report import fit_rich_table
 
-    con = Console(width=None if sys.stdout.isatty() else 160)
-    con.print(fit_rich_table(result))
+    con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
+    con.print(fit_rich_table(result, compact=con.width < 130))
     ev = result.events
     fmt = lambda v: "–" if v is None else f"{v:.4g}"  # noqa: E731
     con.print(f"events at best fit: ν {fmt(ev.get('nu'))}, ν̄ {fmt(ev.get('nubar'))} (200 < E_QE < 1250 MeV); "

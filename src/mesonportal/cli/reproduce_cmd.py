@@ -170,7 +170,11 @@ def command(out, benchmarks, samples, seed, experiment, no_plots):
                           f"({time.perf_counter() - t0:.0f} s)")
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
                          plots=not no_plots, progress=progress)
-    Console(width=None if sys.stdout.isatty() else 200).print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)"))
+    con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
+    con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
+                         compact=con.width < 150))
+    if con.width < 150:
+        err.print(f"(compact table; all columns in {Path(out) / 'report.md'})")
     err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json)")
     if not any(r.get("status") == "ok" for r in rows):
         raise NoSensitivityError("no benchmark could be fitted (see report.md)")
