@@ -41,8 +41,26 @@ K_SIGMA = 4.0
 
 
 @pytest.fixture(scope="module")
-def current():
-    return compute_pins()
+def current(tmp_path_factory):
+    """The pins recomputed once per test session, shared by the pytest-xdist workers through a
+    locked file in the session's common temporary directory (the xdist recipe for session data)."""
+    import fcntl
+    import os
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    path = root / "regression_pins_current.json"
+    with open(root / "regression_pins.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.is_file():
+                return json.loads(path.read_text())
+            data = compute_pins()
+            path.write_text(json.dumps(data))
+            return data
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _comparisons():
