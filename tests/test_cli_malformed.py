@@ -88,6 +88,12 @@ CASES = [
     (f"scan --model scalar {G} --out {{d}}/scan.parquet {TOY}", "already exists"),
     (f"scan --model scalar {G} --out {{d}}/scan.parquet --resume --seed 7 {TOY}", "different 'seed'"),
     (f"scan --model scalar {G} --out /proc/nope/s.parquet {TOY}", "--out"),
+    # other experiments and models
+    ("predict -e microboone --benchmark scalar --mode dump", "unknown mode 'dump'"),
+    ("experiments --nosuch", "--nosuch"),
+    ("t3r --m-aprime nan --m-phiprime 10 --m-dm 5", "'m_aprime'"),
+    ("t3r --m-aprime -1 --m-phiprime 10 --m-dm 5", "'m_aprime'"),
+    (f"scan --model longlived-vector --fixed m_phi=650 --grid m_chi=1,-2 --out {{d}}/s10 {TOY}", "grid point m_chi=-2"),
     # cache command
     ("cache clear --older-than -1", "--older-than"),
     ("cache clear --kind nosuch", "--kind"),
