@@ -51,6 +51,10 @@ def list_experiments() -> list[dict[str, Any]]:
 def absorber_z(exp: Experiment, mode: str) -> float:
     """z (cm) of the plane where muons and stopped mesons end: the decay-region absorber in
     target modes, the dump itself in dump mode."""
+    if getattr(exp, "source", None) is not None:  # stopped-pion source: muons decay where they stop
+        from mesonportal.sources.stopped import STOPPED_ABSORBER_Z_CM
+
+        return STOPPED_ABSORBER_Z_CM
     if mode == "dump" and exp.dump is not None:
         return exp.dump.absorber_z_cm
     if exp.decay_region is None:

@@ -90,6 +90,8 @@ def source_fingerprint(exp, mode: str) -> dict:
         d["horn"] = h
     if mode == "dump":
         d["dump"] = _jsonable(exp.dump)
+    if getattr(exp, "source", None) is not None:
+        d["source"] = _jsonable(exp.source)
     return d
 
 
@@ -154,7 +156,14 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             path.unlink(missing_ok=True)
     rng = meson_rng(seed, species)
-    sample = simulate_mesons(exp, mode, int(samples), rng, species=species, progress=progress)
+    if getattr(exp, "source", None) is not None:
+        from mesonportal.experiments.config import check_mode
+        from mesonportal.sources.stopped import simulate_stopped
+
+        check_mode(exp, mode)
+        sample = simulate_stopped(exp, int(samples), rng, species=species)
+    else:
+        sample = simulate_mesons(exp, mode, int(samples), rng, species=species, progress=progress)
     if path is not None:
         save_sample(path, sample, {"experiment": exp.name, "mode": mode, "samples": int(samples), "seed": int(seed)})
     return sample
