@@ -174,7 +174,12 @@ def predict_signal(
         reg = cols["region"]
         info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
                                     "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
-    if det.technology != "cherenkov-oil":
+    resp = getattr(det, "response", None)
+    if resp is not None:
+        info["detector"]["response"] = resp.describe()
+        info["source_type"] = exp.source_type
+        info.update(_scintillator_outputs(cols, res.weight_fn, pot, resp))
+    elif det.technology != "cherenkov-oil":
         warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
                       "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
     if family == "scalar":
@@ -199,6 +204,24 @@ def predict_signal(
         experiment=exp.name, mode=mode, pot=pot, model=model.describe(), coupling_product_ref=x_ref,
         coupling_units=units, columns=cols, weight_fn=weight_fn, info=info,
     )
+
+
+#: bins of the visible-energy spectrum of scintillator detectors over their analysis window
+N_SPECTRUM_BINS = 40
+
+
+def _scintillator_outputs(cols, weight_fn, pot: float, resp) -> dict[str, Any]:
+    """``events_by_topology`` ({"em": events}) and ``energy_spectrum`` (visible energy over the
+    detector's window, events per bin for the exposure with the MC statistical error) at the
+    reference coupling.  E_QE is not reconstructed by a scintillator (``e_qe`` = ``e_vis``)."""
+    w = np.asarray(cols["weight"], float) * pot
+    edges = np.linspace(resp.window_lo_mev, resp.window_hi_mev, N_SPECTRUM_BINS + 1)
+    ev = np.asarray(cols.get("e_vis", np.zeros(0)), float)
+    counts, _ = np.histogram(ev, edges, weights=w)
+    sumw2, _ = np.histogram(ev, edges, weights=w * w)
+    return {"events_by_topology": {"em": float(np.sum(w))},
+            "energy_spectrum": {"observable": "e_vis", "units": "MeV", "edges": edges.tolist(),
+                                "counts": counts.tolist(), "mc_stat_error": np.sqrt(sumw2).tolist()}}
 
 
 def _scalar_weight_fn(w: np.ndarray, is_primakoff: np.ndarray, x_ref: float):
