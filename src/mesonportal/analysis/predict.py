@@ -47,6 +47,10 @@ __all__ = ["predict_signal", "default_samples", "DEFAULT_SAMPLES", "SignalSample
 #: species of the family).  Chosen so that the ν-mode benchmark predictions have ≤ 2 % MC
 #: statistical error on the total (benchmarks/bench_predict.py; docs/prediction.md).
 DEFAULT_SAMPLES: dict[str, int] = {"scalar": 300_000, "idm": 200_000}
+#: Default sample sizes for stopped-pion sources: the emission is isotropic and from a point, so
+#: forced emission is efficient; 1e5 primaries give ≈ 1% MC error on the CCM scalar benchmark
+#: (benchmarks/bench_stopped.py) at ≤ 2 s per mass point.
+DEFAULT_SAMPLES_STOPPED: dict[str, int] = {"scalar": 100_000, "idm": 100_000}
 #: Forced emissions per meson (and per V) and channel.
 DEFAULT_N_PER_MESON: dict[str, int] = {"scalar": 1, "idm": 1}
 #: Mean forward-stratum mediator decays per meson and stratum of the π⁰/η → γV channels in the
@@ -104,7 +108,8 @@ def predict_signal(
     experiment : name or :class:`~mesonportal.experiments.Experiment`
     mode : "nu", "nubar" or "dump"
     model : a model from :func:`mesonportal.models.make_model` / ``load_benchmark``
-    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`); cached on disk
+    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`, :data:`DEFAULT_SAMPLES_STOPPED`
+        for stopped-pion sources); cached on disk
     seed : run seed (meson source and dark chain)
     criterion : single-shower criterion for pairs, "circle" (default) or "angle"
     n_per_meson : forced emissions per meson and channel (default 1)
@@ -136,7 +141,8 @@ def predict_signal(
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
-    samples = check_samples(DEFAULT_SAMPLES[family] if samples is None else samples)
+    defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source", None) is not None else DEFAULT_SAMPLES
+    samples = check_samples(defaults[family] if samples is None else samples)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
     mesons = meson_sample(exp, mode, model, samples, seed, progress)
     t1 = time.perf_counter()

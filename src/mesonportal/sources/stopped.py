@@ -36,6 +36,7 @@ import numpy as np
 
 from mesonportal.constants import M_N, M_P, mass
 from mesonportal.exceptions import ParameterError
+from mesonportal.kinematics import isotropic_directions
 from mesonportal.sample import ParticleSample
 
 __all__ = ["STOPPED_SPECIES", "STOPPED_ABSORBER_Z_CM", "simulate_stopped", "isotropic_directions",
@@ -48,14 +49,6 @@ STOPPED_SPECIES: tuple[int, ...] = (211, -211, 111, 221)
 STOPPED_ABSORBER_Z_CM = -1.0e15
 #: rows of the decay-in-flight components relative to the stopped ones (they carry little weight)
 DIF_ROW_FRACTION = 0.1
-
-
-def isotropic_directions(rng: np.random.Generator, n: int) -> np.ndarray:
-    """(n, 3) unit vectors uniform on the sphere (cos θ uniform in [−1, 1], φ uniform)."""
-    c = rng.uniform(-1.0, 1.0, n)
-    phi = rng.uniform(0.0, 2.0 * math.pi, n)
-    s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))
-    return np.column_stack([s * np.cos(phi), s * np.sin(phi), c])
 
 
 def max_meson_energy_cm(beam_kinetic_mev: float, m_meson: float) -> float:
