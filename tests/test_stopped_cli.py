@@ -64,3 +64,23 @@ def test_sensitivity_rejects_coupling_axis(tmp_path, capsys):
     rc = main(["sensitivity", "-e", "ccm", "--model", "scalar", "--grid", "coupling_product=LOG:1e-9:1e-8:2",
                "--out", str(tmp_path / "x.parquet")])
     assert rc == 2 and "mass axis" in capsys.readouterr().err
+
+
+def test_stopped_report_rows_and_section(tmp_path):
+    """Report rows at a given coupling product equal the prediction reweighted there (N ∝ x² for
+    Primakoff + fixed decays), and the Markdown section puts LSND next to its excess."""
+    from mesonportal.analysis.predict import predict_signal
+    from mesonportal.analysis.stopped_report import append_to_report, markdown_section, stopped_rows
+    from mesonportal.models.registry import load_benchmark
+
+    model = load_benchmark("scalar")
+    rows = stopped_rows([("scalar", model, 3.2e-9)], experiments=("ccm", "lsnd"), samples=5000, seed=4)
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    s = predict_signal("lsnd", "beam", model, samples=5000, seed=4)
+    assert rows[1]["events"] == pytest.approx(float(s.weights(3.2e-9).sum() * s.pot), rel=1e-12)
+    md = markdown_section(rows)
+    assert "| scalar |" in md and "87.9 ± 22.4 ± 6.0" in md
+    (tmp_path / "report.md").write_text("# report\n")
+    append_to_report(tmp_path, rows)
+    assert "Stopped-pion experiments" in (tmp_path / "report.md").read_text()
+    assert json.loads((tmp_path / "stopped_pion.json").read_text())["rows"][0]["experiment"] == "ccm"
