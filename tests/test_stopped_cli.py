@@ -84,3 +84,13 @@ def test_stopped_report_rows_and_section(tmp_path):
     append_to_report(tmp_path, rows)
     assert "Stopped-pion experiments" in (tmp_path / "report.md").read_text()
     assert json.loads((tmp_path / "stopped_pion.json").read_text())["rows"][0]["experiment"] == "ccm"
+
+
+def test_flux_ccm_json_defaults_to_beam_mode_and_mev_bins(capsys):
+    """`flux -e ccm`: beam mode by default, 1 MeV bins to 300 MeV, the ν_μ line in the 29–30 MeV bin."""
+    rc = main(["flux", "-e", "ccm", "-n", "4000", "--json"])
+    assert rc == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["mode"] == "beam" and len(out["edges_gev"]) == 301 and out["edges_gev"][-1] == pytest.approx(0.3)
+    numu = out["numu"]
+    assert max(range(300), key=lambda i: numu[i]) == 29

@@ -13,6 +13,7 @@ from mesonportal.cli.options import (
     json_option,
     mode_option,
     model_options,
+    resolve_mode,
     resolve_model,
     samples_option,
     seed_option,
@@ -52,6 +53,7 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
     from mesonportal.analysis.flux import integrated_flux, mean_energy_gev, official_flux, plot_flux
 
     model = resolve_model(model_name, params, benchmark, required=False)
+    mode = resolve_mode(experiment, mode)
     if model is not None:
         _dark(api, model, experiment, mode, samples, seed, as_json, plot_path)
         return

@@ -8,7 +8,8 @@ import warnings
 
 import click
 
-from mesonportal.cli.options import experiment_option, json_option, mode_option, model_options, resolve_model, seed_option
+from mesonportal.cli.options import (experiment_option, json_option, mode_option, model_options, resolve_mode,
+                                     resolve_model, seed_option)
 
 
 @click.command("predict")
@@ -32,7 +33,7 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     from mesonportal.exceptions import ParameterError
 
     model = resolve_model(model_name, params, benchmark, required=True)
-    mode = _default_mode(experiment, mode)
+    mode = resolve_mode(experiment, mode)
     if events_path is not None and not str(events_path).lower().endswith(".parquet"):
         raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
     with warnings.catch_warnings(record=True) as caught:
@@ -62,18 +63,6 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
         err.print(f"plot written to {p}")
     if events_path:
         err.print(f"events written to {events_path}")
-
-
-def _default_mode(experiment, mode: str) -> str:
-    """The mode to use: as given, except that the default (``nu``) becomes the single beam mode
-    of a stopped-pion experiment (``beam``) when ``--mode`` was not given."""
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("mode") is not click.core.ParameterSource.DEFAULT:
-        return mode
-    from mesonportal.pipeline import resolve_experiment
-
-    exp = resolve_experiment(experiment)
-    return mode if mode in exp.modes or len(exp.modes) != 1 else exp.modes[0]
 
 
 def _jsonable(x):
