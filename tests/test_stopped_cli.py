@@ -60,6 +60,17 @@ def test_sensitivity_writes_parquet(tmp_path, capsys):
     assert (tmp_path / "s.png").stat().st_size > 0 and res["out"] == str(out)
 
 
+def test_sensitivity_plot_over_a_scan_region(tmp_path, capsys):
+    """--miniboone-scan draws the preferred region of a `mesonportal scan` output (toy predictor here)."""
+    scan = tmp_path / "scan.parquet"
+    assert main(["scan", "--model", "scalar", "--grid", "m_x=LOG:1:30:3", "--grid", "coupling_product=LOG:1e-10:1e-7:4",
+                 "--predictor", "toy", "--out", str(scan)]) == 0
+    png = tmp_path / "r.png"
+    rc = main(["sensitivity", "-e", "ccm", "--model", "scalar", "--grid", "m_x=2", "--no-decays", "--samples", "3000",
+               "--out", str(tmp_path / "r.parquet"), "--plot", str(png), "--miniboone-scan", str(scan)])
+    assert rc == 0 and png.stat().st_size > 0
+
+
 def test_sensitivity_rejects_coupling_axis(tmp_path, capsys):
     rc = main(["sensitivity", "-e", "ccm", "--model", "scalar", "--grid", "coupling_product=LOG:1e-9:1e-8:2",
                "--out", str(tmp_path / "x.parquet")])
