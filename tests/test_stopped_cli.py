@@ -90,7 +90,9 @@ def test_stopped_report_rows_and_section(tmp_path):
     s = predict_signal("lsnd", "beam", model, samples=5000, seed=4)
     assert rows[1]["events"] == pytest.approx(float(s.weights(3.2e-9).sum() * s.pot), rel=1e-12)
     md = markdown_section(rows)
-    assert "| scalar |" in md and "87.9 ± 22.4 ± 6.0" in md
+    assert "| scalar |" in md and "87.9 ± 22.4 ± 6.0" in md and "neutron tag" in md
+    # X from π⁺ at rest cannot free a neutron (tests/test_knockout.py); the DIF share is tiny
+    assert 0.0 <= rows[1]["neutron_knockout"]["fraction_of_incoherent"] < 1e-3
     (tmp_path / "report.md").write_text("# report\n")
     append_to_report(tmp_path, rows)
     assert "Stopped-pion experiments" in (tmp_path / "report.md").read_text()
