@@ -91,7 +91,7 @@ def markdown_section(rows: list[dict[str, Any]]) -> str:
             vals.append(f"{r['events']:.3g} ± {r['mc_stat_error']:.2g}" if r.get("status") == "ok" else "–")
         lines.append(f"| {n} | " + " | ".join(vals) + " |")
     if "lsnd" in exps:
-        lines.append(f"| LSND excess | " + " | ".join(
+        lines.append("| LSND excess | " + " | ".join(
             f"{LSND_EXCESS['events']} ± {LSND_EXCESS['stat']} ± {LSND_EXCESS['syst']}" if e == "lsnd" else ""
             for e in exps) + " |")
     ko = [(r["benchmark"], r["neutron_knockout"]) for r in rows if "neutron_knockout" in r]
