@@ -103,3 +103,11 @@ def test_idm_pi0_to_gamma_v_at_stopped_source():
     mesons = simulate_stopped(exp, 4000, np.random.default_rng(3), species=(111,))
     arr = idm_arrivals(model, mesons, exp.detector, np.random.default_rng(4))
     assert np.all(arr.parent == 111) and arr.weight.sum() > 0.0
+
+
+def test_closed_channel_at_rest_gives_explicit_zero_with_warning():
+    """m_X > m_π − m_μ = 33.9 MeV closes π⁺ → μ⁺νX (and kaons are not produced at 0.8 GeV): an
+    explicit zero with a warning naming the reason, not an error or NaN."""
+    with pytest.warns(UserWarning, match="identically zero"):
+        s = predict_signal("ccm", "beam", make_model("scalar", m_x=40.0, m_zprime=49.0), samples=2000, seed=1)
+    assert s.totals()["events_total"] == 0.0 and "zero_signal_reason" in s.info
