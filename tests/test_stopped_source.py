@@ -220,3 +220,10 @@ def test_unknown_source_key():
     raw["source"]["pi_plus_yield"] = 0.1
     with pytest.raises(ConfigError, match="source.pi_plus_yield"):
         parse_experiment(raw, "ccm.toml")
+
+
+def test_unknown_source_type():
+    raw = _raw("ccm")
+    raw["source"]["type"] = "reactor"
+    with pytest.raises(ConfigError, match="source.type.*highenergy, stopped"):
+        parse_experiment(raw, "ccm.toml")

@@ -53,7 +53,7 @@ def list_experiments() -> list[dict[str, Any]]:
 def absorber_z(exp: Experiment, mode: str) -> float:
     """z (cm) of the plane where muons and stopped mesons end: the decay-region absorber in
     target modes, the dump itself in dump mode."""
-    if getattr(exp, "source", None) is not None:  # stopped-pion source: muons decay where they stop
+    if getattr(exp, "source_type", "horn") == "stopped":  # stopped-pion source: muons decay where they stop
         from mesonportal.sources.stopped import STOPPED_ABSORBER_Z_CM
 
         return STOPPED_ABSORBER_Z_CM
@@ -90,7 +90,7 @@ def neutrino_flux(
     if edges_mev is None:
         from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
 
-        edges_mev = DEFAULT_EDGES_MEV if getattr(exp, "source", None) is None else STOPPED_FLUX_EDGES_MEV
+        edges_mev = STOPPED_FLUX_EDGES_MEV if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_EDGES_MEV
     flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev)
     flux["experiment"] = exp.name
     flux["mode"] = mode

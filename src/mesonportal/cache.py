@@ -48,6 +48,8 @@ def cache_enabled() -> bool:
 
 
 def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "model_dump") and not isinstance(obj, type):  # pydantic sections (e.g. [source])
+        return _jsonable(obj.model_dump())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, np.ndarray):
@@ -156,14 +158,7 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             path.unlink(missing_ok=True)
     rng = meson_rng(seed, species)
-    if getattr(exp, "source", None) is not None:
-        from mesonportal.experiments.config import check_mode
-        from mesonportal.sources.stopped import simulate_stopped
-
-        check_mode(exp, mode)
-        sample = simulate_stopped(exp, int(samples), rng, species=species)
-    else:
-        sample = simulate_mesons(exp, mode, int(samples), rng, species=species, progress=progress)
+    sample = simulate_mesons(exp, mode, int(samples), rng, species=species, progress=progress)
     if path is not None:
         save_sample(path, sample, {"experiment": exp.name, "mode": mode, "samples": int(samples), "seed": int(seed)})
     return sample

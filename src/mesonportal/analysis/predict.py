@@ -141,7 +141,7 @@ def predict_signal(
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
-    defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source", None) is not None else DEFAULT_SAMPLES
+    defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_SAMPLES
     samples = check_samples(defaults[family] if samples is None else samples)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
     mesons = meson_sample(exp, mode, model, samples, seed, progress)

@@ -27,6 +27,9 @@ TECHNOLOGIES: dict[str, dict[str, Any]] = {
     "cherenkov-oil": {"response": "mesonportal.detection.response", "topologies": ("single-shower",)},
     "lartpc": {"response": "mesonportal.responses.lartpc", "topologies": ("1g0p", "1g1p", "ee0p", "1e0p")},
     "scintillator": {"response": "mesonportal.responses.scintillator", "topologies": ("em",)},
+    # fine-grained trackers / calorimeters of the high-energy beams (MINERvA, CHARM-II, T2K FGD):
+    # selections at generator level in mesonportal.analysis.highenergy
+    "tracking-calorimeter": {"response": "mesonportal.analysis.highenergy", "topologies": ("single-em",)},
 }
 
 
@@ -216,12 +219,17 @@ class Experiment:
     source_path: str
 
     beam_line: str = ""
-    source: StoppedSource | None = None
+    #: ``[source]``: a :class:`StoppedSource` (stopped-pion facility) or the high-energy beam line's
+    #: schema ``HighEnergySourceSpec``; None = BNB-type (horn) source
+    source: Any = None
 
     @property
     def source_type(self) -> str:
-        """``"stopped"`` for a decay-at-rest facility, ``"horn"`` for the horn-focused BNB type."""
-        return "stopped" if self.source is not None else "horn"
+        """``"stopped"`` (decay-at-rest facility), ``"highenergy"`` (unfocused high-energy beam line)
+        or ``"horn"`` (the horn-focused BNB type)."""
+        if self.source is None:
+            return "horn"
+        return "stopped" if isinstance(self.source, StoppedSource) else str(getattr(self.source, "type", "highenergy"))
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -340,7 +348,11 @@ def _build(spec, origin: str) -> Experiment:
                     absorption_length_cm=d.absorption_length_cm)
     src = None
     if spec.source is not None:
-        src = _build_stopped(spec, beam, origin)
+        if spec.source.type == "stopped":
+            src = _build_stopped(spec, beam, origin)
+        else:
+            _check_he_source(spec, beam, target, dr, origin)
+            src = spec.source
     det = _build_detector(spec.detector, origin)
     if dr is not None:
         _check_outside_pipe(det, dr, origin)
@@ -387,6 +399,22 @@ def _build_stopped(spec, beam: Beam, origin: str) -> StoppedSource:
                          pi0_temperature_mev=s.pi0_temperature_mev, pi0_source_beta=s.pi0_source_beta,
                          dif_mean_kinetic_mev=s.dif_mean_kinetic_mev, vertex_sigma_cm=s.vertex_sigma_cm,
                          position_cm=tuple(float(v) for v in s.position_cm))
+
+
+def _check_he_source(spec, beam, target, dr, origin: str) -> None:
+    """Consistency of a ``[source] type = "highenergy"`` section (errors name the key)."""
+    from mesonportal.sources import production_he as he
+
+    src = spec.source
+    if dr is None:
+        raise ConfigError(f"{origin}: missing section [decay_region] (needed by [source] type = 'highenergy')")
+    if src.focus_p_max_mev < src.focus_p_min_mev:
+        raise ConfigError(f"{origin}: key 'source.focus_p_max_mev' must be >= source.focus_p_min_mev")
+    if "dump" in beam.pot:
+        raise ConfigError(f"{origin}: key 'beam.pot.dump': mode 'dump' is not modelled for a high-energy source")
+    if src.generator == "pythia8":
+        he.check_pythia_target(target.atomic_number, target.mass_number, beam.particle, origin)
+    he.check_threshold(beam.momentum_mev, (211, -211, 111), origin)
 
 
 def _inf(v: float | None) -> float:

@@ -13,11 +13,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["MODES", "SHAPES", "ExperimentSpec", "StoppedSourceSpec", "first_error"]
+__all__ = ["MODES", "SHAPES", "ExperimentSpec", "HighEnergySourceSpec", "StoppedSourceSpec", "first_error"]
 
 #: beam modes: horn polarities and the dump (BNB-like), "beam" for single-mode stopped-pion sources
 MODES = ("nu", "nubar", "dump", "beam")
 SHAPES = ("sphere", "box", "cylinder", "union")
+#: ``[source] type`` values (no ``[source]``: the horn-focused BNB type)
+SOURCE_TYPES = ("highenergy", "stopped")
 
 
 def R(lo: float | None = None, hi: float | None = None, gt: float | None = None):
@@ -102,6 +104,26 @@ class DumpSpec(_M):
     density_g_cm3: R(1e-6, 100.0) = 7.874
     sigma_inel_mb: R(1e-3, 1e5) = 702.0
     absorption_length_cm: R(1e-3, 1e9) = 16.77
+
+
+class HighEnergySourceSpec(_M):
+    """``[source] type = "highenergy"``: unfocused-production generator + acceptance-and-focusing
+    model of a high-energy beam line (:mod:`mesonportal.sources.highenergy`).  Momenta in MeV,
+    angles in mrad."""
+
+    type: Literal["highenergy"]
+    #: meson generator: Pythia 8 (NN collisions scaled by A^alpha) or the BMPT parametrisation
+    generator: Literal["pythia8", "bmpt"] = "pythia8"
+    pythia_events: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
+    pythia_seed: Annotated[int, Field(ge=0, le=2**31)] = 1
+    focus_p_min_mev: R(0.0, 1e7) = 0.0
+    focus_p_max_mev: R(0.0, 1e7) = 0.0
+    focus_theta_max_mrad: R(0.0, 1600.0) = 0.0
+    focus_efficiency: R(0.0, 1.0) = 0.0
+    focus_residual_mrad: R(0.0, 1000.0) = 0.0
+    #: overall normalisation of the meson source, fixed by comparing the nu_mu flux with a
+    #: published flux (covers tertiary production and focusing not in the model); 1 = none
+    flux_normalisation: R(0.0, 10.0) = 1.0
 
 
 class ModuleSpec(_M):
@@ -210,10 +232,11 @@ class ExperimentSpec(_M):
     experiment: ExperimentInfo
     beam: BeamSpec
     target: TargetSpec
+    #: ``[source]``: absent for the horn-focused BNB type; ``type = "highenergy"`` or ``"stopped"``
+    source: Annotated[HighEnergySourceSpec | StoppedSourceSpec, Field(discriminator="type")] | None = None
     horn: HornSpec | None = None
     decay_region: DecayRegionSpec | None = None
     dump: DumpSpec | None = None
-    source: StoppedSourceSpec | None = None
     detector: DetectorSpec
 
 
@@ -226,6 +249,10 @@ def first_error(exc: ValidationError, origin: str, raw: Any = None) -> str:
     err = exc.errors(include_url=False)[0]
     loc = tuple(err.get("loc", ()))
     typ = err.get("type", "")
+    if len(loc) >= 2 and loc[0] == "source" and loc[1] in SOURCE_TYPES:  # drop the union tag from the key
+        loc = (loc[0],) + loc[2:]
+    if typ in ("union_tag_invalid", "union_tag_not_found"):
+        return f"{origin}: key 'source.type' must be one of {', '.join(SOURCE_TYPES)}"
     key = _key(loc)
     inp = err.get("input")
     if typ == "missing":
