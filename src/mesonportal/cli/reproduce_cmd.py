@@ -144,7 +144,7 @@ def reproduce(
     if stopped and best_fits:
         from mesonportal.analysis.stopped_report import append_to_report, stopped_rows
 
-        written.append(append_to_report(outdir, stopped_rows(best_fits, seed=seed)))
+        written.append(append_to_report(outdir, stopped_rows(best_fits, samples=samples, seed=seed)))
     manifest = {"about": "files written by the last `mesonportal reproduce` into this directory; the next run "
                          "deletes exactly these before writing", "mesonportal": __version__,
                 "files": sorted(str(Path(p).relative_to(outdir)) for p in written)}
