@@ -21,6 +21,8 @@ NEUTRINO_PARENTS = (211, -211, 321, -321, 130)
 #: Default number of sampled primary mesons for the neutrino flux: gives ≈1.5% MC statistical
 #: error on the integrated ν_μ flux at MiniBooNE in ν mode (a few seconds on one core).
 DEFAULT_FLUX_SAMPLES = 300_000
+#: Flux binning for stopped-pion sources: 1 MeV bins 0–300 MeV (29.8 MeV line, Michel end point 52.8 MeV).
+STOPPED_FLUX_EDGES_MEV = np.arange(0.0, 301.0, 1.0)
 
 
 def _experiment(experiment: str | Experiment) -> Experiment:
@@ -51,6 +53,10 @@ def list_experiments() -> list[dict[str, Any]]:
 def absorber_z(exp: Experiment, mode: str) -> float:
     """z (cm) of the plane where muons and stopped mesons end: the decay-region absorber in
     target modes, the dump itself in dump mode."""
+    if getattr(exp, "source_type", "horn") == "stopped":  # stopped-pion source: muons decay where they stop
+        from mesonportal.sources.stopped import STOPPED_ABSORBER_Z_CM
+
+        return STOPPED_ABSORBER_Z_CM
     if mode == "dump" and exp.dump is not None:
         return exp.dump.absorber_z_cm
     if exp.decay_region is None:
@@ -69,15 +75,17 @@ def neutrino_flux(
     seed: int = 12345,
     progress: bool = False,
     dar_neutrinos: str | None = None,
+    edges_mev=None,
 ) -> dict[str, Any]:
-    """Standard-Model neutrino flux through the detector (ν / cm² / POT per 50 MeV bin).
+    """Standard-Model neutrino flux through the detector (ν / cm² / POT per bin: 50 MeV bins
+    0–10 GeV, or 1 MeV bins 0–300 MeV for a stopped-pion source; or ``edges_mev``).
 
     ``dar_neutrinos`` (convention, stated in the output): ``"official"`` leaves out the ν from π±
     and μ± that decay at rest, as the official MiniBooNE flux does (the BNB simulation records a
     neutrino only if its π or μ parent has momentum > 1 MeV/c at decay; K decays at rest are kept:
     G4BNB input/production.in, pionMomentumThr = muonMomentumThr = 1 MeV, kaonMomentumThr = −1);
-    ``"all"`` keeps every decay. Default: ``"official"`` in target modes (nu, nubar), ``"all"`` in
-    dump mode.
+    ``"all"`` keeps every decay. Default: ``"official"`` in the target modes (nu, nubar) of a horn
+    beam, ``"all"`` otherwise (dump mode, stopped-pion and high-energy sources).
 
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
     ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ...}``) added.
@@ -89,7 +97,8 @@ def neutrino_flux(
     check_mode(exp, mode)
     samples = check_samples(samples)
     if dar_neutrinos is None:
-        dar_neutrinos = "all" if mode == "dump" else "official"
+        horn_beam = getattr(exp, "source_type", "horn") == "horn" and mode in ("nu", "nubar")
+        dar_neutrinos = "official" if horn_beam else "all"
     if dar_neutrinos not in DAR_CONVENTIONS:
         raise ParameterError(f"dar_neutrinos = {dar_neutrinos!r}; allowed: {', '.join(DAR_CONVENTIONS)}")
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
@@ -100,7 +109,11 @@ def neutrino_flux(
         opts["include_muons_at_rest"] = False
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
-    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, **opts)
+    if edges_mev is None:
+        from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
+
+        edges_mev = STOPPED_FLUX_EDGES_MEV if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_EDGES_MEV
+    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev, **opts)
     flux["experiment"] = exp.name
     flux["mode"] = mode
     flux["conventions"] = {"dar_neutrinos": dar_neutrinos}
