@@ -150,6 +150,8 @@ class Detector:
     topologies: tuple[str, ...] = ("single-shower",)
     bound_nucleons: bool = False
     dirt: Dirt | None = None
+    #: response parameters of the technology (e.g. a LArTPCResponse), None for the defaults
+    response: Any = None
 
     @property
     def composition(self) -> list[tuple[str, int, float, float]]:
@@ -424,12 +426,20 @@ def _build_detector(d, origin: str) -> Detector:
         if np.any(dgeom.contains(c[None, :])):
             raise ConfigError(f"{origin}: key 'detector.dirt' must lie outside the detector (it contains its centre)")
         dirt = Dirt(dgeom, dmed)
+    response = None
+    if d.response is not None:
+        if d.technology != "lartpc":
+            raise ConfigError(f"{origin}: key 'detector.response' is not configurable for technology {d.technology!r}")
+        from mesonportal.responses.lartpc import LArTPCResponse
+
+        response = LArTPCResponse.from_mapping(d.response, f"{origin}: detector.response")
     c, r = geom.bounding_sphere
     fid_r = d.fiducial_radius_cm if d.fiducial_radius_cm is not None else (fid.bounding_sphere[1] if fid is not None else 0.0)
     return Detector(shape=d.shape, center_cm=np.asarray(c, float), radius_cm=float(r), fiducial_radius_cm=float(fid_r),
                     medium=d.medium, density_g_cm3=medium.density_g_cm3, mass_t=d.mass_t, geometry=geom,
                     fiducial=fid, origin_cm=origin_cm, rotation=rot, medium_spec=medium, technology=d.technology,
-                    topologies=tops, bound_nucleons=d.bound_nucleons, dirt=dirt)
+                    topologies=tops, bound_nucleons=d.bound_nucleons, dirt=dirt,
+                    response=response)
 
 
 def _check_outside_pipe(det: Detector, dr: DecayRegion, origin: str) -> None:
