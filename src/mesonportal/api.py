@@ -94,16 +94,19 @@ def predict(
     seed: int = 12345,
     progress: bool = False,
     criterion: str = "circle",
+    dirt: bool = True,
 ):
     """Signal prediction (:func:`mesonportal.analysis.predict.predict_signal`): a
     :class:`~mesonportal.analysis.prediction.SignalSample` with weights in events/POT;
-    ``.to_json()`` gives the ``predict --json`` layout."""
+    ``.to_json()`` gives the ``predict --json`` layout.  The response follows the detector's
+    technology (LAr TPCs add ``events_by_topology``); ``dirt`` includes up-scattering in the
+    upstream dirt (inelastic DM), stated in ``info['conventions']``."""
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:
         raise ParameterError("predict needs a model (make_model(...) or load_benchmark(...))")
     return predict_signal(experiment, mode, model, samples=samples, seed=seed, progress=progress,
-                          criterion=criterion)
+                          criterion=criterion, dirt=dirt)
 
 
 def dark_flux(

@@ -185,7 +185,11 @@ def predict_signal(
     dirt_included = bool(res.info.get("dirt_included", False))
     info["detector"] = {"shape": det.shape, "medium": det.medium, "technology": det.technology,
                         "bound_nucleons": bool(det.bound_nucleons), "dirt": det.dirt is not None,
-                        "response": response.name}
+                        "response": response.name,
+                        "origin_cm": np.asarray(det.origin_cm if det.origin_cm is not None else det.center_cm,
+                                                float).tolist(),
+                        "rotation": (np.asarray(det.rotation, float) if det.rotation is not None
+                                     else np.eye(3)).tolist()}
     info["response"] = response.describe()
     info["conventions"] = {
         "dirt": dirt_included,
