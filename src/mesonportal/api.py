@@ -223,4 +223,55 @@ def fit(
             }
         res["prediction_seed"] = int(seed)
         result.constraints[name] = res
+        result.constraint_samples[name] = csample
     return result, preds, dump
+
+
+#: BNB detectors predicted by :func:`predictions_at` in the main job.
+BNB_LAR_EXPERIMENTS: tuple[str, ...] = ("microboone", "sbnd", "icarus")
+
+
+def predictions_at(
+    model,
+    coupling_product: float,
+    experiments: tuple[str, ...] = BNB_LAR_EXPERIMENTS,
+    mode: str = "nu",
+    *,
+    samples: int | None = None,
+    seed: int = 12345,
+    dirt: bool = True,
+    reuse: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Predicted events of ``model`` at ``coupling_product`` in each of ``experiments`` (beam
+    ``mode``, each experiment's own exposure and detector response): per experiment ``pot``,
+    ``events_total`` and ``mc_stat_error``, and for topology-tagged (LAr-TPC) responses
+    ``events_by_topology`` with ``events_by_topology_err``; ``events_by_region`` when dirt is
+    configured.  ``reuse``: experiment name → an already computed SignalSample of this model
+    (e.g. the MicroBooNE prediction of a ``fit --with microboone``)."""
+    from mesonportal.analysis.predict import predict_signal
+
+    if model is None:
+        raise ParameterError("predictions_at needs a model")
+    out: dict[str, dict[str, Any]] = {}
+    for name in experiments:
+        s = (reuse or {}).get(name)
+        if s is None:
+            kw: dict[str, Any] = {"seed": seed, "dirt": dirt}
+            if samples is not None:
+                kw["samples"] = samples
+            s = predict_signal(name, mode, model, **kw)
+        x = float(coupling_product)
+        tot = s.totals(x)
+        row: dict[str, Any] = {"experiment": s.experiment, "mode": mode, "pot": s.pot,
+                               "events_total": tot["events_total"], "mc_stat_error": tot["mc_stat_error"],
+                               "response": s.info.get("detector", {}).get("response")}
+        ev = s.events_by_topology(x, with_errors=True)
+        if ev is not None:
+            row["events_by_topology"] = {k: v for k, v in ev.items() if not k.endswith("_err")}
+            row["events_by_topology_err"] = {k[:-4]: v for k, v in ev.items() if k.endswith("_err")}
+        if "region" in s.columns:
+            w = s.weights(x) * s.pot
+            reg = np.asarray(s.columns["region"])
+            row["events_by_region"] = {"detector": float(np.sum(w[reg == 0])), "dirt": float(np.sum(w[reg == 1]))}
+        out[name] = row
+    return out

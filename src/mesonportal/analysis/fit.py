@@ -286,6 +286,8 @@ class FitResult:
     constraints: dict[str, Any] = field(default_factory=dict)
     #: conventions of the predictions (e.g. ``dirt``) that change results
     prediction_conventions: dict[str, Any] = field(default_factory=dict)
+    #: constraint name → the prediction it was evaluated on (not serialised)
+    constraint_samples: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def coupling_product(self) -> float:
