@@ -153,26 +153,6 @@ def test_predict_hepmc3_round_trip_through_cli(tmp_path, capsys):
         assert np.all(pos >= lo - 1e-6) and np.all(pos <= hi + 1e-6)
 
 
-def test_fit_with_microboone_json(capsys):
-    from mesonportal.datasets import constraint
-
-    rc = main(["fit", "-b", "idm-double", "-n", "4000", "--seed", "2", "--with", "microboone", "--json"])
-    assert rc == 0
-    j = json.loads(capsys.readouterr().out)
-    c = j["constraints"]["microboone"]
-    assert {"chi2", "ndof", "events", "verdict"} <= set(c)
-    assert c["ndof"] == 3
-    # the likelihood of the data sets, recomputed from the reported rates
-    assert c["chi2"] == pytest.approx(constraint("microboone").chi2(c["rates_per_pot"]), rel=1e-12)
-    v = c["verdict"]
-    assert v["excluded_95"] <= v["excluded_90"]
-    assert v["excluded_90"] == (c["mu_hat"] < 1 and c["delta_chi2"] > 2.706)
-    comb = c["combined_with_excess_fit"]  # minimum of the sum on the fit's scan grid
-    assert comb["chi2"] == pytest.approx(comb["chi2_excess_fit"] + comb["chi2_constraint"], rel=1e-12)
-    assert comb["chi2"] <= j["best_fit"]["chi2"] + c["chi2"] + 1e-9
-    assert j["prediction_conventions"]["dirt"] is True
-
-
 def test_thin_cli_decides_by_data(capsys):
     assert main(["fit", "-e", "microboone", "-b", "scalar"]) == 2
     assert "no bundled excess data" in capsys.readouterr().err
