@@ -1,7 +1,10 @@
 """``mesonportal data EXPERIMENT [--json]``: summaries of the bundled experimental data.
 
-Currently: ``miniboone`` — data, unconstrained and ν_μ-constrained background and the excess for
-200 < E_QE < 1250 MeV in ν and ν̄ mode (MiniBooNE 2021 data release, arXiv:2006.16883).
+An experiment with a bundled excess data release (``miniboone``): data, unconstrained and
+ν_μ-constrained background and the excess for 200 < E_QE < 1250 MeV in ν and ν̄ mode (MiniBooNE
+2021 data release, arXiv:2006.16883).  An experiment with counting data sets (``microboone``):
+observed and background per channel (:mod:`mesonportal.datasets`).  Which data an experiment
+has is decided by the data-set registry, not by its name.
 """
 
 from __future__ import annotations
