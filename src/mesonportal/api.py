@@ -120,7 +120,8 @@ def dark_flux(
     """Flux of the model's long-lived dark particle (φ / a, or χ for idm) through the detector,
     per POT, with the layout of the neutrino flux: ``edges_gev`` (0–10 GeV, 50 MeV bins), one
     list per species (``"phi"``, ``"a"`` or ``"chi"``: particles / cm² / POT / bin, volume
-    averaged with the track-length estimator Σ w S ℓ / V, S = survival to the sphere) and
+    averaged over the active volume V with the track-length estimator Σ w S ℓ / V, ℓ the exact
+    chord, S = survival to the detector) and
     ``<species>_err`` (MC statistical error), plus ``species``, ``units``, ``model``, ``params``.
     Same meson samples and forced emission as :func:`predict`."""
     from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
@@ -140,7 +141,9 @@ def dark_flux(
         arr = idm_arrivals(model, mesons, det, rng, 1, DEFAULT_N_FORWARD)
     else:
         arr = scalar_arrivals(model, mesons, det, rng, 1)
-    h, err = arr.flux(sphere_volume(det.radius_cm), DEFAULT_EDGES_MEV)
+    # chords are those of the exact active volume, so the volume is its volume too
+    vol = float(det.geometry.volume) if getattr(det, "geometry", None) is not None else sphere_volume(det.radius_cm)
+    h, err = arr.flux(vol, DEFAULT_EDGES_MEV)
     sp = arr.species
     return {"experiment": exp.name, "mode": mode, "edges_gev": DEFAULT_EDGES_MEV / 1000.0, sp: h,
             sp + "_err": err, "species": [sp], "units": f"{sp} / cm^2 / POT / bin",

@@ -176,7 +176,7 @@ def predict_signal(
         "samples": samples,
         "n_per_meson": npm,
         "seed": int(seed),
-        "criterion": criterion,
+        "criterion": criterion if exp.detector.technology == "cherenkov-oil" else None,
         "version": __version__,
         "n_events_mc": int(len(w)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
