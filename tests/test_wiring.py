@@ -145,6 +145,11 @@ def test_predict_hepmc3_round_trip_through_cli(tmp_path, capsys):
     # weight = events for the exposure before the selection efficiency
     tot = sum(ev.weight for ev in events)
     assert tot == pytest.approx(float(np.sum(s.columns["weight_before_efficiency"])) * s.pot, rel=1e-9)
+    # the package's reconstruction travels as event attributes
+    sel = sum(float(ev.attributes["weight_selected"]) for ev in events)
+    assert sel == pytest.approx(s.totals()["events_total"], rel=1e-9)
+    assert {ev.attributes["topology"] for ev in events} <= {"1g0p", "1g1p", "ee0p", "1e0p", "none"}
+    assert {ev.attributes["region"] for ev in events} == {"detector", "dirt"}
     # every final-state vertex (the chi' decay, e+e- visible) lies in the MicroBooNE active box
     # in detector coordinates (TPC frame of the TOML)
     lo, hi = np.array([0.0, -116.5, 0.0]), np.array([256.35, 116.5, 1036.8])

@@ -286,6 +286,9 @@ def records_from_signal_columns(
     detector-coordinate origin in the package's beam coordinates, cm).  The weight is
     ``columns[weight_column]`` [events/POT] × ``exposure_pot``; the default,
     ``weight_before_efficiency``, leaves the detector efficiency to the detector simulation.
+    Event attributes: ``process`` code, and when the columns have them ``region`` (detector /
+    dirt), ``topology`` (the package's LAr-TPC reconstruction) and ``weight_selected`` (events
+    after the package's selection efficiency).
 
     What the columns cannot give (stated, not guessed): events the detector's response rejected
     inside the chain (MiniBooNE: single-shower criterion, 50 MeV efficiency threshold; LAr TPC:
@@ -312,9 +315,23 @@ def records_from_signal_columns(
     proc = np.asarray(columns["process"]).astype(int)
     tgt = np.asarray(columns["target"]).astype(int) if "target" in columns else np.zeros(len(proc), int)
     w = np.asarray(columns[weight_column], float) * float(exposure_pot)
+    # optional per-event attributes: region of the interaction, the package's own reconstructed
+    # topology (LAr TPC) and its selected weight (events for the exposure after the efficiency)
+    region = np.asarray(columns["region"]).astype(int) if "region" in columns else None
+    topo = np.asarray(columns["topology"]).astype(int) if "topology" in columns else None
+    w_sel = (np.asarray(columns["weight"], float) * float(exposure_pot)
+             if "weight" in columns and weight_column != "weight" else None)
+    if topo is not None:
+        from mesonportal.responses.lartpc import LABELS
     for i in range(len(proc)):
         pr = int(proc[i])
         attrs = {"process": str(pr)}
+        if region is not None:
+            attrs["region"] = ("detector", "dirt")[int(region[i])] if region[i] in (0, 1) else str(int(region[i]))
+        if topo is not None:
+            attrs["topology"] = LABELS[int(topo[i])]
+        if w_sel is not None:
+            attrs["weight_selected"] = repr(float(w_sel[i]))
         if pr == 0:
             tpdg, m_t = _target_pdg_and_mass(tgt[i])
             x, g = np.array(p4("dark", i)), np.array(p4("p1", i))
