@@ -7,6 +7,8 @@ technology          response                                              topolo
 ``cherenkov-oil``   :class:`~mesonportal.responses.cherenkov.CherenkovResponse`  single shower
 ``lartpc``          :class:`LArTPCChainResponse` (wraps                   1g0p 1g1p ee0p 1e0p
                     :func:`mesonportal.responses.lartpc.respond`)
+``tracking-         :class:`GeneratorLevelResponse` (selection applied    single-em
+calorimeter``       downstream, :mod:`mesonportal.analysis.highenergy`)
 ==================  ====================================================  ==================
 
 Every response offers ``name``, ``min_energy_mev`` (dark particles below it cannot give a
@@ -100,8 +102,42 @@ class LArTPCChainResponse:
         }
 
 
-#: technology name → response class (constructor ``(detector, criterion)``-compatible).
-RESPONSES: dict[str, Any] = {"cherenkov-oil": CherenkovResponse, "lartpc": LArTPCChainResponse}
+class GeneratorLevelResponse:
+    """Truth-level stand-in for technologies whose selection is applied downstream of the
+    prediction (``tracking-calorimeter``: the high-energy beams' selections in
+    :mod:`mesonportal.analysis.highenergy`): every dark particle is followed
+    (``min_energy_mev`` = 0), every pair is kept as one EM object (summed four-momentum), and
+    ``reconstruct`` returns the true shower energy and direction with efficiency 1 — no
+    MiniBooNE cut or efficiency is applied to a non-Cherenkov detector."""
+
+    name = "generator-level"
+
+    def __init__(self, technology: str):
+        self.technology = technology
+        self.min_energy_mev = 0.0
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "technology": self.technology, "min_energy_mev": 0.0}
+
+    def select_pairs(self, a: NDArray[np.float64], b: NDArray[np.float64]):
+        return np.ones(len(a), bool), a + b
+
+    def reconstruct(self, rng: np.random.Generator, columns: dict[str, np.ndarray], shower_p4: np.ndarray,
+                    weight: np.ndarray, mode: str, smear: bool = True) -> dict[str, np.ndarray]:
+        from mesonportal.analysis.reconstruction import e_qe
+
+        p4 = np.asarray(shower_p4, float).reshape(-1, 4)
+        p = np.linalg.norm(p4[:, 1:], axis=1)
+        cos = np.clip(np.divide(p4[:, 3], p, out=np.ones(len(p)), where=p > 0), -1.0, 1.0)
+        e = p4[:, 0].copy()
+        w = np.asarray(weight, float)
+        return {"e_true": e, "e_vis": e.copy(), "cos_theta": cos, "e_qe": e_qe(e, cos, mode),
+                "efficiency": np.ones(len(e)), "weight": w.copy()}
+
+
+#: technology name → response class.
+RESPONSES: dict[str, Any] = {"cherenkov-oil": CherenkovResponse, "lartpc": LArTPCChainResponse,
+                             "tracking-calorimeter": GeneratorLevelResponse}
 
 
 def response_for(detector, criterion: str = "circle"):
@@ -112,5 +148,7 @@ def response_for(detector, criterion: str = "circle"):
         return CherenkovResponse(criterion)
     if tech == "lartpc":
         return LArTPCChainResponse(detector)
+    if tech in RESPONSES:
+        return RESPONSES[tech](tech)
     raise ConfigError(f"detector.technology = {tech!r} has no response module; allowed: {', '.join(RESPONSES)}")
 
