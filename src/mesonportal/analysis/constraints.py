@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-
 from mesonportal.analysis.prediction import SignalSample
 from mesonportal.exceptions import ParameterError
 
