@@ -49,7 +49,8 @@ from mesonportal import constants as C
 from mesonportal.models.t3r.model import T3R_CHARGES, T3RPoint
 
 __all__ = ["F_PI_92", "GAMMA_PI0", "g_pi_gamma_gamma", "g_pi_gamma_aprime", "mixing_coupling",
-           "boson_channels", "BOSON_CHANNELS", "boson_thresholds", "msq_boson_channel"]
+           "boson_channels", "BOSON_CHANNELS", "CHANNEL_KEYS", "boson_thresholds", "msq_boson_channel",
+           "msq_gamma_gamma_pi0", "sigma_gamma_gamma_pi0", "spin_sum", "S_REACH"]
 
 #: f_π in the 92 MeV normalisation [MeV].
 F_PI_92 = C.F_PI / math.sqrt(2.0)
