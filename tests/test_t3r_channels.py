@@ -155,3 +155,24 @@ def test_previously_refused_point_runs(capsys):
     assert ch[A.CHANNEL_KEYS["pi0 gamma"]]["open_at_rest"] is True
     assert ch[A.CHANNEL_KEYS["A' A'"]]["open_at_rest"] is False
     assert sum(c["fraction_at_x_f"] for c in ch.values()) == pytest.approx(1.0, rel=1e-9)
+
+
+def test_s_channel_phi_to_aprime_pair_matches_width_trick():
+    # The s-channel phi' diagram of eta eta -> A'A' alone must equal the width-trick cross section
+    # y^2 (s - 4m^2) Gamma(phi'* -> A'A')(sqrt s) / (4 p_i |s - m_phi'^2 + i m Gamma|^2) with the analytic
+    # Gamma = m^3/(64 pi V^2) beta (1 - 4r + 12 r^2) of widths.py (an independent normalisation of the
+    # phi'A'A' vertex sqrt2 m_A'^2/V and of the massive polarisation sums); tolerance 1e-9
+    from mesonportal.models.t3r.widths import phi_widths
+
+    ct, wt = np.polynomial.legendre.leggauss(4)
+    for rs in (2.3 * M, 4.0 * M):
+        s = rs * rs
+        pi = math.sqrt(s / 4 - M * M)
+        pf = math.sqrt(s / 4 - HEAVY.m_aprime**2)
+        msq = A.msq_boson_channel(HEAVY, M, "A' A'", s, ct, drop=("t", "u"))
+        sig = 0.5 * pf * (0.5 * np.sum(wt * msq) / 4) / (16 * math.pi * s * pi)
+        gam_p = float(total_width(phi_widths(HEAVY, HEAVY.m_phiprime))[0])
+        den = (s - HEAVY.m_phiprime**2) ** 2 + (HEAVY.m_phiprime * gam_p) ** 2
+        w = float(phi_widths(HEAVY, rs)["A' A'"][0])
+        ref = HEAVY.yukawa(M) ** 2 * (s - 4 * M * M) * w / (4 * pi * den)
+        assert sig == pytest.approx(ref, rel=1e-9)
