@@ -3,7 +3,10 @@
 * Cross sections σ(s) [MeV⁻²] of η_i η_i → X for the s-channel φ′ (every φ′* decay channel, via
   σ = y_η² (s − 4m²) Γ_X(√s) / (4 p_i |s − m_φ′² + i m_φ′ Γ_φ′|²)) and the s-channel A′
   (η axial current; f f̄ from the full unitary-gauge trace, π⁺π⁻ from the conserved isovector
-  current) — spin-summed interference terms between φ′ and A′ vanish (single-γ⁵ traces).
+  current) — spin-summed interference terms between φ′ and A′ vanish (single-γ⁵ traces) — and,
+  from :mod:`.annihilation`, the coherent sums of all diagrams for η η → φ′φ′, A′A′, φ′A′
+  (t/u-channel η + s-channel), π⁰γ (WZW), π⁰φ′, π⁰A′ and γγ via the A′–π⁰ mixing.  Computed
+  domain: m_η2 · 2 · 1.2 below the K K̄ threshold (pion-only chiral couplings).
 * Thermal average: Gondolo & Gelmini, Nucl. Phys. B360 (1991) 145,
   ⟨σv⟩ = x / (8 m⁵ K₂(x)²) ∫_{4m²}^∞ σ(s)(s − 4m²)√s K₁(x√s/m) ds,
   integrated on composite Gauss–Legendre panels refined towards threshold and around every
