@@ -262,7 +262,7 @@ def _s_nodes(point: T3RPoint, m_eta: float) -> tuple[np.ndarray, np.ndarray]:
         e = thr - 2 * m_eta
         if 0 < e < top:
             edges.add(e)
-            for k in (-4, -2, -1, 0):  # resolve the opening (β^n rise) of each channel
+            for k in (-2, 0):  # resolve the opening (β^n rise) of each channel
                 if e + m_eta * 10.0**k < top:
                     edges.add(e + m_eta * 10.0**k)
     er = C.M_PI0 - 2 * m_eta  # π⁰ pole of η η → π⁰* → γγ
