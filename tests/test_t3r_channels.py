@@ -176,3 +176,17 @@ def test_s_channel_phi_to_aprime_pair_matches_width_trick():
         w = float(phi_widths(HEAVY, rs)["A' A'"][0])
         ref = HEAVY.yukawa(M) ** 2 * (s - 4 * M * M) * w / (4 * pi * den)
         assert sig == pytest.approx(ref, rel=1e-9)
+
+
+def test_aprime_degenerate_with_pi0_refused():
+    # The A'-pi0 mixing eps = c m_pi0/|m_A'^2 - m_pi0^2| is treated to first order: eps > 0.3 is refused with a
+    # one-line error naming m_aprime; the V lower bound used by the relic solver sits exactly at eps = 0.3 (1e-12)
+    from mesonportal.exceptions import ParameterError
+    from mesonportal.models.t3r.relic import MIXING_MAX, v_min_mixing_gev
+
+    with pytest.raises(ParameterError, match="m_aprime"):
+        relic_density(T3RPoint(135.5, 80.0, 67.0, v_gev=7.0))
+    p = T3RPoint(150.0, 80.0, 40.0)
+    q = p.with_v(v_min_mixing_gev(p))
+    eps = A.mixing_coupling(q) * C.M_PI0 / abs(150.0**2 - C.M_PI0**2)
+    assert eps == pytest.approx(MIXING_MAX, rel=1e-12)

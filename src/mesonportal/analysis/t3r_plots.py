@@ -61,7 +61,7 @@ def plot_relic_vs_v(path: str | Path, benchmarks=((150.0, 80.0, 40.0), (180.0, 7
     from mesonportal.models.t3r.relic import relic_density
 
     fig, ax = plt.subplots(figsize=(6.4, 4.8))
-    vs = np.geomspace(1.0, 40.0, 30)
+    vs = np.geomspace(1.2, 40.0, 30)  # V ≥ 1.2 GeV: A′–π⁰ mixing ≤ 0.3 for m_A′ = 150 MeV
     for bm in benchmarks:
         for dl, ls in zip(deltas, ("-", "--")):
             om = [relic_density(T3RPoint(*bm, delta=dl, v_gev=v)).omega_h2 for v in vs]

@@ -38,14 +38,20 @@ from scipy.special import kve
 
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
-from mesonportal.models.t3r.annihilation import CHANNEL_KEYS, GAMMA_PI0, boson_channels, boson_thresholds
+from mesonportal.models.t3r.annihilation import (
+    CHANNEL_KEYS,
+    GAMMA_PI0,
+    boson_channels,
+    boson_thresholds,
+    mixing_coupling,
+)
 from mesonportal.models.t3r.model import T3R_CHARGES, T3RPoint, fermion_mass
 from mesonportal.models.t3r.widths import aprime_widths, phi_widths, total_width
 
 __all__ = ["sigma_channels", "sigma_v_thermal", "thermal_average", "solve_boltzmann", "relic_density",
            "solve_v_for_relic", "RelicResult", "g_eff", "freeze_out_approx", "OMEGA_H2_PLANCK", "MPL_MEV",
            "SIGMAV_TO_CM3_S", "closed_channel_check", "channel_thresholds", "channel_fractions",
-           "HADRONIC_LIMIT"]
+           "HADRONIC_LIMIT", "MIXING_MAX", "v_min_mixing_gev"]
 
 _N_STEPS = 20000
 MPL_MEV = 1.220890e22  # Planck mass [MeV] (PDG)
@@ -201,6 +207,10 @@ def sigma_channels(point: T3RPoint, m_eta: float, s) -> dict[str, np.ndarray]:
 #: kaons, η meson, ρ/ω form factors), see :mod:`.annihilation`.
 HADRONIC_LIMIT = 2 * C.M_K
 
+#: Largest A′–π⁰ mixing ε = c m_π0/|m_A′² − m_π0²| for the first-order treatment of :mod:`.annihilation`
+#: (neglected terms O(ε²) ≤ 10 %).
+MIXING_MAX = 0.3
+
 #: The thermal tail reaches √s ≈ 2m(1 + 10/x_f) ≈ 2.4 m (x_f ≈ 20 → e^{-8} suppression beyond it).
 THERMAL_MARGIN = 1.2
 
@@ -220,17 +230,33 @@ def channel_thresholds(point: T3RPoint) -> dict[str, float]:
     return out
 
 
+def v_min_mixing_gev(point: T3RPoint) -> float:
+    """Smallest V [GeV] with A′–π⁰ mixing c m_π0/|m_A′² − m_π0²| ≤ :data:`MIXING_MAX`
+    (c = 2 g_T3R f_π = f_π m_A′/(√2 V))."""
+    f_pi = C.F_PI / math.sqrt(2.0)
+    return f_pi * point.m_aprime * C.M_PI0 / (math.sqrt(2.0) * MIXING_MAX * abs(point.m_aprime**2 - C.M_PI0**2)) / 1e3
+
+
 def closed_channel_check(point: T3RPoint) -> None:
     """Refuse points outside the computed domain: (i) every tree-level channel closed (m_η ≤ m_e
     and m_η ≤ m_νs: only loop-level γγ and the θ⁴-suppressed active νν remain); (ii) the thermal
     tail (2 m_η2 · 1.2) reaching the K K̄ threshold, beyond which the pion-only chiral treatment of
-    the hadronic channels fails."""
+    the hadronic channels fails; (iii) with V set, m_A′ so close to m_π0 that the A′–π⁰ mixing
+    c m_π0/|m_A′² − m_π0²| exceeds :data:`MIXING_MAX`."""
     m1 = point.m_eta1
     if m1 <= C.M_E and m1 <= point.m_nus:
         raise ParameterError(
             f"parameter 'm_dm' = {m1:.4g} MeV closes every tree-level annihilation channel (e+e-, nu_s nu_s, "
             f"mu+mu-, pi pi); allowed range: m_dm > min(m_e, m_nus) = {min(C.M_E, point.m_nus):.4g} MeV"
         )
+    if point.v_gev is not None:
+        eps = mixing_coupling(point) * C.M_PI0 / abs(point.m_aprime**2 - C.M_PI0**2)
+        if eps > MIXING_MAX:
+            raise ParameterError(
+                f"parameter 'm_aprime' = {point.m_aprime:.4g} MeV is too close to m_pi0 = {C.M_PI0:.4g} MeV: "
+                f"A'-pi0 mixing {eps:.2g} > {MIXING_MAX} (treated to first order); allowed range: "
+                f"|m_aprime^2 - m_pi0^2| > {mixing_coupling(point) * C.M_PI0 / MIXING_MAX:.4g} MeV^2 at this V"
+            )
     reach = 2 * point.m_eta2 * THERMAL_MARGIN
     if reach > HADRONIC_LIMIT:
         raise ParameterError(
@@ -411,7 +437,7 @@ def solve_v_for_relic(point: T3RPoint, target: float = OMEGA_H2_PLANCK) -> tuple
     closed_channel_check(point)
     from scipy.optimize import brentq
 
-    vmin = point.v_min_gev() * 1.0001
+    vmin = max(point.v_min_gev(), v_min_mixing_gev(point)) * 1.0001
     vmax = 0.999e4
 
     def f(lv):
