@@ -14,6 +14,7 @@ the same model family with the same seed see identical meson samples and random 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -63,9 +64,9 @@ def _family(model) -> str:
                          "pseudoscalar, idm")
 
 
-def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False) -> ParticleSample:
-    """The (cached) meson sample of a model family: π±/K± (``samples`` split evenly) for the
-    scalar family; for idm the groups of :data:`IDM_GROUPS`."""
+def _even_meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False) -> ParticleSample:
+    """The previous implementation ("even" allocation): π±/K± (``samples`` split evenly) for
+    the scalar family; for idm the groups of :data:`IDM_GROUPS`."""
     from mesonportal.cache import cached_mesons
 
     if _family(model) == "scalar":
@@ -73,6 +74,94 @@ def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool 
     groups = [cached_mesons(exp, mode, max(samples // frac, len(sp)), seed, species=sp, progress=progress)
               for sp, frac in IDM_GROUPS]
     return ParticleSample.concatenate(groups)
+
+
+#: Species sampled per model family (each its own stratum of the importance allocation).
+FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS, "idm": (111, 221, 211, -211, 321, -321)}
+#: Default allocation method (:mod:`mesonportal.analysis.allocation`).
+DEFAULT_ALLOCATION = "importance"
+_ALLOCATIONS: dict[str, Any] = {}
+
+
+def _run_chain(exp, mode, model, mesons, rng, npm: int, criterion: str, decays: bool, smear: bool):
+    if _family(model) == "scalar":
+        return scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
+                            decays=decays, smear=smear)
+    return idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
+                     criterion=criterion, smear=smear)
+
+
+def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocation: str | None = None, *,
+                       n_per_meson: int = 1, criterion: str = "circle", decays: bool = True,
+                       smear: bool = True):
+    """The :class:`~mesonportal.analysis.allocation.Allocation` of a prediction (None for
+    ``"even"``, the previous implementation).  ``"importance"`` runs a pilot prediction
+    (independent streams: pilot meson blocks and ``stage_rng(seed, "pilot")``) once per
+    experiment / mode / model point / seed / samples / chain options; the result is a
+    deterministic function of those and is memoised in memory and on disk."""
+    from mesonportal import cache
+    from mesonportal.analysis import allocation as al
+    from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
+    from mesonportal.api import stage_rng
+
+    allocation = DEFAULT_ALLOCATION if allocation is None else str(allocation).strip()
+    if allocation == "even":
+        return None
+    family = _family(model)
+    species = FAMILY_SPECIES[family]
+    if allocation != "importance":
+        if "=" not in allocation:
+            raise ParameterError(f"allocation = {allocation!r}; allowed: {', '.join(al.METHODS)} or "
+                                 "SPECIES=FRACTION,... (e.g. pi+=0.7,K+=0.3)")
+        return al.fixed_allocation(model, species, samples, allocation)
+    contrib = al.contributing_species(model, species)
+    if not contrib:
+        return al.Allocation("importance (no open channel)", species, tuple(0 for _ in species), 1)
+    chain_opts = {"n_per_meson": n_per_meson, "criterion": criterion, "decays": decays, "smear": smear}
+    key = al.allocation_key(exp, mode, model, seed, samples, chain_opts)
+    if key in _ALLOCATIONS:
+        return _ALLOCATIONS[key]
+    path = cache.cache_dir() / "allocations" / f"{key}.json" if cache.cache_enabled() else None
+    if path is not None and path.is_file():
+        try:
+            d = json.loads(path.read_text())
+            res = al.Allocation(d["method"], tuple(d["species"]), tuple(d["primaries"]), int(d["block"]), d["pilot"])
+            _ALLOCATIONS[key] = res
+            return res
+        except Exception:  # corrupt entry: recompute  # noqa: BLE001
+            path.unlink(missing_ok=True)
+    n_pilot = min(al.PILOT_PRIMARIES, max(1, samples // (2 * len(contrib))))
+    pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear)
+    cols = res.columns
+    rows = {s: float(np.count_nonzero(pil.pdgid[cols["meson_index"]] == s)) / n_pilot for s in contrib} \
+        if len(cols["weight"]) else {}
+    figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
+    out = al.importance_from_pilot(species, contrib, samples, figs)
+    _ALLOCATIONS[key] = out
+    if path is not None:
+        cache.save_text(path, json.dumps({"method": out.method, "species": list(out.species),
+                                          "primaries": list(out.primaries), "block": out.block,
+                                          "pilot": out.pilot}))
+    return out
+
+
+def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False,
+                 allocation: str | None = None, **chain_opts) -> ParticleSample:
+    """The (cached) meson sample of a prediction for ``allocation`` (default
+    :data:`DEFAULT_ALLOCATION`, see :mod:`mesonportal.analysis.allocation`; ``"even"`` is the
+    previous implementation).  ``chain_opts`` (``n_per_meson``, ``criterion``, ``decays``,
+    ``smear``) must be those of the prediction (they enter the pilot run)."""
+    from mesonportal.analysis import allocation as al
+
+    alloc = resolve_allocation(exp, mode, model, samples, seed, allocation, **chain_opts)
+    if alloc is None:
+        return _even_meson_sample(exp, mode, model, samples, seed, progress)
+    smp = al.assemble(exp, mode, alloc, seed, progress)
+    smp.allocation = alloc  # type: ignore[attr-defined]
+    return smp
 
 
 def default_samples(model) -> int:
@@ -92,6 +181,7 @@ def predict_signal(
     n_per_meson: int | None = None,
     decays: bool = True,
     smear: bool = True,
+    allocation: str | None = None,
 ) -> SignalSample:
     """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
 
@@ -106,6 +196,10 @@ def predict_signal(
     n_per_meson : forced emissions per meson and channel (default 1)
     decays : include decays of a long-lived X inside the detector (scalar family)
     smear : apply the detector energy/angle resolution
+    allocation : how ``samples`` are shared between meson species: ``"importance"`` (default;
+        pilot-run Neyman allocation), ``"even"`` (previous implementation) or explicit fractions
+        ``"pi+=0.7,K+=0.2,..."`` (see :mod:`mesonportal.analysis.allocation`); the estimate is
+        unbiased for all of them, the MC error differs
 
     Returns
     -------
@@ -134,17 +228,16 @@ def predict_signal(
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
     samples = check_samples(DEFAULT_SAMPLES[family] if samples is None else samples)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
-    mesons = meson_sample(exp, mode, model, samples, seed, progress)
+    mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
+                          n_per_meson=npm, criterion=criterion, decays=decays, smear=smear)
+    alloc = getattr(mesons, "allocation", None)
     t1 = time.perf_counter()
     rng = stage_rng(seed, "darkchain")
+    res = _run_chain(exp, mode, model, mesons, rng, npm, criterion, decays, smear)
     if family == "scalar":
-        res = scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
-                           decays=decays, smear=smear)
         x_ref = float(model.coupling_product)
         units = "MeV^-1 (g_mu g_n lam)"
     else:
-        res = idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
-                        criterion=criterion, smear=smear)
         x_ref = float(model.coupling_product())
         units = "eps1 eps2 gp2^2/(4 pi)" if model.is_double else "eps1^2 gp1^2/(4 pi)"
     t2 = time.perf_counter()
@@ -155,6 +248,7 @@ def predict_signal(
     info: dict[str, Any] = {
         "stages_per_pot": res.info,
         "samples": samples,
+        "allocation": alloc.describe() if alloc is not None else {"method": "even"},
         "n_per_meson": npm,
         "seed": int(seed),
         "criterion": criterion,

@@ -136,15 +136,18 @@ class SignalSample:
         return self.histogram("enu_qe", coupling_product)[1]
 
     def totals(self, coupling_product: float | None = None) -> dict[str, float]:
-        """``events_total``, ``events_200_1250`` and the MC statistical error of the total
-        (meson-clustered when the ``meson_index`` column exists)."""
+        """``events_total``, ``events_200_1250`` and the MC statistical errors of both
+        (``mc_stat_error``, ``mc_stat_error_200_1250``; meson-clustered when the ``meson_index``
+        column exists)."""
         w = self.weights(coupling_product) * self.pot
         eqe = self.columns["e_qe"]
         win = (eqe >= EXCESS_WINDOW_MEV[0]) & (eqe < EXCESS_WINDOW_MEV[1])
+        cl = self._cluster()
         return {
             "events_total": float(np.sum(w)),
             "events_200_1250": float(np.sum(w[win])),
-            "mc_stat_error": float(np.sqrt(clustered_sum_w2(w, self._cluster()))),
+            "mc_stat_error": float(np.sqrt(clustered_sum_w2(w, cl))),
+            "mc_stat_error_200_1250": float(np.sqrt(clustered_sum_w2(w[win], None if cl is None else cl[win]))),
         }
 
     def to_json(self, coupling_product: float | None = None) -> dict[str, Any]:

@@ -1,0 +1,260 @@
+"""Importance allocation of the meson sample between species (issue #10).
+
+A prediction estimates a sum over meson species h (π⁺, π⁻, K⁺, K⁻, π⁰, η):
+``T = Σ_h T_h``, each from its own independent sample of ``n_h`` primary mesons with weights
+``w_prod / n_h`` (:func:`mesonportal.sources.transport.simulate_mesons`).  The estimator is
+unbiased for *any* ``n_h ≥ 1`` (each species is a stratum with its own exact normalisation),
+and its variance is ``Σ_h V_h / n_h`` with ``V_h`` the per-primary variance of the species'
+contribution.  Minimising it at fixed cost ``Σ_h c_h n_h`` gives the Neyman (optimal)
+allocation ``n_h ∝ sqrt(V_h / c_h)`` (Cochran, *Sampling Techniques*, 3rd ed., §5.5).
+
+Allocation methods (``allocation`` argument of :func:`mesonportal.analysis.predict.predict_signal`):
+
+* ``"importance"`` (default): a pilot run (independent random streams, :data:`PILOT_PRIMARIES`
+  primaries per species, the model's own chain) estimates ``V_h`` of ``events_200_1250``;
+  ``c_h`` = 1 + chain rows per primary (a deterministic cost proxy, no timings, so the result
+  is reproducible); then ``n_h ∝ sqrt(V_h / c_h)`` with a floor of :data:`FLOOR_FRACTION` of an
+  even share for every species that can contribute (a noisy pilot can never starve one);
+* ``"even"``: the previous implementation (samples split evenly; for idm the fixed π⁰ : η :
+  π±/K± = 1 : 1/4 : 1/8 groups) — bit-for-bit the old meson samples;
+* explicit fractions, e.g. ``"211=0.7,321=0.2,-211=0.05,-321=0.05"`` (PDG codes or names
+  pi+, pi-, K+, K-, pi0, eta); a species that can contribute must get a positive fraction.
+
+Species whose production channels are all closed for the model (or that no channel applies
+to) get no samples: their contribution is exactly zero, so nothing is lost.
+
+The meson sample of a species is assembled from fixed-size blocks
+(:func:`mesonportal.cache.cached_mesons` with ``block=j``, independent streams), so that
+allocations that differ between model points reuse the cached blocks; the weights of a species
+made of ``k`` blocks are divided by ``k`` (exact).  Units: weights are mesons decaying per POT.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mesonportal.exceptions import ParameterError
+from mesonportal.sample import ParticleSample
+
+#: Primary mesons per cached block of a species sample (allocation granularity).
+BLOCK = 10_000
+#: Primary mesons per species in the pilot run of the importance allocation.
+PILOT_PRIMARIES = 10_000
+#: Block id of the pilot samples (independent of the main blocks 0, 1, 2, ...).
+PILOT_BLOCK = 1_000_000
+#: Minimum share of a contributing species, as a fraction of an even share.
+FLOOR_FRACTION = 0.1
+#: Allocation methods by name.
+METHODS = ("importance", "even")
+
+SPECIES_NAMES = {"pi+": 211, "pi-": -211, "k+": 321, "k-": -321, "pi0": 111, "eta": 221}
+_NAME_OF = {v: k.replace("k", "K") for k, v in SPECIES_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Primary mesons per species of one prediction.
+
+    ``species`` PDG codes, ``primaries`` (same order; 0 = not sampled, the species cannot
+    contribute), ``block`` primaries per cached block, ``method`` and the pilot estimates
+    (``pilot``: per species ``variance_per_primary``, ``cost_per_primary``, ``events``)."""
+
+    method: str
+    species: tuple[int, ...]
+    primaries: tuple[int, ...]
+    block: int
+    pilot: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.primaries))
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary (method, primaries per species name, pilot figures)."""
+        out: dict[str, Any] = {"method": self.method, "block": self.block,
+                               "primaries": {_NAME_OF.get(s, str(s)): int(n) for s, n in zip(self.species, self.primaries)}}
+        if self.pilot:
+            out["pilot"] = self.pilot
+        return out
+
+
+def contributing_species(model, species: tuple[int, ...]) -> tuple[int, ...]:
+    """The species of ``species`` with at least one open production channel of ``model``
+    (BR > 0) that applies to them."""
+    out = []
+    for s in species:
+        for ch in model.production_channels():
+            if ch.is_open and ch.branching_ratio > 0.0 and ch.sample_rest_frame is not None \
+                    and bool(ch.applies_to(np.array([s]))[0]):
+                out.append(s)
+                break
+    return tuple(out)
+
+
+def parse_fractions(spec: str, species: tuple[int, ...]) -> dict[int, float]:
+    """``"211=0.7,pi-=0.1,..."`` → {pdg: fraction}; one-line :class:`ParameterError` naming
+    ``allocation`` for unknown species, malformed or negative values."""
+    out: dict[int, float] = {}
+    allowed = ", ".join(_NAME_OF.get(s, str(s)) for s in species)
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            raise ParameterError(f"allocation = {spec!r}: expected SPECIES=FRACTION items, or one of "
+                                 f"{', '.join(METHODS)}")
+        k, v = (x.strip() for x in part.split("=", 1))
+        try:
+            pdg = SPECIES_NAMES[k.lower()] if k.lower() in SPECIES_NAMES else int(k)
+        except ValueError:
+            raise ParameterError(f"allocation: unknown species {k!r}; allowed: {allowed}") from None
+        if pdg not in species:
+            raise ParameterError(f"allocation: species {k!r} is not sampled for this model; allowed: {allowed}")
+        try:
+            f = float(v)
+        except ValueError:
+            raise ParameterError(f"allocation: fraction {v!r} of {k} is not a number") from None
+        if not np.isfinite(f) or f < 0.0:
+            raise ParameterError(f"allocation: fraction of {k} = {v} must be a finite number >= 0")
+        out[pdg] = f
+    if sum(out.values()) <= 0.0:
+        raise ParameterError(f"allocation = {spec!r}: the fractions must have a positive sum")
+    return out
+
+
+def block_size(samples: int, n_species: int) -> int:
+    """Primaries per block: :data:`BLOCK`, smaller for small ``samples`` so that every species
+    gets ≥ 4 blocks of an even share."""
+    return int(max(1, min(BLOCK, samples // (4 * max(n_species, 1)))))
+
+
+def shares_to_primaries(shares: dict[int, float], species: tuple[int, ...], samples: int, block: int,
+                        floor: dict[int, float] | None = None) -> tuple[int, ...]:
+    """Whole blocks per species from (unnormalised) shares: ``samples`` split in proportion to
+    the shares, species below their ``floor`` raised to it and the others scaled down so that
+    the total stays ``samples``; ≥ 1 block for each positive share."""
+    pos = {s: float(shares.get(s, 0.0)) for s in species if shares.get(s, 0.0) > 0.0}
+    floor = floor or {}
+    fixed: dict[int, float] = {}
+    while True:  # at most len(species) passes
+        free = {s: f for s, f in pos.items() if s not in fixed}
+        budget = max(samples - sum(fixed.values()), 0.0)
+        tot = sum(free.values())
+        n = {s: budget * f / tot for s, f in free.items()} if tot > 0 else {}
+        low = [s for s, v in n.items() if v < floor.get(s, 0.0)]
+        if not low:
+            break
+        for s in low:
+            fixed[s] = floor[s]
+    n.update(fixed)
+    return tuple(int(max(1, round(n[s] / block))) * block if s in pos else 0 for s in species)
+
+
+def fixed_allocation(model, species: tuple[int, ...], samples: int, spec: str) -> Allocation:
+    """Allocation from explicit fractions; a contributing species left at zero is an error
+    (its contribution would silently be missing)."""
+    fr = parse_fractions(spec, species)
+    contrib = contributing_species(model, species)
+    missing = [s for s in contrib if fr.get(s, 0.0) <= 0.0]
+    if missing:
+        names = ", ".join(_NAME_OF.get(s, str(s)) for s in missing)
+        raise ParameterError(f"allocation = {spec!r} gives no samples to {names}, which contribute to the signal of "
+                             f"{getattr(model, 'name', 'the model')}; give them a positive fraction")
+    fr = {s: f for s, f in fr.items() if s in contrib}
+    b = block_size(samples, len(contrib))
+    return Allocation("fixed", species, shares_to_primaries(fr, species, samples, b), b)
+
+
+def neyman_shares(variance: dict[int, float], cost: dict[int, float]) -> dict[int, float]:
+    """Optimal shares n_h ∝ sqrt(V_h / c_h) (zero where V_h = 0)."""
+    return {s: float(np.sqrt(max(v, 0.0) / max(cost.get(s, 1.0), 1e-300))) for s, v in variance.items()}
+
+
+def importance_from_pilot(species: tuple[int, ...], contrib: tuple[int, ...], samples: int,
+                          pilot: dict[int, dict[str, float]]) -> Allocation:
+    """Neyman allocation from pilot figures ``pilot[pdg] = {variance_per_primary, cost_per_primary,
+    events}``, with the :data:`FLOOR_FRACTION` floor; even over ``contrib`` if the pilot saw no
+    signal at all."""
+    b = block_size(samples, len(contrib))
+    var = {s: pilot[s]["variance_per_primary"] for s in contrib}
+    cost = {s: pilot[s]["cost_per_primary"] for s in contrib}
+    shares = neyman_shares(var, cost)
+    if sum(shares.values()) <= 0.0:
+        shares = {s: 1.0 for s in contrib}
+        method = "importance (pilot saw no signal: even)"
+    else:
+        method = "importance"
+    floor = {s: FLOOR_FRACTION * samples / len(contrib) for s in contrib}
+    shares = {s: (v if v > 0 else 1e-300) for s, v in shares.items()}  # every contributor sampled
+    prim = shares_to_primaries(shares, species, samples, b, floor)
+    piloted = {_NAME_OF.get(s, str(s)): {k: float(v) for k, v in pilot[s].items()} for s in contrib}
+    return Allocation(method, species, prim, b, {"primaries_per_species": PILOT_PRIMARIES, "species": piloted})
+
+
+def pilot_figures(columns: dict[str, np.ndarray], pdg_of_row: np.ndarray, n_primaries: dict[int, int],
+                  rows_per_primary: dict[int, float], window: tuple[float, float]) -> dict[int, dict[str, float]]:
+    """Per-species figures of a pilot prediction: events in the E_QE ``window`` (per POT),
+    per-primary variance V_h = n_h (Σ_i y_i² − T_h²/n_h) with y_i the window weight of meson
+    row i, and the cost proxy 1 + chain rows per primary."""
+    w = np.asarray(columns["weight"], float)
+    eqe = np.asarray(columns["e_qe"], float)
+    mi = np.asarray(columns["meson_index"], np.int64)
+    win = (eqe >= window[0]) & (eqe < window[1]) & (w > 0)
+    out = {}
+    for s, n in n_primaries.items():
+        sel = win & (pdg_of_row[mi] == s)
+        if np.any(sel):
+            _, inv = np.unique(mi[sel], return_inverse=True)
+            y = np.bincount(inv.ravel(), weights=w[sel])
+            t = float(y.sum())
+            v = n * max(float(np.sum(y * y)) - t * t / n, 0.0)
+        else:
+            t, v = 0.0, 0.0
+        out[s] = {"events_per_pot": t, "variance_per_primary": v, "cost_per_primary": 1.0 + rows_per_primary.get(s, 0.0)}
+    return out
+
+
+def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
+    """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks,
+    weights divided by the number of blocks (exact normalisation)."""
+    from mesonportal.cache import cached_mesons
+
+    parts = []
+    for s, n in zip(alloc.species, alloc.primaries):
+        k = n // alloc.block
+        if k <= 0:
+            continue
+        blocks = [cached_mesons(exp, mode, alloc.block, seed, species=(s,), progress=progress, block=j)
+                  for j in range(k)]
+        smp = ParticleSample.concatenate(blocks)
+        if k > 1:
+            smp = smp.with_weight(smp.weight / k)
+        parts.append(smp)
+    return ParticleSample.concatenate(parts)
+
+
+def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = PILOT_PRIMARIES) -> ParticleSample:
+    """Independent pilot samples (block :data:`PILOT_BLOCK`) of ``n`` primaries per species."""
+    from mesonportal.cache import cached_mesons
+
+    return ParticleSample.concatenate([cached_mesons(exp, mode, n, seed, species=(s,), block=PILOT_BLOCK)
+                                       for s in species])
+
+
+def allocation_key(exp, mode: str, model, seed: int, samples: int, extra: dict) -> str:
+    """Content key of an importance allocation (experiment, mode, model point, seed, samples,
+    chain options, pilot settings, package version)."""
+    from mesonportal.cache import cache_key, experiment_fingerprint
+
+    return cache_key("allocation", experiment=experiment_fingerprint(exp), mode=mode,
+                     model=json.loads(json.dumps(model.describe(), default=str)), seed=int(seed),
+                     samples=int(samples), extra=extra, pilot=[PILOT_PRIMARIES, FLOOR_FRACTION, BLOCK])
+
+
+__all__ = ["Allocation", "METHODS", "BLOCK", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
+           "parse_fractions", "fixed_allocation", "importance_from_pilot", "neyman_shares", "pilot_figures",
+           "assemble", "pilot_mesons", "block_size", "shares_to_primaries"]
