@@ -231,6 +231,7 @@ def predict_signal(
     mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
                           n_per_meson=npm, criterion=criterion, decays=decays, smear=smear)
     alloc = getattr(mesons, "allocation", None)
+    _warn_small_samples(model, samples, alloc)
     t1 = time.perf_counter()
     rng = stage_rng(seed, "darkchain")
     res = _run_chain(exp, mode, model, mesons, rng, npm, criterion, decays, smear)
@@ -249,6 +250,7 @@ def predict_signal(
         "stages_per_pot": res.info,
         "samples": samples,
         "allocation": alloc.describe() if alloc is not None else {"method": "even"},
+        "primaries_per_species": primaries_per_species(model, samples, alloc),
         "n_per_meson": npm,
         "seed": int(seed),
         "criterion": criterion,
@@ -278,6 +280,35 @@ def predict_signal(
         experiment=exp.name, mode=mode, pot=pot, model=model.describe(), coupling_product_ref=x_ref,
         coupling_units=units, columns=cols, weight_fn=weight_fn, info=info,
     )
+
+
+#: Fewer primary mesons than this for a contributing species makes its MC error estimate
+#: unreliable (a warning names ``samples`` / ``allocation``).
+MIN_PRIMARIES_PER_SPECIES = 100
+
+
+def primaries_per_species(model, samples: int, alloc) -> dict[int, int]:
+    """Sampled primary mesons per species (the strata sizes of the MC error estimator,
+    :mod:`mesonportal.analysis.prediction`) for ``alloc`` (None = "even")."""
+    if alloc is not None:
+        return {int(s): int(n) for s, n in zip(alloc.species, alloc.primaries) if n > 0}
+    if _family(model) == "scalar":
+        return {s: max(1, samples // len(SCALAR_MESONS)) for s in SCALAR_MESONS}
+    return {s: max(1, max(samples // frac, len(sp)) // len(sp)) for sp, frac in IDM_GROUPS for s in sp}
+
+
+def _warn_small_samples(model, samples: int, alloc) -> None:
+    from mesonportal.analysis.allocation import contributing_species
+
+    family = _family(model)
+    per = primaries_per_species(model, samples, alloc)
+    contrib = contributing_species(model, FAMILY_SPECIES[family])
+    low = [s for s in contrib if per.get(s, 0) < MIN_PRIMARIES_PER_SPECIES]
+    if low:
+        warnings.warn(f"samples = {samples} gives fewer than {MIN_PRIMARIES_PER_SPECIES} primary mesons to "
+                      f"{len(low)} contributing species (allocation "
+                      f"{'even' if alloc is None else alloc.method}); the MC error estimate is unreliable — "
+                      "increase --samples", UserWarning, stacklevel=3)
 
 
 def _scalar_weight_fn(w: np.ndarray, is_primakoff: np.ndarray, x_ref: float):

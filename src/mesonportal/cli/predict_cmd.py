@@ -25,8 +25,12 @@ from mesonportal.cli.options import experiment_option, json_option, mode_option,
               help="Write the weighted events (all columns + metadata) to FILE.parquet.")
 @click.option("--criterion", type=click.Choice(["circle", "angle"]), default="circle", show_default=True,
               help="Single-shower criterion for e+e- / gamma gamma pairs.")
+@click.option("--allocation", default="importance", show_default=True, metavar="METHOD",
+              help="How --samples are shared between meson species: importance (pilot-run optimal "
+                   "allocation), even (previous default), or fractions such as pi+=0.7,K+=0.3 "
+                   "(every contributing species needs a positive fraction).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
-            criterion):
+            criterion, allocation):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms."""
     from mesonportal.analysis.predict import predict_signal
     from mesonportal.exceptions import ParameterError
@@ -37,7 +41,7 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sample = predict_signal(experiment, mode, model, samples=samples, seed=seed,
-                                progress=sys.stderr.isatty(), criterion=criterion)
+                                progress=sys.stderr.isatty(), criterion=criterion, allocation=allocation)
     for w in caught:
         click.echo(f"mesonportal: warning: {w.message}", err=True)
     if events_path:
