@@ -43,7 +43,7 @@ from mesonportal.sample import ParticleSample
 #: Primary mesons per cached block of a species sample (allocation granularity).
 BLOCK = 10_000
 #: Primary mesons per species in the pilot run of the importance allocation.
-PILOT_PRIMARIES = 10_000
+PILOT_PRIMARIES = 5_000
 #: Block id of the pilot samples (independent of the main blocks 0, 1, 2, ...).
 PILOT_BLOCK = 1_000_000
 #: Minimum share of a contributing species, as a fraction of an even share.
