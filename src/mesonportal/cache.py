@@ -125,7 +125,7 @@ def meson_rng(seed: int, species=None, block: int | None = None) -> np.random.Ge
     """Generator of a meson simulation: seeded by ``seed`` and the species group, so that groups
     simulated with the same run seed (e.g. π0, η and π±/K± samples of one prediction) use
     independent random streams.  ``block`` (int ≥ 0) selects one of independent sub-streams of
-    the same group (the fixed-size blocks of :func:`mesonportal.analysis.allocation.allocated_mesons`);
+    the same group (the fixed-size blocks of :func:`mesonportal.analysis.allocation.cached_block`);
     None is the stream of a whole-sample simulation."""
     group = zlib.crc32(repr(None if species is None else sorted(int(s) for s in species)).encode())
     entropy = [int(seed), 0x6D65736F, group]
@@ -134,30 +134,23 @@ def meson_rng(seed: int, species=None, block: int | None = None) -> np.random.Ge
     return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
-def _mesons_key(exp, mode, samples, seed, species, block) -> str:
-    fields: dict[str, Any] = {"experiment": experiment_fingerprint(exp), "mode": mode, "samples": int(samples),
-                              "seed": int(seed), "species": None if species is None else [int(s) for s in species]}
-    if block is not None:
-        fields["block"] = int(block)
-    return cache_key("mesons", **fields)
-
-
 def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progress: bool = False,
-                  directory: str | Path | None = None, block: int | None = None) -> ParticleSample:
+                  directory: str | Path | None = None) -> ParticleSample:
     """Mesons at their decay points (see :func:`mesonportal.sources.transport.simulate_mesons`),
-    from the cache when the same configuration, mode, sample size, species, seed (and
-    ``block``, see :func:`meson_rng`) were simulated before.  The generator is seeded from
-    ``seed`` inside, so a cached and a fresh result are identical."""
+    from the cache when the same configuration, mode, sample size, species and seed were
+    simulated before.  The generator is seeded from ``seed`` inside, so a cached and a fresh
+    result are identical."""
     from mesonportal.sources.transport import simulate_mesons
 
-    key = _mesons_key(exp, mode, samples, seed, species, block)
+    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+                    seed=int(seed), species=None if species is None else [int(s) for s in species])
     path = cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz" if cache_enabled() else None
     if path is not None and path.is_file():
         try:
             return load_sample(path)
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             path.unlink(missing_ok=True)
-    rng = meson_rng(seed, species, block)
+    rng = meson_rng(seed, species)
     sample = simulate_mesons(exp, mode, int(samples), rng, species=species, progress=progress)
     if path is not None:
         save_sample(path, sample, {"experiment": exp.name, "mode": mode, "samples": int(samples), "seed": int(seed)})
@@ -170,9 +163,10 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
 # The files are the same uncompressed .npz archives as above (load_sample reads them).
 
 def mesons_cache_path(exp, mode: str, samples: int, seed: int, species=None,
-                      directory: str | Path | None = None, block: int | None = None) -> Path:
+                      directory: str | Path | None = None) -> Path:
     """Path of the :func:`cached_mesons` entry for these arguments (it may not exist yet)."""
-    key = _mesons_key(exp, mode, samples, seed, species, block)
+    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+                    seed=int(seed), species=None if species is None else [int(s) for s in species])
     return cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz"
 
 

@@ -218,31 +218,101 @@ def pilot_figures(columns: dict[str, np.ndarray], pdg_of_row: np.ndarray, n_prim
     return out
 
 
-def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
-    """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks,
-    weights divided by the number of blocks (exact normalisation)."""
-    from mesonportal.cache import cached_mesons
+_BLOCK_DTYPE = np.dtype([("p4", np.float64, (4,)), ("vertex", np.float64, (3,)), ("pdgid", np.int64),
+                         ("weight", np.float64), ("parent", np.int64)])
+#: In-process memo of assembled species samples (scans and fits revisit them): key -> sample.
+_SPECIES_MEMO: dict[tuple, tuple[np.ndarray, ...]] = {}
+#: Bytes kept in :data:`_SPECIES_MEMO` at most (oldest entries dropped first).
+SPECIES_MEMO_BYTES = 256 * 2**20
 
-    parts = []
-    for s, n in zip(alloc.species, alloc.primaries):
-        k = n // alloc.block
-        if k <= 0:
-            continue
-        blocks = [cached_mesons(exp, mode, alloc.block, seed, species=(s,), progress=progress, block=j)
-                  for j in range(k)]
-        smp = ParticleSample.concatenate(blocks)
-        if k > 1:
-            smp = smp.with_weight(smp.weight / k)
-        parts.append(smp)
-    return ParticleSample.concatenate(parts)
+
+def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, fingerprint: dict | None = None,
+                 progress: bool = False) -> np.ndarray:
+    """One block of ``n`` primaries of species ``pdg`` at their decay points (structured array
+    with the :class:`~mesonportal.sample.ParticleSample` columns), simulated with the
+    independent stream ``meson_rng(seed, (pdg,), block)`` and cached on disk as one ``.npy``
+    (a single read per block)."""
+    from mesonportal import cache
+    from mesonportal.sources.transport import simulate_mesons
+
+    fp = cache.experiment_fingerprint(exp) if fingerprint is None else fingerprint
+    key = cache.cache_key("mesons-block", experiment=fp, mode=mode, samples=int(n), seed=int(seed),
+                          species=[int(pdg)], block=int(block))
+    path = cache.cache_dir() / f"mesonblock-{exp.name}-{mode}-{key}.npy" if cache.cache_enabled() else None
+    if path is not None and path.is_file():
+        try:
+            arr = np.load(path, allow_pickle=False)
+            if arr.dtype == _BLOCK_DTYPE:
+                return arr
+        except Exception:  # corrupt entry: recompute  # noqa: BLE001
+            pass
+        path.unlink(missing_ok=True)
+    smp = simulate_mesons(exp, mode, int(n), cache.meson_rng(seed, (int(pdg),), int(block)), species=(int(pdg),),
+                          progress=progress)
+    arr = np.empty(len(smp), _BLOCK_DTYPE)
+    for c in _BLOCK_DTYPE.names:
+        arr[c] = getattr(smp, c)
+    if path is not None:
+        import os
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, arr, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return arr
+
+
+def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict, progress: bool,
+                    first_block: int = 0) -> tuple[np.ndarray, ...]:
+    """Columns (p4, vertex, pdgid, weight, parent) of ``n_blocks`` blocks of one species, the
+    weights divided by ``n_blocks`` (memoised in process)."""
+    import json as _json
+
+    key = (exp.name, _json.dumps(fp, sort_keys=True, default=str), mode, int(n_blocks), int(block), int(seed),
+           int(pdg), int(first_block))
+    hit = _SPECIES_MEMO.pop(key, None)
+    if hit is not None:
+        _SPECIES_MEMO[key] = hit  # most recent last
+        return hit
+    arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
+    a = np.concatenate(arrs) if len(arrs) > 1 else arrs[0]
+    cols = (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
+            a["weight"] / n_blocks, np.ascontiguousarray(a["parent"]))
+    _SPECIES_MEMO[key] = cols
+    while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
+        _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
+    return cols
+
+
+def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
+    if not parts:
+        return ParticleSample.empty()
+    return ParticleSample(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
+
+
+def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
+    """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks
+    (:func:`cached_block`), weights divided by the number of blocks (exact normalisation)."""
+    from mesonportal.cache import experiment_fingerprint
+
+    fp = experiment_fingerprint(exp)
+    parts = [_species_sample(exp, mode, n // alloc.block, alloc.block, seed, s, fp, progress)
+             for s, n in zip(alloc.species, alloc.primaries) if n // alloc.block > 0]
+    return _join(parts)
 
 
 def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = PILOT_PRIMARIES) -> ParticleSample:
     """Independent pilot samples (block :data:`PILOT_BLOCK`) of ``n`` primaries per species."""
-    from mesonportal.cache import cached_mesons
+    from mesonportal.cache import experiment_fingerprint
 
-    return ParticleSample.concatenate([cached_mesons(exp, mode, n, seed, species=(s,), block=PILOT_BLOCK)
-                                       for s in species])
+    fp = experiment_fingerprint(exp)
+    return _join([_species_sample(exp, mode, 1, n, seed, s, fp, False, first_block=PILOT_BLOCK) for s in species])
 
 
 def allocation_key(exp, mode: str, model, seed: int, samples: int, extra: dict) -> str:
