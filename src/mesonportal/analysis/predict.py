@@ -70,7 +70,11 @@ def _even_meson_sample(exp, mode: str, model, samples: int, seed: int, progress:
     from mesonportal.cache import cached_mesons
 
     if _family(model) == "scalar":
-        return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
+        neutral = any(ch.is_open and ch.branching_ratio > 0.0 and abs(ch.parent) in (111, 221)
+                      for ch in model.production_channels())
+        if not neutral:
+            return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
+        # a long-lived X also made in π⁰/η → γX (e.g. the long-lived vector with quark couplings)
     groups = [cached_mesons(exp, mode, max(samples // frac, len(sp)), seed, species=sp, progress=progress)
               for sp, frac in IDM_GROUPS]
     return ParticleSample.concatenate(groups)
@@ -237,7 +241,7 @@ def predict_signal(
     res = _run_chain(exp, mode, model, mesons, rng, npm, criterion, decays, smear)
     if family == "scalar":
         x_ref = float(model.coupling_product)
-        units = "MeV^-1 (g_mu g_n lam)"
+        units = getattr(model, "coupling_units", "MeV^-1 (g_mu g_n lam)")
     else:
         x_ref = float(model.coupling_product())
         units = "eps1 eps2 gp2^2/(4 pi)" if model.is_double else "eps1^2 gp1^2/(4 pi)"
@@ -263,9 +267,9 @@ def predict_signal(
         info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()
                                      if k != "upscatter_chi_ee"}
         has_decays = bool(np.any((proc != PROCESS_CODES["primakoff"]) & (w > 0)))
-        info["coupling_scaling"] = ("Primakoff events scale as (x/x_ref)^2 (x = g_mu g_n lam varied through lam at "
-                                    "fixed g_mu, g_n); X decays inside the detector do not depend on lam "
-                                    "and stay fixed")
+        info["coupling_scaling"] = ("Primakoff events scale as (x/x_ref)^2 (x = " + units.split("(")[-1].rstrip(")")
+                                    + " varied through lam at fixed production and nucleon couplings); X decays "
+                                    "inside the detector do not depend on lam and stay fixed")
         if has_decays:
             weight_fn = _scalar_weight_fn(w, proc == PROCESS_CODES["primakoff"], x_ref)
     else:

@@ -51,6 +51,7 @@ __all__ = [
     "EFFICIENCY_THRESHOLD_MEV",
     "is_scalar_model",
     "is_idm_model",
+    "conversion_interface",
     "scalar_arrivals",
     "idm_arrivals",
     "scalar_chain",
@@ -72,8 +73,35 @@ IDM_MESONS = (211, -211, 321, -321, 111, 221)
 
 
 def is_scalar_model(model) -> bool:
-    """Long-lived (pseudo)scalar models (:mod:`mesonportal.models.scalar`)."""
-    return hasattr(model, "lam_eff") and hasattr(model, "nuclear_charge")
+    """Models of the long-lived-X chain: the (pseudo)scalars of :mod:`mesonportal.models.scalar`
+    and any model declaring the conversion interface of :func:`conversion_interface` (e.g. the
+    long-lived vector)."""
+    return (hasattr(model, "lam_eff") and hasattr(model, "nuclear_charge")) or (
+        hasattr(model, "conversion_cross_section") and hasattr(model, "sample_conversion"))
+
+
+def conversion_interface(model):
+    """``(sigma, sample)`` of the X T → γ T conversion used by :func:`scalar_chain`.
+
+    The declared interface of a long-lived-X model: besides ``production_channels()``, ``m_x``
+    [MeV], ``ctau`` [cm], ``branching_ratios()`` (visible keys 'gamma gamma', 'e+ e-') and
+    ``_dark_key``, either ``conversion_cross_section(e, target) -> σ [cm²]`` and
+    ``sample_conversion(rng, p4, target) -> (p4_γ, t)`` (e.g.
+    :class:`~mesonportal.models.longlived_vector.LongLivedVector`), or — for the
+    (pseudo)scalars — the Z′ dark Primakoff of :mod:`mesonportal.detection.primakoff` with
+    ``m_zprime``, ``lam_eff``, ``nuclear_charge`` and ``proton_charge``."""
+    if hasattr(model, "conversion_cross_section") and hasattr(model, "sample_conversion"):
+        return model.conversion_cross_section, model.sample_conversion
+    m_x, m_zp, lam = float(model.m_x), float(model.m_zprime), float(model.lam_eff)
+
+    def sigma(e, target):
+        q = model.proton_charge() if target.is_fermion else model.nuclear_charge(target.Z, target.A)
+        return pk.total_cross_section(e, m_x, m_zp, lam, q, target)
+
+    def sample(rng, p4, target):
+        return pk.sample_photon(rng, p4, m_x, m_zp, target)
+
+    return sigma, sample
 
 
 def is_idm_model(model) -> bool:
@@ -347,14 +375,13 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
     arr = arr.select(hit & ~low)
     dens = det.number_densities_cm3()
     n_c, n_h = dens.get("C", 0.0), dens.get("H", 0.0)
-    m_x, m_zp, lam = float(model.m_x), float(model.m_zprime), float(model.lam_eff)
-    q_c = model.nuclear_charge(6, 12)
-    q_p = model.proton_charge()
+    m_x = float(model.m_x)
+    conv_sigma, conv_sample = conversion_interface(model)
     e = arr.p4[:, 0]
     cols_list = []
     # ---------------------------------------------------------------- (i) dark Primakoff
-    sig_c = pk.total_cross_section(e, m_x, m_zp, lam, q_c, TARGETS["C12"])
-    sig_p = pk.total_cross_section(e, m_x, m_zp, lam, q_p, TARGETS["p"])
+    sig_c = conv_sigma(e, TARGETS["C12"])
+    sig_p = conv_sigma(e, TARGETS["p"])
     mac, is_c = _target_split(rng, sig_c, sig_p, n_c, n_h)
     p_int = arr.chord * mac
     w = arr.weight * arr.survival * p_int
@@ -363,7 +390,7 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
     t = np.zeros(len(arr))
     for name, sel in (("C12", is_c), ("p", ~is_c)):
         if np.any(sel):
-            gam[sel], t[sel] = pk.sample_photon(rng, arr.p4[sel], m_x, m_zp, TARGETS[name])
+            gam[sel], t[sel] = conv_sample(rng, arr.p4[sel], TARGETS[name])
     ok = (w > 0) & (gam[:, 0] > 0)
     vtx = _uniform_point_on_chord(rng, arr)
     if np.any(ok):
