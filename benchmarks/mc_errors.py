@@ -17,7 +17,7 @@ Usage::
 
     python benchmarks/mc_errors.py [--seeds 20] [--seed0 1000] [--mode nu] [--jobs 1]
                                    [--benchmarks scalar,pseudoscalar,idm-double] [--samples N]
-                                   [--allocation even|importance]
+                                   [--allocation importance,even]
 
 Meson samples go to ``$MESONPORTAL_CACHE_DIR`` (one entry per seed; ~25 MB each).
 """
@@ -80,13 +80,26 @@ def pull_summary(est: np.ndarray, err: np.ndarray) -> dict:
             "in_0p8_1p25": bool(0.8 <= width <= 1.25)}
 
 
-def study(bench: str, mode: str, seeds: list[int], samples, jobs: int, allocation) -> dict:
-    tasks = [(bench, mode, s, samples, allocation) for s in seeds]
+def study(bench: str, mode: str, seeds: list[int], samples, jobs: int, allocations: list) -> list[dict]:
+    """One ensemble per allocation; the allocations are interleaved seed by seed, so their
+    timings see the same machine load (paired)."""
+    tasks = [(bench, mode, s, samples, a) for s in seeds for a in allocations]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
             runs = list(ex.map(one, tasks))
     else:
         runs = [one(t) for t in tasks]
+    out = [summarise(bench, mode, seeds, samples, a, runs[i::len(allocations)]) for i, a in enumerate(allocations)]
+    if len(out) > 1:
+        t0 = np.array([r["time_s"] for r in out[0]["runs"]])
+        for o in out[1:]:
+            ti = np.array([r["time_s"] for r in o["runs"]])
+            o["paired_time_ratio_vs_first"] = float(np.median(ti / t0))
+            o["efficiency_ratio_first_over_this"] = out[0]["efficiency_per_s"] / o["efficiency_per_s"]
+    return out
+
+
+def summarise(bench: str, mode: str, seeds: list[int], samples, allocation, runs: list[dict]) -> dict:
     est = np.array([r["events_200_1250"] for r in runs])
     err = np.array([r["err_200_1250"] for r in runs])
     counts = np.array([r["eqe_counts"] for r in runs])
@@ -117,11 +130,13 @@ def main(argv=None) -> dict:
     ap.add_argument("--mode", default="nu")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--samples", type=int, default=None)
-    ap.add_argument("--allocation", default=None)
+    ap.add_argument("--allocation", default="importance,even",
+                    help="comma list of allocations, interleaved per seed (first = reference)")
     ap.add_argument("--benchmarks", default=",".join(BENCHMARKS))
     a = ap.parse_args(argv)
     seeds = list(range(a.seed0, a.seed0 + a.seeds))
-    res = [study(b, a.mode, seeds, a.samples, a.jobs, a.allocation) for b in a.benchmarks.split(",")]
+    allocs = a.allocation.split(",")
+    res = [r for b in a.benchmarks.split(",") for r in study(b, a.mode, seeds, a.samples, a.jobs, allocs)]
     return {"benchmark": "mc_errors", "target_pull_width": [0.8, 1.25], "bin_fraction": BIN_FRACTION,
             "results": res}
 
