@@ -8,7 +8,7 @@ docs/prediction.md.
 
 Randomness: the meson source is seeded by ``seed`` (and cached on disk,
 :func:`mesonportal.cache.cached_mesons`); the dark chain uses
-``api.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
+``pipeline.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
 the same model family with the same seed see identical meson samples and random streams.
 """
 
@@ -221,11 +221,11 @@ def predict_signal(
     A closed or invisible model point (e.g. closed production channel, χ′ that never decays)
     gives a ``UserWarning`` and a zero prediction, not an error.
     """
-    from mesonportal.api import _experiment, check_samples, stage_rng
     from mesonportal.experiments.config import check_mode
+    from mesonportal.pipeline import check_samples, resolve_experiment, stage_rng
 
     t0 = time.perf_counter()
-    exp = _experiment(experiment)
+    exp = resolve_experiment(experiment)
     check_mode(exp, mode)
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:
@@ -262,6 +262,17 @@ def predict_signal(
         "n_events_mc": int(len(w)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
+    det = exp.detector
+    info["detector"] = {"shape": det.shape, "medium": det.medium, "technology": det.technology,
+                        "bound_nucleons": bool(det.bound_nucleons), "dirt": det.dirt is not None,
+                        "response": "miniboone-cherenkov"}
+    if "region" in cols:
+        reg = cols["region"]
+        info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
+                                    "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
+    if det.technology != "cherenkov-oil":
+        warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
+                      "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
     if family == "scalar":
         proc = cols.get("process", np.zeros(0, np.int64))
         info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()

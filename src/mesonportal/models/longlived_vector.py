@@ -288,6 +288,7 @@ class LongLivedVector(DarkModel):
     n_grid: int = field(default=96, compare=False)
 
     name: ClassVar[str] = "longlived-vector"
+    family: ClassVar[str] = "long-lived"
     _dark_key: ClassVar[str] = "chi"
     _fields: ClassVar[tuple[str, ...]] = ("m_chi", "m_phi", "g_mu", "g_e", "g_nu_e", "g_nu_mu", "g_u", "g_d",
                                           "g_phi_n", "lam")
