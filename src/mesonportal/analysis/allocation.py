@@ -235,10 +235,11 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
     from mesonportal import cache
     from mesonportal.sources.transport import simulate_mesons
 
-    fp = cache.experiment_fingerprint(exp) if fingerprint is None else fingerprint
-    key = cache.cache_key("mesons-block", experiment=fp, mode=mode, samples=int(n), seed=int(seed),
+    fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
+    key = cache.cache_key("mesons-block", source=fp, mode=mode, samples=int(n), seed=int(seed),
                           species=[int(pdg)], block=int(block))
-    path = cache.cache_dir() / f"mesonblock-{exp.name}-{mode}-{key}.npy" if cache.cache_enabled() else None
+    name = cache._source_name(exp)
+    path = cache.cache_dir() / f"mesonblock-{name}-{mode}-{key}.npy" if cache.cache_enabled() else None
     if path is not None and path.is_file():
         try:
             arr = np.load(path, allow_pickle=False)
@@ -274,7 +275,7 @@ def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: i
     weights divided by ``n_blocks`` (memoised in process)."""
     import json as _json
 
-    key = (exp.name, _json.dumps(fp, sort_keys=True, default=str), mode, int(n_blocks), int(block), int(seed),
+    key = (_json.dumps(fp, sort_keys=True, default=str), mode, int(n_blocks), int(block), int(seed),
            int(pdg), int(first_block))
     hit = _SPECIES_MEMO.pop(key, None)
     if hit is not None:
@@ -299,9 +300,9 @@ def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
 def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
     """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks
     (:func:`cached_block`), weights divided by the number of blocks (exact normalisation)."""
-    from mesonportal.cache import experiment_fingerprint
+    from mesonportal.cache import source_fingerprint
 
-    fp = experiment_fingerprint(exp)
+    fp = source_fingerprint(exp, mode)
     parts = [_species_sample(exp, mode, n // alloc.block, alloc.block, seed, s, fp, progress)
              for s, n in zip(alloc.species, alloc.primaries) if n // alloc.block > 0]
     return _join(parts)
@@ -309,9 +310,9 @@ def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = Fals
 
 def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = PILOT_PRIMARIES) -> ParticleSample:
     """Independent pilot samples (block :data:`PILOT_BLOCK`) of ``n`` primaries per species."""
-    from mesonportal.cache import experiment_fingerprint
+    from mesonportal.cache import source_fingerprint
 
-    fp = experiment_fingerprint(exp)
+    fp = source_fingerprint(exp, mode)
     return _join([_species_sample(exp, mode, 1, n, seed, s, fp, False, first_block=PILOT_BLOCK) for s in species])
 
 

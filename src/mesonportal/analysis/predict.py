@@ -64,15 +64,19 @@ def _family(model) -> str:
                          "pseudoscalar, idm")
 
 
+def _neutral_channels(model) -> bool:
+    """True if a long-lived X of ``model`` is also made in π⁰/η decays."""
+    return any(ch.is_open and ch.branching_ratio > 0.0 and abs(ch.parent) in (111, 221)
+               for ch in model.production_channels())
+
+
 def _even_meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False) -> ParticleSample:
     """The previous implementation ("even" allocation): π±/K± (``samples`` split evenly) for
     the scalar family; for idm the groups of :data:`IDM_GROUPS`."""
     from mesonportal.cache import cached_mesons
 
     if _family(model) == "scalar":
-        neutral = any(ch.is_open and ch.branching_ratio > 0.0 and abs(ch.parent) in (111, 221)
-                      for ch in model.production_channels())
-        if not neutral:
+        if not _neutral_channels(model):
             return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
         # a long-lived X also made in π⁰/η → γX (e.g. the long-lived vector with quark couplings)
     groups = [cached_mesons(exp, mode, max(samples // frac, len(sp)), seed, species=sp, progress=progress)
@@ -81,7 +85,11 @@ def _even_meson_sample(exp, mode: str, model, samples: int, seed: int, progress:
 
 
 #: Species sampled per model family (each its own stratum of the importance allocation).
-FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS, "idm": (111, 221, 211, -211, 321, -321)}
+#: (Only the species with an open production channel of the model are sampled, see
+#: :func:`mesonportal.analysis.allocation.contributing_species`; e.g. the long-lived vector with
+#: quark couplings is also made in π⁰/η → γX.)
+FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS + (111, 221),
+                                              "idm": (111, 221, 211, -211, 321, -321)}
 #: Default allocation method (:mod:`mesonportal.analysis.allocation`).
 DEFAULT_ALLOCATION = "importance"
 _ALLOCATIONS: dict[str, Any] = {}
@@ -106,7 +114,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     from mesonportal import cache
     from mesonportal.analysis import allocation as al
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
-    from mesonportal.api import stage_rng
+    from mesonportal.pipeline import stage_rng
 
     allocation = DEFAULT_ALLOCATION if allocation is None else str(allocation).strip()
     if allocation == "even":
@@ -307,7 +315,7 @@ def primaries_per_species(model, samples: int, alloc) -> dict[int, int]:
     :mod:`mesonportal.analysis.prediction`) for ``alloc`` (None = "even")."""
     if alloc is not None:
         return {int(s): int(n) for s, n in zip(alloc.species, alloc.primaries) if n > 0}
-    if _family(model) == "scalar":
+    if _family(model) == "scalar" and not _neutral_channels(model):
         return {s: max(1, samples // len(SCALAR_MESONS)) for s in SCALAR_MESONS}
     return {s: max(1, max(samples // frac, len(sp)) // len(sp)) for sp, frac in IDM_GROUPS for s in sp}
 
