@@ -12,8 +12,8 @@ Allocation methods (``allocation`` argument of :func:`mesonportal.analysis.predi
 
 * ``"importance"`` (default): a pilot run (independent random streams, :data:`PILOT_PRIMARIES`
   primaries per species, the model's own chain) estimates ``V_h`` of ``events_200_1250``;
-  ``c_h`` = 1 + chain rows per primary (a deterministic cost proxy, no timings, so the result
-  is reproducible); then ``n_h ∝ sqrt(V_h / c_h)`` with a floor of :data:`FLOOR_FRACTION` of an
+  ``c_h`` = 1 + forced emissions per primary (meson rows × open channels of the species: a
+  deterministic cost proxy, no timings, so the result is reproducible); then ``n_h ∝ sqrt(V_h / c_h)`` with a floor of :data:`FLOOR_FRACTION` of an
   even share for every species that can contribute (a noisy pilot can never starve one);
 * ``"even"``: the previous implementation (samples split evenly; for idm the fixed π⁰ : η :
   π±/K± = 1 : 1/4 : 1/8 groups) — bit-for-bit the old meson samples;
@@ -199,7 +199,7 @@ def pilot_figures(columns: dict[str, np.ndarray], pdg_of_row: np.ndarray, n_prim
                   rows_per_primary: dict[int, float], window: tuple[float, float]) -> dict[int, dict[str, float]]:
     """Per-species figures of a pilot prediction: events in the E_QE ``window`` (per POT),
     per-primary variance V_h = n_h (Σ_i y_i² − T_h²/n_h) with y_i the window weight of meson
-    row i, and the cost proxy 1 + chain rows per primary."""
+    row i, and the cost proxy 1 + ``rows_per_primary`` (forced emissions per primary)."""
     w = np.asarray(columns["weight"], float)
     eqe = np.asarray(columns["e_qe"], float)
     mi = np.asarray(columns["meson_index"], np.int64)

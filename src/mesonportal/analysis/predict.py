@@ -148,8 +148,11 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
         warnings.simplefilter("ignore")
         res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear)
     cols = res.columns
-    rows = {s: float(np.count_nonzero(pil.pdgid[cols["meson_index"]] == s)) / n_pilot for s in contrib} \
-        if len(cols["weight"]) else {}
+    # cost proxy: forced emissions per primary = meson rows (decay in flight, at rest) × open
+    # channels applying to the species (the forced emission dominates the chain's time)
+    chans = [ch for ch in model.production_channels() if ch.is_open and ch.branching_ratio > 0.0]
+    rows = {s: float(np.count_nonzero(pil.pdgid == s)) / n_pilot
+            * sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
     figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
     out = al.importance_from_pilot(species, contrib, samples, figs)
     _ALLOCATIONS[key] = out
