@@ -48,6 +48,8 @@ def cache_enabled() -> bool:
 
 
 def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "model_dump") and not isinstance(obj, type):  # pydantic sections (e.g. [source])
+        return _jsonable(obj.model_dump())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, np.ndarray):
@@ -90,6 +92,8 @@ def source_fingerprint(exp, mode: str) -> dict:
         d["horn"] = h
     if mode == "dump":
         d["dump"] = _jsonable(exp.dump)
+    if getattr(exp, "source", None) is not None:
+        d["source"] = exp.source.model_dump()
     return d
 
 
