@@ -332,13 +332,15 @@ def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> in
 
 
 # ============================================================================ inspection / cleanup
-#: File-name patterns of cache entries (relative to the cache directory): meson samples and the
-#: tabulated three-body / energy-ICDF tables.  Only these (and leftover temporary files of
+#: File-name patterns of cache entries (relative to the cache directory): meson samples (whole
+#: samples and the per-species blocks of the importance allocation) and the tabulated
+#: three-body / energy-ICDF tables, cached PDG values and importance allocations.  Only these (and leftover temporary files of
 #: interrupted writes) are ever reported or deleted by :func:`cache_info` / :func:`clear_cache`.
 ENTRY_PATTERNS: dict[str, tuple[str, ...]] = {
-    "mesons": ("mesons-*.npz",),
-    "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz"),
-    "temporary": ("*.tmp", "tables/*.tmp", ".chunks-*/*"),
+    "mesons": ("mesons-*.npz", "mesonblock-*.npy"),
+    "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz", "tables/pdg-particle-*.json",
+               "allocations/*.json"),
+    "temporary": ("*.tmp", "tables/*.tmp", "allocations/*.tmp", ".chunks-*/*"),
 }
 
 
