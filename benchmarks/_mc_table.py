@@ -1,3 +1,4 @@
+"""Print a compact text table of a ``benchmarks/mc_errors.py`` JSON: ``python benchmarks/_mc_table.py out.json``."""
 import json, sys
 d = json.load(open(sys.argv[1]))
 for r in d["results"]:
