@@ -15,6 +15,8 @@ Allocation methods (``allocation`` argument of :func:`mesonportal.analysis.predi
   ``c_h`` = 1 + forced emissions per primary (meson rows × open channels of the species: a
   deterministic cost proxy, no timings, so the result is reproducible); then ``n_h ∝ sqrt(V_h / c_h)`` with a floor of :data:`FLOOR_FRACTION` of an
   even share for every species that can contribute (a noisy pilot can never starve one);
+* the total shared is the number of primaries the previous implementation simulated for the
+  same ``samples`` (``samples`` for π±/K± models, ≈ 1.375 × ``samples`` for the iDM groups);
 * ``"even"``: the previous implementation (samples split evenly; for idm the fixed π⁰ : η :
   π±/K± = 1 : 1/4 : 1/8 groups) — bit-for-bit the old meson samples;
 * explicit fractions, e.g. ``"211=0.7,321=0.2,-211=0.05,-321=0.05"`` (PDG codes or names

@@ -90,8 +90,13 @@ def _even_meson_sample(exp, mode: str, model, samples: int, seed: int, progress:
 #: quark couplings is also made in π⁰/η → γX.)
 FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS + (111, 221),
                                               "idm": (111, 221, 211, -211, 321, -321)}
-#: Default allocation method (:mod:`mesonportal.analysis.allocation`).
-DEFAULT_ALLOCATION = "importance"
+#: Default allocation method per family (:mod:`mesonportal.analysis.allocation`): the importance
+#: allocation where it pays (long-lived X: MC efficiency × 1.7–2.2 for the benchmarks, K± rows
+#: were ~90 % of the events but ~9 % of the signal); for iDM the previous fixed groups were
+#: already near-optimal (π⁰ → γV dominates; measured efficiency ratio 0.96–1.0 before the pilot
+#: cost) and the dirt up-scatterings' heavy-tailed weights make a 5 000-meson pilot unreliable,
+#: so "even" stays the default there (docs/mc_errors.md).
+DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
 _ALLOCATIONS: dict[str, Any] = {}
 
 
@@ -116,21 +121,25 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
     from mesonportal.pipeline import stage_rng
 
-    allocation = DEFAULT_ALLOCATION if allocation is None else str(allocation).strip()
+    family = _family(model)
+    allocation = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
     if allocation == "even":
         return None
-    family = _family(model)
     species = FAMILY_SPECIES[family]
+    # the primaries to share: as many as the previous ("even") implementation simulated for this
+    # `samples` (= samples for π±/K± models; ≈ 1.375 × samples for the iDM groups), so that a
+    # given `samples` never means fewer mesons than before
+    budget = int(sum(primaries_per_species(model, samples, None).values()))
     if allocation != "importance":
         if "=" not in allocation:
             raise ParameterError(f"allocation = {allocation!r}; allowed: {', '.join(al.METHODS)} or "
                                  "SPECIES=FRACTION,... (e.g. pi+=0.7,K+=0.3)")
-        return al.fixed_allocation(model, species, samples, allocation)
+        return al.fixed_allocation(model, species, budget, allocation)
     contrib = al.contributing_species(model, species)
     if not contrib:
         return al.Allocation("importance (no open channel)", species, tuple(0 for _ in species), 1)
     chain_opts = {"n_per_meson": n_per_meson, "criterion": criterion, "decays": decays, "smear": smear}
-    key = al.allocation_key(exp, mode, model, seed, samples, chain_opts)
+    key = al.allocation_key(exp, mode, model, seed, samples, {**chain_opts, "budget": budget})
     if key in _ALLOCATIONS:
         return _ALLOCATIONS[key]
     path = cache.cache_dir() / "allocations" / f"{key}.json" if cache.cache_enabled() else None
@@ -142,7 +151,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
             return res
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             path.unlink(missing_ok=True)
-    n_pilot = min(al.PILOT_PRIMARIES, max(1, samples // (2 * len(contrib))))
+    n_pilot = min(al.PILOT_PRIMARIES, max(1, budget // (2 * len(contrib))))
     pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -154,7 +163,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     rows = {s: float(np.count_nonzero(pil.pdgid == s)) / n_pilot
             * sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
     figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
-    out = al.importance_from_pilot(species, contrib, samples, figs)
+    out = al.importance_from_pilot(species, contrib, budget, figs)
     _ALLOCATIONS[key] = out
     if path is not None:
         cache.save_text(path, json.dumps({"method": out.method, "species": list(out.species),
@@ -165,7 +174,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
 
 def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False,
                  allocation: str | None = None, **chain_opts) -> ParticleSample:
-    """The (cached) meson sample of a prediction for ``allocation`` (default
+    """The (cached) meson sample of a prediction for ``allocation`` (default per family
     :data:`DEFAULT_ALLOCATION`, see :mod:`mesonportal.analysis.allocation`; ``"even"`` is the
     previous implementation).  ``chain_opts`` (``n_per_meson``, ``criterion``, ``decays``,
     ``smear``) must be those of the prediction (they enter the pilot run)."""
@@ -211,8 +220,9 @@ def predict_signal(
     n_per_meson : forced emissions per meson and channel (default 1)
     decays : include decays of a long-lived X inside the detector (scalar family)
     smear : apply the detector energy/angle resolution
-    allocation : how ``samples`` are shared between meson species: ``"importance"`` (default;
-        pilot-run Neyman allocation), ``"even"`` (previous implementation) or explicit fractions
+    allocation : how ``samples`` are shared between meson species: ``"importance"`` (pilot-run
+        Neyman allocation; default for long-lived X), ``"even"`` (previous implementation; default
+        for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
         ``"pi+=0.7,K+=0.2,..."`` (see :mod:`mesonportal.analysis.allocation`); the estimate is
         unbiased for all of them, the MC error differs
 

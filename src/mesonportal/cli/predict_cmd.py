@@ -28,10 +28,11 @@ from mesonportal.cli.options import experiment_option, json_option, mode_option,
 @click.option("--coupling-product", "coupling_product", type=click.FloatRange(min=0, min_open=True, max=1e300),
               default=None, help="Report and plot the signal reweighted to this coupling product (e.g. the best "
               "fit of `mesonportal fit`); default: the model's own couplings (reference coupling product).")
-@click.option("--allocation", default="importance", show_default=True, metavar="METHOD",
+@click.option("--allocation", default=None, metavar="METHOD",
               help="How --samples are shared between meson species: importance (pilot-run optimal "
-                   "allocation), even (previous default), or fractions such as pi+=0.7,K+=0.3 "
-                   "(every contributing species needs a positive fraction).")
+                   "allocation; default for scalar/pseudoscalar/long-lived models), even (previous "
+                   "split; default for idm), or fractions such as pi+=0.7,K+=0.3 (every contributing "
+                   "species needs a positive fraction).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
             criterion, coupling_product, allocation):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms."""
