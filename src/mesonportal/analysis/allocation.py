@@ -10,7 +10,8 @@ allocation ``n_h ∝ sqrt(V_h / c_h)`` (Cochran, *Sampling Techniques*, 3rd ed.,
 
 Allocation methods (``allocation`` argument of :func:`mesonportal.analysis.predict.predict_signal`):
 
-* ``"importance"`` (default): a pilot run (independent random streams, :data:`PILOT_PRIMARIES`
+* ``"importance"`` (default for long-lived X models, see
+  :data:`mesonportal.analysis.predict.DEFAULT_ALLOCATION`): a pilot run (independent random streams, :data:`PILOT_PRIMARIES`
   primaries per species, the model's own chain) estimates ``V_h`` of ``events_200_1250``;
   ``c_h`` = 1 + forced emissions per primary (meson rows × open channels of the species: a
   deterministic cost proxy, no timings, so the result is reproducible); then ``n_h ∝ sqrt(V_h / c_h)`` with a floor of :data:`FLOOR_FRACTION` of an
