@@ -21,6 +21,8 @@ NEUTRINO_PARENTS = (211, -211, 321, -321, 130)
 #: Default number of sampled primary mesons for the neutrino flux: gives ≈1.5% MC statistical
 #: error on the integrated ν_μ flux at MiniBooNE in ν mode (a few seconds on one core).
 DEFAULT_FLUX_SAMPLES = 300_000
+#: Flux binning for stopped-pion sources: 1 MeV bins 0–300 MeV (29.8 MeV line, Michel end point 52.8 MeV).
+STOPPED_FLUX_EDGES_MEV = np.arange(0.0, 301.0, 1.0)
 
 
 def _experiment(experiment: str | Experiment) -> Experiment:
@@ -51,6 +53,10 @@ def list_experiments() -> list[dict[str, Any]]:
 def absorber_z(exp: Experiment, mode: str) -> float:
     """z (cm) of the plane where muons and stopped mesons end: the decay-region absorber in
     target modes, the dump itself in dump mode."""
+    if getattr(exp, "source_type", "horn") == "stopped":  # stopped-pion source: muons decay where they stop
+        from mesonportal.sources.stopped import STOPPED_ABSORBER_Z_CM
+
+        return STOPPED_ABSORBER_Z_CM
     if mode == "dump" and exp.dump is not None:
         return exp.dump.absorber_z_cm
     if exp.decay_region is None:
@@ -64,8 +70,10 @@ def neutrino_flux(
     samples: int = DEFAULT_FLUX_SAMPLES,
     seed: int = 12345,
     progress: bool = False,
+    edges_mev=None,
 ) -> dict[str, Any]:
-    """Standard-Model neutrino flux through the detector (ν / cm² / POT per 50 MeV bin).
+    """Standard-Model neutrino flux through the detector (ν / cm² / POT per bin: 50 MeV bins
+    0–10 GeV, or 1 MeV bins 0–300 MeV for a stopped-pion source; or ``edges_mev``).
 
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
     ``experiment`` and ``mode`` added.
@@ -79,7 +87,11 @@ def neutrino_flux(
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
-    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng)
+    if edges_mev is None:
+        from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
+
+        edges_mev = STOPPED_FLUX_EDGES_MEV if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_EDGES_MEV
+    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev)
     flux["experiment"] = exp.name
     flux["mode"] = mode
     return flux

@@ -48,6 +48,10 @@ __all__ = ["predict_signal", "default_samples", "DEFAULT_SAMPLES", "SignalSample
 #: species of the family).  Chosen so that the ν-mode benchmark predictions have ≤ 2 % MC
 #: statistical error on the total (benchmarks/bench_predict.py; docs/prediction.md).
 DEFAULT_SAMPLES: dict[str, int] = {"scalar": 300_000, "idm": 200_000}
+#: Default sample sizes for stopped-pion sources: the emission is isotropic and from a point, so
+#: forced emission is efficient; 1e5 primaries give ≈ 1% MC error on the CCM scalar benchmark
+#: (benchmarks/bench_stopped.py) at ≤ 2 s per mass point.
+DEFAULT_SAMPLES_STOPPED: dict[str, int] = {"scalar": 100_000, "idm": 100_000}
 #: Forced emissions per meson (and per V) and channel.
 DEFAULT_N_PER_MESON: dict[str, int] = {"scalar": 1, "idm": 1}
 #: Mean forward-stratum mediator decays per meson and stratum of the π⁰/η → γV channels in the
@@ -214,7 +218,8 @@ def predict_signal(
     experiment : name or :class:`~mesonportal.experiments.Experiment`
     mode : "nu", "nubar" or "dump"
     model : a model from :func:`mesonportal.models.make_model` / ``load_benchmark``
-    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`); cached on disk
+    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`, :data:`DEFAULT_SAMPLES_STOPPED`
+        for stopped-pion sources); cached on disk
     seed : run seed (meson source and dark chain)
     criterion : single-shower criterion for pairs, "circle" (default) or "angle"
     n_per_meson : forced emissions per meson and channel (default 1)
@@ -251,7 +256,8 @@ def predict_signal(
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
-    samples = check_samples(DEFAULT_SAMPLES[family] if samples is None else samples)
+    defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_SAMPLES
+    samples = check_samples(defaults[family] if samples is None else samples)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
     mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
                           n_per_meson=npm, criterion=criterion, decays=decays, smear=smear)
@@ -291,7 +297,12 @@ def predict_signal(
         reg = cols["region"]
         info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
                                     "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
-    if det.technology != "cherenkov-oil":
+    resp = getattr(det, "response", None)
+    if resp is not None:
+        info["detector"]["response"] = resp.describe()
+        info["source_type"] = exp.source_type
+        info.update(_scintillator_outputs(cols, res.weight_fn, pot, resp))
+    elif det.technology != "cherenkov-oil":
         warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
                       "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
     if family == "scalar":
@@ -345,6 +356,24 @@ def _warn_small_samples(model, samples: int, alloc) -> None:
                       f"{len(low)} contributing species (allocation "
                       f"{'even' if alloc is None else alloc.method}); the MC error estimate is unreliable — "
                       "increase --samples", UserWarning, stacklevel=3)
+
+
+#: bins of the visible-energy spectrum of scintillator detectors over their analysis window
+N_SPECTRUM_BINS = 40
+
+
+def _scintillator_outputs(cols, weight_fn, pot: float, resp) -> dict[str, Any]:
+    """``events_by_topology`` ({"em": events}) and ``energy_spectrum`` (visible energy over the
+    detector's window, events per bin for the exposure with the MC statistical error) at the
+    reference coupling.  E_QE is not reconstructed by a scintillator (``e_qe`` = ``e_vis``)."""
+    w = np.asarray(cols["weight"], float) * pot
+    edges = np.linspace(resp.window_lo_mev, resp.window_hi_mev, N_SPECTRUM_BINS + 1)
+    ev = np.asarray(cols.get("e_vis", np.zeros(0)), float)
+    counts, _ = np.histogram(ev, edges, weights=w)
+    sumw2, _ = np.histogram(ev, edges, weights=w * w)
+    return {"events_by_topology": {"em": float(np.sum(w))},
+            "energy_spectrum": {"observable": "e_vis", "units": "MeV", "edges": edges.tolist(),
+                                "counts": counts.tolist(), "mc_stat_error": np.sqrt(sumw2).tolist()}}
 
 
 def _scalar_weight_fn(w: np.ndarray, is_primakoff: np.ndarray, x_ref: float):

@@ -13,6 +13,7 @@ from mesonportal.cli.options import (
     json_option,
     mode_option,
     model_options,
+    resolve_mode,
     resolve_model,
     samples_option,
     seed_option,
@@ -54,6 +55,7 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
     from mesonportal.cli.checks import check_plot_file
 
     model = resolve_model(model_name, params, benchmark, required=False)
+    mode = resolve_mode(experiment, mode)
     if plot_path:
         check_plot_file(plot_path, "--plot")
     if model is not None:

@@ -8,7 +8,8 @@ import warnings
 
 import click
 
-from mesonportal.cli.options import experiment_option, json_option, mode_option, model_options, resolve_model, seed_option
+from mesonportal.cli.options import (experiment_option, json_option, mode_option, model_options, resolve_mode,
+                                     resolve_model, seed_option)
 
 
 @click.command("predict")
@@ -40,6 +41,7 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     from mesonportal.exceptions import ParameterError
 
     model = resolve_model(model_name, params, benchmark, required=True)
+    mode = resolve_mode(experiment, mode)
     from mesonportal.cli.checks import check_output_dir, check_output_file
 
     if events_path is not None:

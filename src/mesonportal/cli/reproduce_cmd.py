@@ -18,6 +18,7 @@ fitted last time but not this time).  Files of the user in ``<out>`` are left al
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 import time
@@ -83,9 +84,11 @@ def reproduce(
     seed: int = 12345,
     plots: bool = True,
     progress=None,
+    stopped: bool = True,
 ) -> list[dict]:
     """Fit ``benchmarks`` and write the results directory; returns the summary rows.
-    ``progress``: optional callable(benchmark, message)."""
+    ``progress``: optional callable(benchmark, message); ``stopped``: add the stopped-pion section
+    (:mod:`mesonportal.analysis.stopped_report`)."""
     from mesonportal import __version__
     from mesonportal.analysis.report import failed_row, summary_row, write_summary
     from mesonportal.cli.fit_cmd import run_fit
@@ -96,6 +99,7 @@ def reproduce(
     clean_previous_outputs(outdir)
     written: list[Path] = []
     rows: list[dict] = []
+    best_fits: list[tuple] = []
     t0 = time.perf_counter()
     for name in benchmarks:
         t1 = time.perf_counter()
@@ -125,6 +129,8 @@ def reproduce(
         row = summary_row(name, result)
         row["seconds"] = round(time.perf_counter() - t1, 1)
         rows.append(row)
+        if result.best.best_fit is not None and math.isfinite(float(result.best.best_fit)):
+            best_fits.append((name, model, float(result.best.best_fit)))
     meta = {
         "mesonportal": __version__,
         "experiment": experiment,
@@ -135,6 +141,10 @@ def reproduce(
         "wall time [s]": round(time.perf_counter() - t0, 1),
     }
     written += list(write_summary(outdir, rows, meta))
+    if stopped and best_fits:
+        from mesonportal.analysis.stopped_report import append_to_report, stopped_rows
+
+        written.append(append_to_report(outdir, stopped_rows(best_fits, samples=samples, seed=seed)))
     manifest = {"about": "files written by the last `mesonportal reproduce` into this directory; the next run "
                          "deletes exactly these before writing", "mesonportal": __version__,
                 "files": sorted(str(Path(p).relative_to(outdir)) for p in written)}
@@ -152,7 +162,8 @@ def reproduce(
 @seed_option
 @experiment_option
 @click.option("--no-plots", is_flag=True, help="Skip the plots (JSON and report only).")
-def command(out, benchmarks, samples, seed, experiment, no_plots):
+@click.option("--no-stopped", is_flag=True, help="Skip the stopped-pion section (CCM, LSND, KARMEN, COHERENT, JSNS2).")
+def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
     from rich.console import Console
 
@@ -169,7 +180,7 @@ def command(out, benchmarks, samples, seed, experiment, no_plots):
             status.update(f"[{names.index(bench) + 1}/{len(names)}] {bench}: {msg} "
                           f"({time.perf_counter() - t0:.0f} s)")
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
-                         plots=not no_plots, progress=progress)
+                         plots=not no_plots, progress=progress, stopped=not no_stopped)
     con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
     con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
                          compact=con.width < 150))

@@ -409,7 +409,7 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
     info: dict[str, Any] = {"chain": "long-lived X", **arr.info}
     hit = arr.chord > 0.0
     info["at_detector_per_pot"] = float(np.sum(arr.weight[hit] * arr.survival[hit]))
-    low = arr.p4[:, 0] <= EFFICIENCY_THRESHOLD_MEV
+    low = arr.p4[:, 0] <= _energy_floor(det)
     info["below_efficiency_threshold_per_pot"] = float(np.sum(arr.weight[hit & low] * arr.survival[hit & low]))
     arr = arr.select(hit & ~low)
     centres = _centres(det)
@@ -467,7 +467,7 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
                 a[sel], b[sel] = two_body_decay(rng, arr.p4[sel], md, md)
         okd = wd > 0
         if np.any(okd):
-            passed, shower = single_shower(a[okd], b[okd], criterion)
+            passed, shower = _showers(a[okd], b[okd], criterion, det)
             info["decays_failing_single_shower_per_pot"] = float(np.sum(wd[okd][~passed]))
             keep = np.flatnonzero(okd)[passed]
             if keep.size:
@@ -485,7 +485,7 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
                 cols_list.append(cols)
     else:
         info["decays_inside_visible_per_pot"] = 0.0
-    columns = _finish(cols_list, rng, mode, smear, info)
+    columns = _finish(cols_list, rng, mode, smear, info, getattr(det, "response", None))
     return ChainResult(columns, info)
 
 
@@ -505,8 +505,25 @@ def _event_columns(arr: Arrivals, mask, vtx: Array, w: Array, process: int) -> d
     return cols
 
 
-def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict) -> dict[str, Array]:
-    """Concatenate event blocks and reconstruct the showers (efficiency, smearing, E_QE)."""
+def _energy_floor(det) -> float:
+    """True dark-particle energy [MeV] below which no event can pass the detector's selection:
+    the MiniBooNE efficiency threshold, or for a scintillator half its lowest accepted visible
+    energy (leaves room for the energy smearing)."""
+    resp = getattr(det, "response", None)
+    return EFFICIENCY_THRESHOLD_MEV if resp is None else 0.5 * float(resp.min_energy_mev)
+
+
+def _showers(a: Array, b: Array, criterion: str, det) -> tuple[NDArray[np.bool_], Array]:
+    """Visible deposit of a pair (γγ or e⁺e⁻): the MiniBooNE single-shower criterion, or for a
+    scintillator (calorimetric, no ring imaging) every pair as one deposit of the summed four-momentum."""
+    if getattr(det, "response", None) is None:
+        return single_shower(a, b, criterion)
+    return np.ones(len(a), bool), a + b
+
+
+def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict, response=None) -> dict[str, Array]:
+    """Concatenate event blocks and reconstruct the showers (efficiency, smearing, E_QE), with the
+    MiniBooNE Cherenkov response or the detector's ``response`` (scintillator)."""
     if not cols_list:
         return _empty_columns()
     keys = [k for k in cols_list[0]]
@@ -520,7 +537,8 @@ def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict) -> d
     cols = {k: np.concatenate([c[k] for c in cols_list]) for k in keys}
     shower = cols.pop("_shower_p4")
     w = cols.pop("_w")
-    reco = reconstruct(rng, shower, w, mode, smear=smear)
+    reco = (reconstruct(rng, shower, w, mode, smear=smear) if response is None
+            else response.reconstruct(rng, shower, w, smear=smear))
     cols["weight_before_efficiency"] = w
     for k in ("e_true", "e_vis", "cos_theta", "e_qe", "efficiency", "weight"):
         cols[k] = reco[k]
@@ -934,7 +952,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
         blocks += _idm_region(dirt_rng, model, arr_d, det, _centres(det, det.dirt.medium), "dirt",
                               roulette_target, criterion, fixed, scaled, dinfo)
         info["dirt"] = dinfo
-    columns = _finish(blocks, rng, mode, smear, info)
+    columns = _finish(blocks, rng, mode, smear, info, getattr(det, "response", None))
     if len(columns["weight"]) and "region" in columns:
         reg = columns["region"]
         info["detected_per_pot_by_region"] = {k: float(np.sum(columns["weight"][reg == c]))
@@ -1013,7 +1031,7 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
     cols_list = []
     z_of = np.array([tgt.Z for _, tgt, _ in centres], np.int64)
     if np.any(ok):
-        passed, shower = single_shower(em[ok], ep[ok], criterion)
+        passed, shower = _showers(em[ok], ep[ok], criterion, det)
         info["failing_single_shower_per_pot"] = float(np.sum(w[ok][~passed]))
         keep = np.flatnonzero(ok)[passed]
         mask = np.zeros(len(arr), bool)
