@@ -104,17 +104,22 @@ DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
 _ALLOCATIONS: dict[str, Any] = {}
 
 
-def _run_chain(exp, mode, model, mesons, rng, npm: int, criterion: str, decays: bool, smear: bool):
+def _run_chain(exp, mode, model, mesons, rng, npm: int, criterion: str, decays: bool, smear: bool,
+               response=None, dirt: bool = True):
+    if response is None:
+        from mesonportal.responses.technology import response_for
+
+        response = response_for(exp.detector, criterion)
     if _family(model) == "scalar":
         return scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
-                            decays=decays, smear=smear)
+                            decays=decays, smear=smear, response=response)
     return idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
-                     criterion=criterion, smear=smear)
+                     criterion=criterion, smear=smear, dirt=dirt, response=response)
 
 
 def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocation: str | None = None, *,
                        n_per_meson: int = 1, criterion: str = "circle", decays: bool = True,
-                       smear: bool = True):
+                       smear: bool = True, dirt: bool = True):
     """The :class:`~mesonportal.analysis.allocation.Allocation` of a prediction (None for
     ``"even"``, the previous implementation).  ``"importance"`` runs a pilot prediction
     (independent streams: pilot meson blocks and ``stage_rng(seed, "pilot")``) once per
@@ -142,7 +147,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     contrib = al.contributing_species(model, species)
     if not contrib:
         return al.Allocation("importance (no open channel)", species, tuple(0 for _ in species), 1)
-    chain_opts = {"n_per_meson": n_per_meson, "criterion": criterion, "decays": decays, "smear": smear}
+    chain_opts = {"n_per_meson": n_per_meson, "criterion": criterion, "decays": decays, "smear": smear,
+                  "dirt": dirt}
     key = al.allocation_key(exp, mode, model, seed, samples, {**chain_opts, "budget": budget})
     if key in _ALLOCATIONS:
         return _ALLOCATIONS[key]
@@ -159,7 +165,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear)
+        res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear,
+                         dirt=dirt)
     cols = res.columns
     # cost proxy: forced emissions per primary = meson rows (decay in flight, at rest) × open
     # channels applying to the species (the forced emission dominates the chain's time)
@@ -209,6 +216,7 @@ def predict_signal(
     n_per_meson: int | None = None,
     decays: bool = True,
     smear: bool = True,
+    dirt: bool = True,
     allocation: str | None = None,
 ) -> SignalSample:
     """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
@@ -225,11 +233,20 @@ def predict_signal(
     n_per_meson : forced emissions per meson and channel (default 1)
     decays : include decays of a long-lived X inside the detector (scalar family)
     smear : apply the detector energy/angle resolution
+    dirt : include χ up-scattering in the detector's upstream dirt volume (iDM family, when the
+        experiment configures ``[detector.dirt]``).  A convention that changes results (e.g.
+        +66 % for idm-double at MiniBooNE); stated in ``info['conventions']``.
     allocation : how ``samples`` are shared between meson species: ``"importance"`` (pilot-run
         Neyman allocation; default for long-lived X), ``"even"`` (previous implementation; default
         for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
         ``"pi+=0.7,K+=0.2,..."`` (see :mod:`mesonportal.analysis.allocation`); the estimate is
         unbiased for all of them, the MC error differs
+
+    The detector response follows ``detector.technology``
+    (:func:`mesonportal.responses.technology.response_for`): ``cherenkov-oil`` → MiniBooNE's
+    reconstruction (efficiency, single-shower ``criterion``, E_QE); ``lartpc`` → the LAr-TPC
+    response (topologies 1g0p, 1g1p, ee0p, 1e0p in the ``topology`` column; ``info`` gains
+    ``events_by_topology``).
 
     Returns
     -------
@@ -259,13 +276,18 @@ def predict_signal(
     defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_SAMPLES
     samples = check_samples(defaults[family] if samples is None else samples)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
+    if not isinstance(dirt, bool):
+        raise ParameterError(f"dirt = {dirt!r} must be True or False")
+    from mesonportal.responses.technology import response_for
+
+    response = response_for(exp.detector, criterion)
     mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
-                          n_per_meson=npm, criterion=criterion, decays=decays, smear=smear)
+                          n_per_meson=npm, criterion=criterion, decays=decays, smear=smear, dirt=dirt)
     alloc = getattr(mesons, "allocation", None)
     _warn_small_samples(model, samples, alloc)
     t1 = time.perf_counter()
     rng = stage_rng(seed, "darkchain")
-    res = _run_chain(exp, mode, model, mesons, rng, npm, criterion, decays, smear)
+    res = _run_chain(exp, mode, model, mesons, rng, npm, criterion, decays, smear, response=response, dirt=dirt)
     if family == "scalar":
         x_ref = float(model.coupling_product)
         units = getattr(model, "coupling_units", "MeV^-1 (g_mu g_n lam)")
@@ -284,27 +306,40 @@ def predict_signal(
         "primaries_per_species": primaries_per_species(model, samples, alloc),
         "n_per_meson": npm,
         "seed": int(seed),
-        "criterion": criterion,
+        "criterion": criterion if exp.detector.technology == "cherenkov-oil" else None,
         "version": __version__,
         "n_events_mc": int(len(w)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
     det = exp.detector
+    dirt_included = bool(res.info.get("dirt_included", False))
     info["detector"] = {"shape": det.shape, "medium": det.medium, "technology": det.technology,
                         "bound_nucleons": bool(det.bound_nucleons), "dirt": det.dirt is not None,
-                        "response": "miniboone-cherenkov"}
+                        "response": response.name,
+                        "origin_cm": np.asarray(det.origin_cm if det.origin_cm is not None else det.center_cm,
+                                                float).tolist(),
+                        "rotation": (np.asarray(det.rotation, float) if det.rotation is not None
+                                     else np.eye(3)).tolist()}
+    info["response"] = response.describe()
+    info["conventions"] = {
+        "dirt": dirt_included,
+        "dirt_note": ("chi up-scattering in the upstream dirt volume included" if dirt_included else
+                      ("dirt excluded (dirt=False)" if det.dirt is not None and family == "idm" else
+                       "no dirt contribution (no [detector.dirt] volume or not an inelastic-DM model)")),
+        "response": response.name,
+        "criterion": criterion if det.technology == "cherenkov-oil" else None,
+        "smear": bool(smear),
+        "decays": bool(decays) if family == "scalar" else None,
+    }
     if "region" in cols:
         reg = cols["region"]
         info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
                                     "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
-    resp = getattr(det, "response", None)
-    if resp is not None:
+    if det.technology == "scintillator":
+        resp = det.response
         info["detector"]["response"] = resp.describe()
         info["source_type"] = exp.source_type
         info.update(_scintillator_outputs(cols, res.weight_fn, pot, resp))
-    elif det.technology != "cherenkov-oil":
-        warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
-                      "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
     if family == "scalar":
         proc = cols.get("process", np.zeros(0, np.int64))
         info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()

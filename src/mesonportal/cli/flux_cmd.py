@@ -63,7 +63,9 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
         return
     flux = api.neutrino_flux(experiment, mode, samples, seed, progress=sys.stderr.isatty())
     if plot_path:
-        official = official_flux() if (flux["experiment"] == "miniboone" and mode == "nu") else None
+        from mesonportal.datasets import has_official_flux
+
+        official = official_flux() if has_official_flux(flux["experiment"], mode) else None
         plot_flux(flux, official, plot_path, title=f"{flux['experiment']} {mode}-mode flux")
     if as_json:
         click.echo(json.dumps(flux_json(flux)))

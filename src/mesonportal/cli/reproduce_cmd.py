@@ -85,10 +85,15 @@ def reproduce(
     plots: bool = True,
     progress=None,
     stopped: bool = True,
+    constraints: tuple[str, ...] = ("microboone",),
+    other_experiments: tuple[str, ...] = ("microboone", "sbnd", "icarus"),
+    dirt: bool = True,
 ) -> list[dict]:
     """Fit ``benchmarks`` and write the results directory; returns the summary rows.
     ``progress``: optional callable(benchmark, message); ``stopped``: add the stopped-pion section
-    (:mod:`mesonportal.analysis.stopped_report`)."""
+    (:mod:`mesonportal.analysis.stopped_report`).  ``constraints``: tested at each best
+    fit (verdict in the report); ``other_experiments``: predicted events (per topology for LAr
+    TPCs) at each best fit; ``dirt``: include up-scattering in the dirt (iDM)."""
     from mesonportal import __version__
     from mesonportal.analysis.report import failed_row, summary_row, write_summary
     from mesonportal.cli.fit_cmd import run_fit
@@ -107,7 +112,7 @@ def reproduce(
         model = load_benchmark(name)
         try:
             result, preds, _dump = run_fit(experiment, model, ("nu", "nubar"), samples=samples, seed=seed,
-                                           benchmark=name, status=say)
+                                           benchmark=name, status=say, with_constraints=constraints, dirt=dirt)
         except NoSensitivityError as exc:
             rows.append(failed_row(name, "no sensitivity", str(exc)))
             bdir = outdir / name
@@ -127,6 +132,14 @@ def reproduce(
 
             written += [Path(p) for p in plot_fit(result, preds, bdir)]
         row = summary_row(name, result)
+        if other_experiments:
+            if say:
+                say("predicting " + ", ".join(other_experiments))
+            from mesonportal.api import predictions_at
+
+            row["other_experiments"] = predictions_at(model, result.coupling_product, tuple(other_experiments),
+                                                      samples=samples, seed=seed, dirt=dirt,
+                                                      reuse=result.constraint_samples)
         row["seconds"] = round(time.perf_counter() - t1, 1)
         rows.append(row)
         if result.best.best_fit is not None and math.isfinite(float(result.best.best_fit)):
@@ -137,6 +150,8 @@ def reproduce(
         "benchmarks": ", ".join(benchmarks),
         "samples": samples if samples is not None else "prediction default",
         "seed": seed,
+        "dirt (inelastic DM)": "included" if dirt else "not included",
+        "constraints": ", ".join(constraints) or "none",
         "python": platform.python_version(),
         "wall time [s]": round(time.perf_counter() - t0, 1),
     }
@@ -163,7 +178,11 @@ def reproduce(
 @experiment_option
 @click.option("--no-plots", is_flag=True, help="Skip the plots (JSON and report only).")
 @click.option("--no-stopped", is_flag=True, help="Skip the stopped-pion section (CCM, LSND, KARMEN, COHERENT, JSNS2).")
-def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped):
+@click.option("--dirt/--no-dirt", default=True, show_default=True,
+              help="Include up-scattering in the upstream dirt (inelastic DM).")
+@click.option("--no-other-experiments", is_flag=True,
+              help="Skip the MicroBooNE constraint and the MicroBooNE/SBND/ICARUS predictions.")
+def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, dirt, no_other_experiments):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
     from rich.console import Console
 
@@ -179,8 +198,9 @@ def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped):
         def progress(bench: str, msg: str) -> None:
             status.update(f"[{names.index(bench) + 1}/{len(names)}] {bench}: {msg} "
                           f"({time.perf_counter() - t0:.0f} s)")
+        kw = {"constraints": (), "other_experiments": ()} if no_other_experiments else {}
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
-                         plots=not no_plots, progress=progress, stopped=not no_stopped)
+                         plots=not no_plots, progress=progress, stopped=not no_stopped, dirt=dirt, **kw)
     con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
     con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
                          compact=con.width < 150))

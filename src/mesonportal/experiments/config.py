@@ -174,7 +174,8 @@ class Detector:
     topologies: tuple[str, ...] = ("single-shower",)
     bound_nucleons: bool = False
     dirt: Dirt | None = None
-    response: Any = None  # mesonportal.responses.scintillator.ScintillatorResponse (scintillator only)
+    #: response parameters of the technology (e.g. a LArTPCResponse), None for the defaults
+    response: Any = None
 
     @property
     def composition(self) -> list[tuple[str, int, float, float]]:
@@ -477,6 +478,24 @@ def _inside(inner, outer) -> bool:
     return bool(np.all(outer.contains(shrink)))
 
 
+def _sub_spec(spec_cls, data: Any, origin: str, prefix: tuple[str, ...]):
+    """Validate the sub-table ``data`` (a dict) with the pydantic model ``spec_cls``; a one-line
+    ConfigError naming the dotted key (``prefix`` + the key inside the table) otherwise."""
+    from pydantic import ValidationError
+
+    try:
+        return spec_cls.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(x) for x in prefix + tuple(err.get("loc", ())))
+        typ = err.get("type", "")
+        if typ == "missing":
+            raise ConfigError(f"{origin}: missing key '{key}'") from None
+        if typ == "extra_forbidden":
+            raise ConfigError(f"{origin}: unknown key '{key}'; allowed: {', '.join(spec_cls.model_fields)}") from None
+        raise ConfigError(f"{origin}: key '{key}' = {err.get('input')!r}: {err.get('msg', 'invalid value')}") from None
+
+
 def _build_detector(d, origin: str) -> Detector:
     from mesonportal.experiments.media import get_medium
     from mesonportal.geometry import Sphere, rotation_matrix
@@ -529,11 +548,18 @@ def _build_detector(d, origin: str) -> Detector:
         if d.response is None:
             raise ConfigError(f"{origin}: missing section [detector.response] (needed for technology 'scintillator')")
         try:
-            response = ScintillatorResponse.from_spec(d.response)
+            from mesonportal.experiments.schema import ScintillatorResponseSpec
+
+            response = ScintillatorResponse.from_spec(_sub_spec(ScintillatorResponseSpec, d.response, origin,
+                                                                ("detector", "response")))
         except ParameterError as exc:
             raise ConfigError(f"{origin}: {exc}") from None
     elif d.response is not None:
-        raise ConfigError(f"{origin}: section [detector.response] applies to technology 'scintillator' only")
+        if d.technology != "lartpc":
+            raise ConfigError(f"{origin}: key 'detector.response' is not configurable for technology {d.technology!r}")
+        from mesonportal.responses.lartpc import LArTPCResponse
+
+        response = LArTPCResponse.from_mapping(d.response, f"{origin}: detector.response")
     c, r = geom.bounding_sphere
     fid_r = d.fiducial_radius_cm if d.fiducial_radius_cm is not None else (fid.bounding_sphere[1] if fid is not None else 0.0)
     return Detector(shape=d.shape, center_cm=np.asarray(c, float), radius_cm=float(r), fiducial_radius_cm=float(fid_r),

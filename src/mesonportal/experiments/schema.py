@@ -196,7 +196,9 @@ class DetectorSpec(ShapeSpec):
     topologies: list[NonEmpty] | None = None
     bound_nucleons: bool = False
     dirt: DirtSpec | None = None
-    response: ScintillatorResponseSpec | None = None
+    #: response parameters of the technology (validated by its response module, e.g.
+    #: :meth:`mesonportal.responses.lartpc.LArTPCResponse.from_mapping`)
+    response: dict[str, Any] | None = None
 
 
 class StoppedSourceSpec(_M):
