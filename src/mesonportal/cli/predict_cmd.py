@@ -23,7 +23,7 @@ from mesonportal.cli.options import experiment_option, json_option, mode_option,
               help="Write E_QE, E_vis and cos(theta) figures over MiniBooNE's excess to DIR.")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
               help="Write the weighted events (all columns + metadata) to FILE.parquet.")
-@click.option("--criterion", type=click.Choice(["circle", "angle"]), default="circle", show_default=True,
+@click.option("--criterion", type=click.Choice(["circle", "angle", "circle-table"]), default="circle", show_default=True,
               help="Single-shower criterion for e+e- / gamma gamma pairs.")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
             criterion):
