@@ -40,7 +40,7 @@ def test_plateau_value():
 
 def test_sampling_matches_dsigma():
     rng = np.random.default_rng(3)
-    e = np.full(20000, 800.0)
+    e = np.full(10000, 800.0)
     el, ct = ccqe.sample_electron(rng, e)
     q2 = 2 * e * el * (1 - ct)
     assert np.all(el > 0) and np.all(np.abs(ct) <= 1)

@@ -162,8 +162,8 @@ def oscillation_distributions(dm2_ev2: float, sin2_2theta: float, seed: int = 12
     rng = np.random.default_rng([int(seed), 13013])
     w = np.tile(nt.events * appearance_probability(dm2_ev2, sin2_2theta, nt.baseline_cm, nt.e_true_mev),
                 replicas) / replicas
+    el, ct = ccqe.sample_electron(rng, nt.e_true_mev, n_grid=129, draws=replicas)
     enu = np.tile(nt.e_true_mev, replicas)
-    el, ct = ccqe.sample_electron(rng, enu)
     st = np.sqrt(np.clip(1 - ct * ct, 0, None))
     phi = rng.uniform(0, 2 * np.pi, enu.size)
     dirs = np.column_stack([st * np.cos(phi), st * np.sin(phi), ct])

@@ -48,9 +48,11 @@ def reproduce(
     seed: int = 12345,
     plots: bool = True,
     progress=None,
+    lens: bool = True,
 ) -> list[dict]:
     """Fit ``benchmarks`` and write the results directory; returns the summary rows.
-    ``progress``: optional callable(benchmark, message)."""
+    ``progress``: optional callable(benchmark, message).  ``lens``: also write the MiniBooNE
+    lens (``<out>/compare/``, :func:`mesonportal.analysis.compare.run_compare`) reusing the fits."""
     from mesonportal import __version__
     from mesonportal.analysis.report import failed_row, summary_row, write_summary
     from mesonportal.cli.fit_cmd import run_fit
@@ -59,6 +61,7 @@ def reproduce(
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
+    fitted: dict = {}
     t0 = time.perf_counter()
     for name in benchmarks:
         t1 = time.perf_counter()
@@ -77,6 +80,7 @@ def reproduce(
         bdir = outdir / name
         bdir.mkdir(parents=True, exist_ok=True)
         (bdir / "fit.json").write_text(json.dumps(result.to_json(), indent=2, allow_nan=False), encoding="utf-8")
+        fitted[name] = (result, preds, _dump)
         if plots:
             if say:
                 say("plotting")
@@ -95,6 +99,12 @@ def reproduce(
         "python": platform.python_version(),
         "wall time [s]": round(time.perf_counter() - t0, 1),
     }
+    if lens and experiment == "miniboone":
+        from mesonportal.analysis.compare import run_compare
+
+        run_compare(outdir / "compare", benchmarks, samples=samples, seed=seed, plots=plots, fits=fitted,
+                    status=(lambda m: progress("lens", m)) if progress else None)
+        meta["lens"] = "compare/compare.md (3+1, shape tests, systematic variations; compare/lens.json)"
     write_summary(outdir, rows, meta)
     return rows
 
@@ -109,7 +119,8 @@ def reproduce(
 @seed_option
 @experiment_option
 @click.option("--no-plots", is_flag=True, help="Skip the plots (JSON and report only).")
-def command(out, benchmarks, samples, seed, experiment, no_plots):
+@click.option("--no-lens", is_flag=True, help="Skip the MiniBooNE lens (compare/: 3+1, shapes, systematics).")
+def command(out, benchmarks, samples, seed, experiment, no_plots, no_lens):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
     from rich.console import Console
 
@@ -120,11 +131,13 @@ def command(out, benchmarks, samples, seed, experiment, no_plots):
     t0 = time.perf_counter()
     with err.status("starting") as status:
         def progress(bench: str, msg: str) -> None:
-            status.update(f"[{names.index(bench) + 1}/{len(names)}] {bench}: {msg} "
+            k = f"{names.index(bench) + 1}/{len(names)}" if bench in names else bench
+            status.update(f"[{k}] {bench}: {msg} "
                           f"({time.perf_counter() - t0:.0f} s)")
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
-                         plots=not no_plots, progress=progress)
+                         plots=not no_plots, progress=progress, lens=not no_lens)
     Console(width=None if sys.stdout.isatty() else 200).print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)"))
-    err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json)")
+    err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json, "
+              "compare/ lens)")
     if not any(r.get("status") == "ok" for r in rows):
         raise NoSensitivityError("no benchmark could be fitted (see report.md)")

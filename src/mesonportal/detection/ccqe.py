@@ -78,12 +78,15 @@ def total_cross_section(e_nu: float, antineutrino: bool = False, m_a: float = M_
 
 
 def sample_electron(rng: np.random.Generator, e_nu: ArrayLike, antineutrino: bool = False,
-                    m_a: float = M_A_MEV, n_grid: int = 257) -> tuple[np.ndarray, np.ndarray]:
+                    m_a: float = M_A_MEV, n_grid: int = 257, draws: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Draw Q² from dσ/dQ² for each neutrino energy (MeV) and return the charged lepton's
     (energy [MeV], cos θ to the neutrino direction): E_ℓ = E − Q²/(2M), cos θ = 1 − Q²/(2 E E_ℓ)
     (free nucleon at rest, massless-lepton kinematics).  Inverse-CDF on an ``n_grid`` Q² grid per
-    event with linear interpolation; draws one uniform per event from ``rng``."""
+    event with linear interpolation.  ``draws`` independent draws per energy: outputs of length
+    draws × N ordered draw-major (draw 0 of every event first); one uniform per output from ``rng``."""
     e = np.asarray(e_nu, float).ravel()
+    if int(draws) < 1 or int(n_grid) < 3:
+        raise ParameterError(f"draws must be >= 1 and n_grid >= 3, got {draws}, {n_grid}")
     t = np.linspace(0.0, 1.0, n_grid)
     qm = q2_max(e)
     q = qm[:, None] * t[None, :]
@@ -91,12 +94,16 @@ def sample_electron(rng: np.random.Generator, e_nu: ArrayLike, antineutrino: boo
     cdf = np.concatenate([np.zeros((e.size, 1)), np.cumsum(0.5 * (pdf[:, 1:] + pdf[:, :-1]), axis=1)], axis=1)
     tot = cdf[:, -1:]
     cdf = cdf / np.where(tot > 0, tot, 1.0)
-    u = rng.uniform(size=e.size)
-    j = np.clip((cdf < u[:, None]).sum(axis=1), 1, n_grid - 1)
     rows = np.arange(e.size)
-    c0, c1 = cdf[rows, j - 1], cdf[rows, j]
-    frac = np.where(c1 > c0, (u - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0)
-    q2 = qm * (t[j - 1] + frac * (t[j] - t[j - 1]))
-    e_l = e - q2 / (2.0 * M_NUCLEON)
-    cos_t = np.clip(1.0 - q2 / (2.0 * e * e_l), -1.0, 1.0)
+    q2 = np.empty((int(draws), e.size))
+    for k in range(int(draws)):
+        u = rng.uniform(size=e.size)
+        j = np.clip((cdf < u[:, None]).sum(axis=1), 1, n_grid - 1)
+        c0, c1 = cdf[rows, j - 1], cdf[rows, j]
+        frac = np.where(c1 > c0, (u - c0) / np.where(c1 > c0, c1 - c0, 1.0), 0.0)
+        q2[k] = qm * (t[j - 1] + frac * (t[j] - t[j - 1]))
+    q2 = q2.ravel()
+    ee = np.tile(e, int(draws))
+    e_l = ee - q2 / (2.0 * M_NUCLEON)
+    cos_t = np.clip(1.0 - q2 / (2.0 * ee * e_l), -1.0, 1.0)
     return e_l, cos_t
