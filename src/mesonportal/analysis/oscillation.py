@@ -277,9 +277,8 @@ def _fit_one(modes: tuple[str, ...], dm2: np.ndarray, s22: np.ndarray, stat: str
               (math.log(s22[max(j - 1, 0)]), math.log(s22[min(j + 1, s22.size - 1)]))]
     res = optimize.minimize(f, x0=[math.log(dm2[i]), math.log(s22[j])], method="L-BFGS-B", bounds=bounds)
     best_d, best_s, best_c = float(dm2[i]), float(s22[j]), float(chi[i, j])
-    if res.success or res.fun < best_c:
-        if float(res.fun) <= best_c:
-            best_d, best_s, best_c = math.exp(res.x[0]), math.exp(res.x[1]), float(res.fun)
+    if float(res.fun) <= best_c:
+        best_d, best_s, best_c = math.exp(res.x[0]), math.exp(res.x[1]), float(res.fun)
     sig = np.concatenate([best_s * _sin2_table(m, np.array([best_d]), nubar_sample)[0] for m in modes])
     return OscillationFit(name, modes, dm2, s22, chi, best_d, best_s, best_c, float(chi0),
                           lk.n_e + lk.n_mu, stat, nubar_sample, sig)
