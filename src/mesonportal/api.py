@@ -14,6 +14,7 @@ import numpy as np
 from mesonportal.exceptions import ParameterError
 from mesonportal.experiments import Experiment, load_experiment
 from mesonportal.experiments.config import check_mode
+from mesonportal.pipeline import check_samples, resolve_experiment, stage_rng  # noqa: F401  (public re-exports)
 
 #: Mesons whose SM decays feed the neutrino flux.
 NEUTRINO_PARENTS = (211, -211, 321, -321, 130)
@@ -23,19 +24,28 @@ DEFAULT_FLUX_SAMPLES = 300_000
 
 
 def _experiment(experiment: str | Experiment) -> Experiment:
-    return experiment if isinstance(experiment, Experiment) else load_experiment(experiment)
+    return resolve_experiment(experiment)
 
 
-def stage_rng(seed: int, stage: str) -> np.random.Generator:
-    """Independent, reproducible generator for one pipeline stage, derived from the run seed."""
-    tag = int.from_bytes(stage.encode()[:8].ljust(8, b"\0"), "little")
-    return np.random.default_rng(np.random.SeedSequence([int(seed), tag]))
+def experiment_summary(experiment: str | Experiment) -> dict[str, Any]:
+    """One experiment as a JSON-ready dict: ``name``, ``beam_line``, ``distance_m`` (target to
+    the active-volume centre), ``shape``, ``medium``, ``density_g_cm3``, ``active_mass_t``
+    (volume × density), ``mass_t`` (total, as configured), ``exposure_pot`` per mode,
+    ``technology``, ``topologies``, ``dirt_medium`` (None without dirt), ``source``."""
+    exp = _experiment(experiment)
+    d = exp.detector
+    return {"name": exp.name, "beam_line": exp.beam_line or exp.name, "description": exp.description,
+            "distance_m": d.distance_cm / 100.0, "shape": d.shape, "medium": d.medium,
+            "density_g_cm3": d.density_g_cm3, "active_mass_t": d.active_mass_t, "mass_t": d.mass_t,
+            "exposure_pot": dict(exp.beam.pot), "technology": d.technology, "topologies": list(d.topologies),
+            "dirt_medium": d.dirt.medium.name if d.dirt is not None else None, "source": exp.source_path}
 
 
-def check_samples(n: int, name: str = "samples") -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ParameterError(f"{name} = {n!r} must be a positive integer")
-    return int(n)
+def list_experiments() -> list[dict[str, Any]]:
+    """:func:`experiment_summary` of every shipped experiment."""
+    from mesonportal.experiments import available_experiments
+
+    return [experiment_summary(n) for n in available_experiments()]
 
 
 def absorber_z(exp: Experiment, mode: str) -> float:

@@ -76,6 +76,27 @@ def experiment_fingerprint(exp) -> dict:
     return d
 
 
+def source_fingerprint(exp, mode: str) -> dict:
+    """What defines the meson sample of ``exp`` in ``mode``: beam (without the exposure),
+    target, horn (with this mode's current), decay region and, in dump mode, the dump — not the
+    detector, the experiment's name or its exposures, so that every detector on one beam line
+    (MiniBooNE, MicroBooNE, SBND, ICARUS on the BNB) shares one cached sample."""
+    d = {"beam": _jsonable(exp.beam), "target": _jsonable(exp.target),
+         "decay_region": _jsonable(exp.decay_region), "mode": mode}
+    d["beam"].pop("pot", None)
+    if exp.horn is not None:
+        h = _jsonable(exp.horn)
+        h["current_ka"] = _jsonable(exp.horn.current_ka.get(mode))
+        d["horn"] = h
+    if mode == "dump":
+        d["dump"] = _jsonable(exp.dump)
+    return d
+
+
+def _source_name(exp) -> str:
+    return getattr(exp, "beam_line", "") or exp.name
+
+
 def save_sample(path: Path, sample: ParticleSample, meta: dict | None = None) -> None:
     arrays = {c: getattr(sample, c) for c in _COLUMNS}
     meta = dict(meta or {})
@@ -124,9 +145,9 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
     result are identical."""
     from mesonportal.sources.transport import simulate_mesons
 
-    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+    key = cache_key("mesons", source=source_fingerprint(exp, mode), mode=mode, samples=int(samples),
                     seed=int(seed), species=None if species is None else [int(s) for s in species])
-    path = cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz" if cache_enabled() else None
+    path = cache_dir(directory) / f"mesons-{_source_name(exp)}-{mode}-{key}.npz" if cache_enabled() else None
     if path is not None and path.is_file():
         try:
             return load_sample(path)
@@ -147,9 +168,9 @@ def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progres
 def mesons_cache_path(exp, mode: str, samples: int, seed: int, species=None,
                       directory: str | Path | None = None) -> Path:
     """Path of the :func:`cached_mesons` entry for these arguments (it may not exist yet)."""
-    key = cache_key("mesons", experiment=experiment_fingerprint(exp), mode=mode, samples=int(samples),
+    key = cache_key("mesons", source=source_fingerprint(exp, mode), mode=mode, samples=int(samples),
                     seed=int(seed), species=None if species is None else [int(s) for s in species])
-    return cache_dir(directory) / f"mesons-{exp.name}-{mode}-{key}.npz"
+    return cache_dir(directory) / f"mesons-{_source_name(exp)}-{mode}-{key}.npz"
 
 
 def _npy_header(fh) -> tuple[tuple[int, ...], bool, np.dtype]:

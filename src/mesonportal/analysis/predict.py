@@ -8,7 +8,7 @@ docs/prediction.md.
 
 Randomness: the meson source is seeded by ``seed`` (and cached on disk,
 :func:`mesonportal.cache.cached_mesons`); the dark chain uses
-``api.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
+``pipeline.stage_rng(seed, "darkchain")``, so a prediction is reproducible and two predictions of
 the same model family with the same seed see identical meson samples and random streams.
 """
 
@@ -69,7 +69,11 @@ def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool 
     from mesonportal.cache import cached_mesons
 
     if _family(model) == "scalar":
-        return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
+        neutral = any(ch.is_open and ch.branching_ratio > 0.0 and abs(ch.parent) in (111, 221)
+                      for ch in model.production_channels())
+        if not neutral:
+            return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
+        # a long-lived X also made in π⁰/η → γX (e.g. the long-lived vector with quark couplings)
     groups = [cached_mesons(exp, mode, max(samples // frac, len(sp)), seed, species=sp, progress=progress)
               for sp, frac in IDM_GROUPS]
     return ParticleSample.concatenate(groups)
@@ -124,11 +128,11 @@ def predict_signal(
     A closed or invisible model point (e.g. closed production channel, χ′ that never decays)
     gives a ``UserWarning`` and a zero prediction, not an error.
     """
-    from mesonportal.api import _experiment, check_samples, stage_rng
     from mesonportal.experiments.config import check_mode
+    from mesonportal.pipeline import check_samples, resolve_experiment, stage_rng
 
     t0 = time.perf_counter()
-    exp = _experiment(experiment)
+    exp = resolve_experiment(experiment)
     check_mode(exp, mode)
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:
@@ -142,7 +146,7 @@ def predict_signal(
         res = scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
                            decays=decays, smear=smear)
         x_ref = float(model.coupling_product)
-        units = "MeV^-1 (g_mu g_n lam)"
+        units = getattr(model, "coupling_units", "MeV^-1 (g_mu g_n lam)")
     else:
         res = idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
                         criterion=criterion, smear=smear)
@@ -163,14 +167,25 @@ def predict_signal(
         "n_events_mc": int(len(w)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
+    det = exp.detector
+    info["detector"] = {"shape": det.shape, "medium": det.medium, "technology": det.technology,
+                        "bound_nucleons": bool(det.bound_nucleons), "dirt": det.dirt is not None,
+                        "response": "miniboone-cherenkov"}
+    if "region" in cols:
+        reg = cols["region"]
+        info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
+                                    "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
+    if det.technology != "cherenkov-oil":
+        warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
+                      "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
     if family == "scalar":
         proc = cols.get("process", np.zeros(0, np.int64))
         info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()
                                      if k != "upscatter_chi_ee"}
         has_decays = bool(np.any((proc != PROCESS_CODES["primakoff"]) & (w > 0)))
-        info["coupling_scaling"] = ("Primakoff events scale as (x/x_ref)^2 (x = g_mu g_n lam varied through lam at "
-                                    "fixed g_mu, g_n); X decays inside the detector do not depend on lam "
-                                    "and stay fixed")
+        info["coupling_scaling"] = ("Primakoff events scale as (x/x_ref)^2 (x = " + units.split("(")[-1].rstrip(")")
+                                    + " varied through lam at fixed production and nucleon couplings); X decays "
+                                    "inside the detector do not depend on lam and stay fixed")
         if has_decays:
             weight_fn = _scalar_weight_fn(w, proc == PROCESS_CODES["primakoff"], x_ref)
     else:

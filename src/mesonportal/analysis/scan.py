@@ -185,7 +185,8 @@ def _rescaled_value(model, model_name: str, rescale: str, x: np.ndarray) -> np.n
     if rescale == "g_n_lam":
         xref = model_coupling_product(model)
         return model.lam * np.sqrt(x / xref) if xref != 0 else np.full_like(x, np.inf)
-    others = {"lam": model.g_mu * model.g_n, "g_n": model.g_mu * model.lam}[rescale]
+    g_n = getattr(model, "g_n", getattr(model, "g_phi_n", None))  # longlived-vector: g_phi_n
+    others = {"lam": model.g_mu * g_n, "g_n": model.g_mu * model.lam}[rescale]
     return x / others if others != 0 else np.full_like(x, np.inf)
 
 

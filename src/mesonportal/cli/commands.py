@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from mesonportal.cli import compare_cmd, data_cmd, fit_cmd, flux_cmd, oscillation_cmd, predict_cmd, reproduce_cmd, scan_cmd
+from mesonportal.cli import (
+    compare_cmd,
+    data_cmd,
+    experiments_cmd,
+    fit_cmd,
+    flux_cmd,
+    oscillation_cmd,
+    predict_cmd,
+    reproduce_cmd,
+    scan_cmd,
+)
 
-COMMANDS: list = [data_cmd.command, flux_cmd.command, predict_cmd.command, fit_cmd.command, reproduce_cmd.command, scan_cmd.scan_command, scan_cmd.plot_scan_command,
-            oscillation_cmd.command, compare_cmd.command]
+COMMANDS: list = [data_cmd.command, experiments_cmd.command, flux_cmd.command, predict_cmd.command, fit_cmd.command,
+                  reproduce_cmd.command, scan_cmd.scan_command, scan_cmd.plot_scan_command,
+                  oscillation_cmd.command, compare_cmd.command]

@@ -30,7 +30,7 @@ def model_options(f):
                      help="Shipped benchmark: scalar, pseudoscalar, idm-single, idm-double (or a TOML path).")(f)
     f = click.option("--param", "-p", "params", multiple=True, metavar="K=V",
                      help="Model parameter (repeatable), e.g. --param m_x=1.")(f)
-    f = click.option("--model", "model_name", default=None, help="Model: scalar, pseudoscalar or idm.")(f)
+    f = click.option("--model", "model_name", default=None, help="Model: scalar, pseudoscalar, idm or longlived-vector.")(f)
     return f
 
 

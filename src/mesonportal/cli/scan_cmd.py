@@ -80,7 +80,7 @@ def auto_workers(n_mass_points: int, scheduler: str | None) -> int:
 
 @click.command("scan")
 @experiment_option
-@click.option("--model", "model_name", default=None, help="Model: scalar, pseudoscalar or idm "
+@click.option("--model", "model_name", default=None, help="Model: scalar, pseudoscalar, idm or longlived-vector "
               "(parameters not given default to the shipped benchmark of that name, if any).")
 @click.option("--benchmark", "-b", default=None, help="Start from a shipped benchmark's parameters.")
 @click.option("--grid", "grids", multiple=True, required=True, metavar="NAME=LOG:a:b:n",

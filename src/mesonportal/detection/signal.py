@@ -33,13 +33,13 @@ from mesonportal.detection import primakoff as pk
 from mesonportal.detection import upscattering as up
 from mesonportal.detection.form_factors import KAPPA_P
 from mesonportal.detection.response import reconstruct, single_shower
-from mesonportal.detection.targets import TARGETS
 from mesonportal.kinematics import two_body_decay, two_body_momentum
 from mesonportal.production.meson_decays import produce_channel
 from mesonportal.production.three_body import ThreeBodyTable
 from mesonportal.propagation.forced import (draw_from_band, force_towards_sphere, force_towards_sphere_restframe,
                                              rest_band)
-from mesonportal.propagation.geometry import ray_sphere_intersection
+from mesonportal.geometry import (decay_probability_in_segments, sample_decay_in_segments,
+                                  sample_point_in_segments)
 from mesonportal.sample import DARK_PDG, ParticleSample
 
 Array = NDArray[np.float64]
@@ -51,6 +51,7 @@ __all__ = [
     "EFFICIENCY_THRESHOLD_MEV",
     "is_scalar_model",
     "is_idm_model",
+    "conversion_interface",
     "scalar_arrivals",
     "idm_arrivals",
     "scalar_chain",
@@ -60,8 +61,8 @@ __all__ = [
 
 #: Process codes stored in the ``process`` column.
 PROCESS_CODES = {"primakoff": 0, "decay_gamma_gamma": 1, "decay_ee": 2, "upscatter_chi_ee": 3}
-#: Target codes of the ``target`` column (Z of the scattering centre; 0 = decay, no target).
-TARGET_CODES = {"C12": 6, "p": 1}
+#: The ``target`` column holds the Z of the scattering centre (6 = C-12, 18 = Ar-40, 1 = proton,
+#: ...; 0 = decay, no target).
 #: The MiniBooNE γ/e efficiency is exactly 0 below this true shower energy (first table node):
 #: dark particles below it cannot give a detected shower and are not processed further (their
 #: weight is reported in ``info``).
@@ -72,13 +73,39 @@ IDM_MESONS = (211, -211, 321, -321, 111, 221)
 
 
 def is_scalar_model(model) -> bool:
-    """Long-lived (pseudo)scalar models (:mod:`mesonportal.models.scalar`)."""
-    return hasattr(model, "lam_eff") and hasattr(model, "nuclear_charge")
+    """Long-lived-X family (declared ``family = "long-lived"``, :mod:`mesonportal.models.base`):
+    the (pseudo)scalars and any model declaring the conversion interface of
+    :func:`conversion_interface` (e.g. the long-lived vector)."""
+    return getattr(model, "family", "") == "long-lived"
+
+
+def conversion_interface(model):
+    """``(sigma, sample)`` of the X T → γ T conversion used by :func:`scalar_chain`.
+
+    The declared interface of a long-lived-X model: besides ``production_channels()``, ``m_x``
+    [MeV], ``ctau`` [cm], ``branching_ratios()`` (visible keys 'gamma gamma', 'e+ e-') and
+    ``_dark_key``, either ``conversion_cross_section(e, target) -> σ [cm²]`` and
+    ``sample_conversion(rng, p4, target) -> (p4_γ, t)`` (e.g.
+    :class:`~mesonportal.models.longlived_vector.LongLivedVector`), or — for the
+    (pseudo)scalars — the Z′ dark Primakoff of :mod:`mesonportal.detection.primakoff` with
+    ``m_zprime``, ``lam_eff``, ``nuclear_charge`` and ``proton_charge``."""
+    if hasattr(model, "conversion_cross_section") and hasattr(model, "sample_conversion"):
+        return model.conversion_cross_section, model.sample_conversion
+    m_x, m_zp, lam = float(model.m_x), float(model.m_zprime), float(model.lam_eff)
+
+    def sigma(e, target):
+        q = model.proton_charge() if target.is_fermion else model.nuclear_charge(target.Z, target.A)
+        return pk.total_cross_section(e, m_x, m_zp, lam, q, target)
+
+    def sample(rng, p4, target):
+        return pk.sample_photon(rng, p4, m_x, m_zp, target)
+
+    return sigma, sample
 
 
 def is_idm_model(model) -> bool:
-    """Vector-portal inelastic DM (:mod:`mesonportal.models.idm`)."""
-    return hasattr(model, "chi_prime_lifetime") and hasattr(model, "with_coupling_product")
+    """Inelastic-DM family (declared ``family = "inelastic"``, :mod:`mesonportal.models.base`)."""
+    return getattr(model, "family", "") == "inelastic"
 
 
 @dataclass
@@ -158,8 +185,59 @@ def _force(rng, parents_p4, vertex, rest_p4, m, det, method: str | None = None) 
     method = FORCED_METHOD if method is None else method
     fn = force_towards_sphere_restframe if method == "restframe" else force_towards_sphere
     fe = fn(rng, parents_p4, vertex, rest_p4, m, det.center_cm, det.radius_cm)
-    inter = ray_sphere_intersection(vertex, fe.direction, det.center_cm, det.radius_cm)
+    inter = _shape_of(det).intersect(vertex, fe.direction)
     return fe, inter
+
+
+def _shape_of(det):
+    """The exact active volume of ``det`` (a :class:`mesonportal.geometry.Shape`); forced
+    emission aims at its bounding sphere (``det.center_cm``, ``det.radius_cm``)."""
+    geom = getattr(det, "geometry", None)
+    if geom is None:
+        from mesonportal.geometry import Sphere
+
+        geom = Sphere(det.center_cm, det.radius_cm)
+    return geom
+
+
+def _centres(det, medium=None, bound_nucleons=None) -> list[tuple[str, Any, float, float]]:
+    """Interaction targets of a detector's medium (or of ``medium``): (name, NuclearTarget,
+    number density [1/cm³], Z, A) per distinct target, bound and free protons merged (same
+    cross section per proton).  Raises ParameterError if the medium offers no target, so an
+    unsupported medium can never silently give zero signal."""
+    from mesonportal.detection.targets import nucleus_target
+    from mesonportal.exceptions import ParameterError
+    from mesonportal.experiments.media import scattering_centres
+
+    if medium is None:
+        cs = det.scattering_centres()
+    else:
+        cs = scattering_centres(medium, det.bound_nucleons if bound_nucleons is None else bound_nucleons)
+    out: dict[str, list] = {}
+    for c in cs:
+        tgt = nucleus_target(c.Z, c.A)
+        if tgt.name in out:
+            out[tgt.name][2] += c.density_cm3
+        else:
+            out[tgt.name] = [tgt.name, tgt, c.density_cm3]
+    if not out or not all(v[2] > 0 for v in out.values()):
+        raise ParameterError(f"medium of detector has no interaction target with positive density: {cs}")
+    return [tuple(v) for v in out.values()]
+
+
+def _choose_target(rng, macs: list[Array]) -> tuple[Array, NDArray[np.intp]]:
+    """Total macroscopic cross section Σ_k n_k σ_k [1/cm] and the per-event target index k
+    drawn with probability n_k σ_k / Σ (one uniform per event)."""
+    mac = np.zeros_like(macs[0])
+    for m in macs:
+        mac = mac + m
+    r = rng.random(len(mac)) * mac
+    k = np.zeros(len(mac), np.intp)
+    cum = np.zeros_like(mac)
+    for i, m in enumerate(macs[:-1]):
+        cum = cum + m
+        k = np.where((k == i) & ~(r < cum), i + 1, k)
+    return mac, k
 
 
 # ============================================================================ rest-frame spectra
@@ -302,32 +380,18 @@ def _pack(parts, m, species, ctau, info, extra_keys=()) -> Arrivals:
     return arr.select(keep)
 
 
-def _target_split(rng, sig_c: Array, sig_p: Array, n_c: float, n_h: float) -> tuple[Array, NDArray[np.bool_]]:
-    """Macroscopic cross section Σ = n_C σ_C + n_H σ_p [1/cm] and the per-event target choice
-    (True = C-12) with probability n_C σ_C / Σ."""
-    mac_c = n_c * sig_c
-    mac = mac_c + n_h * sig_p
-    r = rng.random(len(mac))
-    is_c = r * mac < mac_c
-    return mac, is_c
+def _truncated_exponential(rng, length: Array, lam: Array) -> Array:
+    """Distance in [0, ℓ] drawn from exp(−s/λ) truncated at ℓ (stable for λ ≫ ℓ and λ ≪ ℓ);
+    the one-segment case of :func:`mesonportal.geometry.sample_decay_in_segments`."""
+    u = rng.random(len(length))
+    lam = np.where(lam > 0, lam, 1e-300)
+    x = -np.expm1(-length / lam)
+    return np.clip(-lam * np.log1p(-u * x), 0.0, length)
 
 
 def _flat_columns(prefix: str, a: Array) -> dict[str, Array]:
     names = ("e", "px", "py", "pz") if a.shape[1] == 4 else ("x", "y", "z")
     return {f"{prefix}_{n}": np.ascontiguousarray(a[:, i]) for i, n in enumerate(names)}
-
-
-def _uniform_point_on_chord(rng, arr: Arrivals) -> Array:
-    s = arr.entry + rng.random(len(arr)) * arr.chord
-    return arr.vertex + arr.direction * s[:, None]
-
-
-def _truncated_exponential(rng, length: Array, lam: Array) -> Array:
-    """Distance in [0, ℓ] drawn from exp(−s/λ) truncated at ℓ (stable for λ ≫ ℓ and λ ≪ ℓ)."""
-    u = rng.random(len(length))
-    lam = np.where(lam > 0, lam, 1e-300)
-    x = -np.expm1(-length / lam)
-    return np.clip(-lam * np.log1p(-u * x), 0.0, length)
 
 
 def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
@@ -345,30 +409,32 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
     low = arr.p4[:, 0] <= EFFICIENCY_THRESHOLD_MEV
     info["below_efficiency_threshold_per_pot"] = float(np.sum(arr.weight[hit & low] * arr.survival[hit & low]))
     arr = arr.select(hit & ~low)
-    dens = det.number_densities_cm3()
-    n_c, n_h = dens.get("C", 0.0), dens.get("H", 0.0)
-    m_x, m_zp, lam = float(model.m_x), float(model.m_zprime), float(model.lam_eff)
-    q_c = model.nuclear_charge(6, 12)
-    q_p = model.proton_charge()
+    centres = _centres(det)
+    info["targets"] = {name: {"Z": tgt.Z, "A": tgt.A, "density_cm3": n} for name, tgt, n in centres}
+    info["bound_nucleons"] = bool(getattr(det, "bound_nucleons", False))
+    m_x = float(model.m_x)
+    conv_sigma, conv_sample = conversion_interface(model)
     e = arr.p4[:, 0]
     cols_list = []
     # ---------------------------------------------------------------- (i) dark Primakoff
-    sig_c = pk.total_cross_section(e, m_x, m_zp, lam, q_c, TARGETS["C12"])
-    sig_p = pk.total_cross_section(e, m_x, m_zp, lam, q_p, TARGETS["p"])
-    mac, is_c = _target_split(rng, sig_c, sig_p, n_c, n_h)
+    macs = [n * conv_sigma(e, tgt) for _, tgt, n in centres]
+    mac, k_t = _choose_target(rng, macs)
     p_int = arr.chord * mac
     w = arr.weight * arr.survival * p_int
     info["primakoff_interactions_per_pot"] = float(np.sum(w))
     gam = np.zeros_like(arr.p4)
     t = np.zeros(len(arr))
-    for name, sel in (("C12", is_c), ("p", ~is_c)):
+    for k, (_, tgt, _) in enumerate(centres):
+        sel = k_t == k
         if np.any(sel):
-            gam[sel], t[sel] = pk.sample_photon(rng, arr.p4[sel], m_x, m_zp, TARGETS[name])
+            gam[sel], t[sel] = conv_sample(rng, arr.p4[sel], tgt)
+    z_of = np.array([tgt.Z for _, tgt, _ in centres], np.int64)
     ok = (w > 0) & (gam[:, 0] > 0)
-    vtx = _uniform_point_on_chord(rng, arr)
+    seg_a, seg_b = _shape_of(det).segments(arr.vertex, arr.direction)
+    vtx = arr.vertex + arr.direction * sample_point_in_segments(rng, seg_a, seg_b)[:, None]
     if np.any(ok):
         cols = _event_columns(arr, ok, vtx, w, PROCESS_CODES["primakoff"])
-        cols["target"] = np.where(is_c[ok], TARGET_CODES["C12"], TARGET_CODES["p"]).astype(np.int64)
+        cols["target"] = z_of[k_t[ok]]
         cols["t"] = t[ok]
         cols.update(_flat_columns("p1", gam[ok]))
         cols.update(_flat_columns("p2", np.zeros((int(ok.sum()), 4))))
@@ -384,11 +450,11 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
     ctau = model.ctau
     if decays and br_tot_vis > 0.0 and math.isfinite(ctau) and len(arr):
         lam_d = _decay_length(arr.p4, m_x, ctau)
-        p_dec = arr.survival * -np.expm1(-arr.chord / lam_d)
+        p_dec = decay_probability_in_segments(seg_a, seg_b, lam_d)
         wd = arr.weight * p_dec * br_tot_vis
         info["decays_inside_visible_per_pot"] = float(np.sum(wd))
         info["decays_inside_mumu_per_pot"] = float(np.sum(arr.weight * p_dec) * brs.get("mu+ mu-", 0.0))
-        s = arr.entry + _truncated_exponential(rng, arr.chord, lam_d)
+        s = sample_decay_in_segments(rng, seg_a, seg_b, lam_d)
         dvtx = arr.vertex + arr.direction * s[:, None]
         is_gg = rng.random(len(arr)) * br_tot_vis < br_vis["gamma gamma"]
         a = np.zeros_like(arr.p4)
@@ -708,13 +774,14 @@ def _with_sampler(ch, sampler):
     return replace(ch, sample_rest_frame=sampler)
 
 
-def _unit_sigmas(e: Array, model, fixed, scaled) -> dict[str, dict[str, Array]]:
+def _unit_sigmas(e: Array, model, fixed, scaled, centres) -> dict[str, dict[str, Array]]:
     """Up-scattering cross sections for unit couplings, split into the quadratic form
-    σ = Σ_ab c_a c_b σ_ab of the fixed (f) and rescaled (s) mediator couplings, per target."""
+    σ = Σ_ab c_a c_b σ_ab of the fixed (f) and rescaled (s) mediator couplings, per target of
+    ``centres`` (see :func:`_centres`; proton targets with the anomalous magnetic moment)."""
     out: dict[str, dict[str, Array]] = {}
     mc, mcp = float(model.m_chi), float(model.m_chi_prime)
-    for tname, kappa in (("C12", 0.0), ("p", KAPPA_P)):
-        tgt = TARGETS[tname]
+    for tname, tgt, _ in centres:
+        kappa = KAPPA_P if tgt.is_fermion else 0.0
 
         def sig(meds):
             return up.total_cross_section(e, mc, mcp, meds, tgt, kappa=kappa)
@@ -808,33 +875,93 @@ def _chi_prime_to_chi_ee(rng, model, p4: Array, comps) -> tuple[Array, Array, Ar
     return em, ep, chi
 
 
+#: Region codes of the ``region`` column: where the interaction happened.
+REGION_CODES = {"detector": 0, "dirt": 1}
+
+
+class _DirtTarget:
+    """Forced-emission target for up-scattering in the dirt: aims at the bounding sphere of
+    the dirt and the detector together; ``geometry`` (exact chords) is the dirt volume."""
+
+    def __init__(self, det):
+        from mesonportal.geometry.shapes import Union  # noqa: F401  (documented type)
+
+        g = det.dirt.geometry
+        c1, r1 = g.bounding_sphere
+        c2, r2 = _shape_of(det).bounding_sphere
+        d = float(np.linalg.norm(c2 - c1))
+        if d + r2 <= r1:
+            c, r = c1, r1
+        elif d + r1 <= r2:
+            c, r = c2, r2
+        else:
+            r = 0.5 * (d + r1 + r2)
+            c = c1 + (c2 - c1) * ((r - r1) / d)
+        self.center_cm = np.asarray(c, float)
+        self.radius_cm = float(r)
+        self.geometry = g
+
+
 def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
               n_per_meson: int = 1, n_two_body: float = 1.0, criterion: str = "circle",
-              smear: bool = True, roulette_target: int | None = 40_000) -> ChainResult:
-    """Inelastic DM: χ up-scattering in the detector and χ′ → χ e⁺e⁻ inside it → events.
+              smear: bool = True, roulette_target: int | None = 40_000, dirt: bool = True) -> ChainResult:
+    """Inelastic DM: χ up-scattering in the detector (and, with ``dirt`` and a configured
+    ``detector.dirt``, in the upstream dirt) and χ′ → χ e⁺e⁻ inside the detector → events.
 
-    Weight = w(χ at sphere) × ℓ Σ_i n_i σ_i × P(χ′ decays inside) × BR(χ′→χee) × efficiency,
-    for pairs passing the single-shower ``criterion``.  ``weight_fn`` of the result recomputes
-    the coupling-dependent factors per event for a new coupling product (see
-    :func:`idm_reweighter`)."""
+    Weight = w(χ at the region) × ℓ Σ_i n_i σ_i × P(χ′ decays inside the detector) ×
+    BR(χ′→χee) × efficiency, for pairs passing the single-shower ``criterion``; the region's
+    targets follow from its medium (:func:`_centres`).  ``region`` column: 0 detector, 1 dirt;
+    ``info`` keeps the detector-region bookkeeping at top level and the dirt one under
+    ``info['dirt']``.  The dirt stage uses an independent generator spawned from ``rng`` (the
+    detector-region events do not depend on whether dirt is included).  ``weight_fn``
+    recomputes the coupling-dependent factors per event (:func:`idm_reweighter`)."""
     det = exp.detector
+    dirt_rng = rng.spawn(1)[0]
     arr = idm_arrivals(model, mesons, det, rng, n_per_meson, n_two_body)
     info: dict[str, Any] = {"chain": "inelastic DM", **arr.info}
-    hit = arr.chord > 0.0
-    info["at_detector_per_pot"] = float(np.sum(arr.weight[hit]))
     fixed, scaled = _idm_mediator_split(model)
+    blocks = _idm_region(rng, model, arr, det, _centres(det), "detector", roulette_target, criterion,
+                         fixed, scaled, info)
+    info["dirt_included"] = bool(dirt and getattr(det, "dirt", None) is not None)
+    if info["dirt_included"]:
+        tgt = _DirtTarget(det)
+        arr_d = idm_arrivals(model, mesons, tgt, dirt_rng, n_per_meson, n_two_body)
+        dinfo: dict[str, Any] = {"forced_emission_sphere_cm": {"center": tgt.center_cm.tolist(),
+                                                               "radius": tgt.radius_cm}}
+        blocks += _idm_region(dirt_rng, model, arr_d, det, _centres(det, det.dirt.medium), "dirt",
+                              roulette_target, criterion, fixed, scaled, dinfo)
+        info["dirt"] = dinfo
+    columns = _finish(blocks, rng, mode, smear, info)
+    if len(columns["weight"]) and "region" in columns:
+        reg = columns["region"]
+        info["detected_per_pot_by_region"] = {k: float(np.sum(columns["weight"][reg == c]))
+                                              for k, c in REGION_CODES.items()}
+    result = ChainResult(columns, info)
+    if len(columns["weight"]):
+        result.weight_fn = idm_reweighter(model, columns)
+    return result
+
+
+def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_target, criterion,
+                fixed, scaled, info: dict) -> list[dict]:
+    """Up-scattering along the χ chords through one region (``arr.chord``: exact chord of the
+    region's shape) on the region's targets ``centres``, χ′ decays inside the detector's exact
+    shape (sum over its segments).  Fills ``info`` (weights per POT at each stage) and returns
+    the event blocks for :func:`_finish`."""
+    hit = arr.chord > 0.0
+    info["at_detector_per_pot" if region == "detector" else "at_region_per_pot"] = float(np.sum(arr.weight[hit]))
+    info["targets"] = {name: {"Z": tgt.Z, "A": tgt.A, "density_cm3": n} for name, tgt, n in centres}
     cf, cs = _coupling_pair(fixed, scaled)
     mc, mcp = float(model.m_chi), float(model.m_chi_prime)
-    e_th = up.threshold(mc, mcp, TARGETS["C12"])
+    e_th = min(up.threshold(mc, mcp, tgt) for _, tgt, _ in centres)
     below = hit & (arr.p4[:, 0] <= e_th)
     info["below_upscattering_threshold_per_pot"] = float(np.sum(arr.weight[below]))
     arr = arr.select(hit & ~below)
-    dens = det.number_densities_cm3()
-    n_c, n_h = dens.get("C", 0.0), dens.get("H", 0.0)
     e = arr.p4[:, 0]
-    us = _unit_sigmas(e, model, fixed, scaled)
-    sig = {t: cf * cf * d["ff"] + 2 * cf * cs * d["fs"] + cs * cs * d["ss"] for t, d in us.items()}
-    mac, is_c = _target_split(rng, sig["C12"], sig["p"], n_c, n_h)
+    us = _unit_sigmas(e, model, fixed, scaled, centres)
+    macs = [n * (cf * cf * us[name]["ff"] + 2 * cf * cs * us[name]["fs"] + cs * cs * us[name]["ss"])
+            for name, _, n in centres]
+    mac, k_t = _choose_target(rng, macs)
     p_int = arr.chord * mac
     w_int = arr.weight * p_int
     if roulette_target and len(arr) > roulette_target:
@@ -844,7 +971,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
         info["roulette"] = rinfo
         arr = arr.select(keep)
         arr.weight = arr.weight * factor
-        mac, is_c, p_int = mac[keep], is_c[keep], p_int[keep]
+        mac, k_t, p_int = mac[keep], k_t[keep], p_int[keep]
         w_int = arr.weight * p_int
         e = arr.p4[:, 0]
         us = {t: {ab: v[keep] for ab, v in d.items()} for t, d in us.items()}
@@ -853,29 +980,35 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     chip = np.zeros_like(arr.p4)
     t = np.zeros(len(arr))
     if meds:
-        for name, sel, kappa in (("C12", is_c, 0.0), ("p", ~is_c, KAPPA_P)):
+        for k, (_, tgt, _) in enumerate(centres):
+            sel = k_t == k
             if np.any(sel):
-                chip[sel], t[sel] = up.sample_upscatter(rng, arr.p4[sel], mc, mcp, meds, TARGETS[name], kappa=kappa)
-    vtx = _uniform_point_on_chord(rng, arr)
-    # χ′ propagation inside the sphere
+                kappa = KAPPA_P if tgt.is_fermion else 0.0
+                chip[sel], t[sel] = up.sample_upscatter(rng, arr.p4[sel], mc, mcp, meds, tgt, kappa=kappa)
+    reg_shape = _shape_of(det) if region == "detector" else det.dirt.geometry
+    ra, rb = reg_shape.segments(arr.vertex, arr.direction)
+    vtx = arr.vertex + arr.direction * sample_point_in_segments(rng, ra, rb)[:, None]
+    # χ′ propagation: decays inside the detector's exact shape (all its segments)
     p_chip = np.linalg.norm(chip[:, 1:], axis=1)
     dirp = chip[:, 1:] / np.where(p_chip > 0, p_chip, 1.0)[:, None]
     dirp[p_chip <= 0] = np.array([0.0, 0.0, 1.0])
-    ell = ray_sphere_intersection(vtx, dirp, det.center_cm, det.radius_cm).exit
+    seg_a, seg_b = _shape_of(det).segments(vtx, dirp)
+    ell = seg_b.max(axis=1)
     tau = model.chi_prime_lifetime()
     ctau = tau * C.C_LIGHT if math.isfinite(tau) else math.inf
     lam_d = p_chip / mcp * ctau if math.isfinite(ctau) else np.full(len(arr), np.inf)
-    p_in = -np.expm1(-ell / np.where(lam_d > 0, lam_d, 1e-300)) if math.isfinite(ctau) else np.zeros(len(arr))
+    p_in = decay_probability_in_segments(seg_a, seg_b, lam_d) if math.isfinite(ctau) else np.zeros(len(arr))
     gam_tot, br_ee, comps = _chi_prime_decay_setup(model)
     info["chi_prime"] = {"ctau_cm": ctau, "br_chi_ee": br_ee, "lifetime_s": tau}
     w = w_int * p_in * br_ee
     info["chi_prime_decays_inside_per_pot"] = float(np.sum(w_int * p_in))
     info["visible_chi_prime_decays_per_pot"] = float(np.sum(w))
-    s = _truncated_exponential(rng, ell, np.where(np.isfinite(lam_d), lam_d, 1e300))
+    s = sample_decay_in_segments(rng, seg_a, seg_b, lam_d)
     dvtx = vtx + dirp * s[:, None]
     em, ep, chi_out = _chi_prime_to_chi_ee(rng, model, chip, comps)
     ok = (w > 0) & (em[:, 0] > 0) & (ep[:, 0] > 0)
     cols_list = []
+    z_of = np.array([tgt.Z for _, tgt, _ in centres], np.int64)
     if np.any(ok):
         passed, shower = single_shower(em[ok], ep[ok], criterion)
         info["failing_single_shower_per_pot"] = float(np.sum(w[ok][~passed]))
@@ -884,7 +1017,8 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
         mask[keep] = True
         if keep.size:
             cols = _event_columns(arr, mask, vtx, w, PROCESS_CODES["upscatter_chi_ee"])
-            cols["target"] = np.where(is_c[mask], TARGET_CODES["C12"], TARGET_CODES["p"]).astype(np.int64)
+            cols["target"] = z_of[k_t[mask]]
+            cols["region"] = np.full(keep.size, REGION_CODES[region], np.int64)
             cols["t"] = t[mask]
             cols.update(_flat_columns("chip", chip[mask]))
             cols.update(_flat_columns("decay", dvtx[mask]))
@@ -897,24 +1031,22 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
             cols["v_kind"] = arr.extra["v_kind"][mask]
             cols["br_v"] = arr.extra["br_v"][mask]
             cols["w_chi"] = arr.weight[mask] / arr.extra["br_v"][mask]  # χ weight without BR(V→χ·)
-            for tname, d in us.items():
-                for ab, val in d.items():
-                    cols[f"sig_{tname}_{ab}"] = val[mask]
+            for ab in ("ff", "fs", "ss"):  # Σ_targets n σ_ab [1/cm] for unit couplings
+                cols[f"mac_{ab}"] = sum(n * us[name][ab][mask] for name, _, n in centres)
             cols["chord_chi"] = arr.chord[mask]
             cols["ell_chi_prime"] = ell[mask]
+            for k in range(seg_a.shape[1]):
+                cols[f"chip_seg_a{k}"] = seg_a[mask, k]
+                cols[f"chip_seg_b{k}"] = seg_b[mask, k]
             cols["p_chi_prime"] = p_chip[mask]
             cols["p_decay_inside"] = p_in[mask]
             cols_list.append(cols)
     else:
         info["failing_single_shower_per_pot"] = 0.0
-    columns = _finish(cols_list, rng, mode, smear, info)
-    result = ChainResult(columns, info)
-    if len(columns["weight"]):
-        result.weight_fn = idm_reweighter(model, columns, n_c, n_h)
-    return result
+    return cols_list
 
 
-def idm_reweighter(model, columns: dict[str, Array], n_c: float, n_h: float):
+def idm_reweighter(model, columns: dict[str, Array]):
     """``f(x) -> weights`` [events/POT] of the iDM events at coupling product ``x``
     (``model.with_coupling_product(x)``: g′₂ or g′₁ rescaled).  Per event it recomputes
     BR(V → χ·), the up-scattering probability ℓ Σ_i n_i σ_i(c_f, c_s) from the stored
@@ -927,6 +1059,9 @@ def idm_reweighter(model, columns: dict[str, Array], n_c: float, n_h: float):
     base = cols["w_chi"] * eff
     chord = cols["chord_chi"]
     mcp = float(model.m_chi_prime)
+    nseg = sum(1 for k in cols if k.startswith("chip_seg_a"))
+    seg_a = np.column_stack([cols[f"chip_seg_a{k}"] for k in range(nseg)])
+    seg_b = np.column_stack([cols[f"chip_seg_b{k}"] for k in range(nseg)])
     cache: dict[float, np.ndarray] = {}
 
     def weights(x: float) -> np.ndarray:
@@ -936,10 +1071,7 @@ def idm_reweighter(model, columns: dict[str, Array], n_c: float, n_h: float):
         m2 = model.with_coupling_product(x)
         fixed, scaled = _idm_mediator_split(m2)
         cf, cs = _coupling_pair(fixed, scaled)
-        mac = np.zeros(len(base))
-        for tname, n in (("C12", n_c), ("p", n_h)):
-            mac += n * (cf * cf * cols[f"sig_{tname}_ff"] + 2 * cf * cs * cols[f"sig_{tname}_fs"]
-                        + cs * cs * cols[f"sig_{tname}_ss"])
+        mac = cf * cf * cols["mac_ff"] + 2 * cf * cs * cols["mac_fs"] + cs * cs * cols["mac_ss"]
         br_v = np.zeros(len(base))
         for lab, code in (("V1", 1), ("V2", 2)):
             sel = cols["v_label"] == code
@@ -950,7 +1082,7 @@ def idm_reweighter(model, columns: dict[str, Array], n_c: float, n_h: float):
         tau = m2.chi_prime_lifetime()
         if math.isfinite(tau) and tau > 0:
             lam_d = cols["p_chi_prime"] / mcp * tau * C.C_LIGHT
-            p_in = -np.expm1(-cols["ell_chi_prime"] / np.where(lam_d > 0, lam_d, 1e-300))
+            p_in = decay_probability_in_segments(seg_a, seg_b, lam_d)
         else:
             p_in = np.zeros(len(base))
         _, br_ee, _ = _chi_prime_decay_setup(m2)

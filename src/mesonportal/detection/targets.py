@@ -38,6 +38,7 @@ __all__ = [
     "NuclearTarget",
     "TARGETS",
     "get_target",
+    "nucleus_target",
     "quark_vector_charge",
     "lab_s",
     "t_limits",
@@ -114,6 +115,22 @@ TARGETS: dict[str, NuclearTarget] = {
 _ALIASES = {"c": "C12", "c12": "C12", "carbon": "C12", "h": "p", "hydrogen": "p", "proton": "p",
             "ar": "Ar40", "ar40": "Ar40", "argon": "Ar40", "fe": "Fe56", "fe56": "Fe56", "iron": "Fe56",
             "be": "Be9", "be9": "Be9"}
+
+
+def nucleus_target(Z: int, A: int) -> NuclearTarget:
+    """Coherent nuclear target (Z, A) (nuclear mass from ``particle``, see the module docstring),
+    named like ``"Ar40"``; Z = A = 1 gives the proton.  Built once and kept in :data:`TARGETS`."""
+    if int(Z) == 1 and int(A) == 1:
+        return TARGETS["p"]
+    for t in TARGETS.values():
+        if t.Z == int(Z) and t.A == int(A) and not t.is_fermion:
+            return t
+    from particle import Particle
+
+    sym = Particle.from_pdgid(1000000000 + 10000 * int(Z) + 10 * int(A)).name.rstrip("0123456789")
+    tgt = _nucleus(f"{sym}{int(A)}", int(Z), int(A))
+    TARGETS[tgt.name] = tgt
+    return tgt
 
 
 def get_target(name: str) -> NuclearTarget:

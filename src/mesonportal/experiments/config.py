@@ -1,8 +1,10 @@
 """Typed, validated experiment configuration parsed from TOML.
 
-Every key is checked against :data:`SCHEMA`: unknown sections or keys, wrong types and values
-outside their allowed range raise :class:`~mesonportal.exceptions.ConfigError` with a message
-naming the file, the key and what is expected.
+Every key is checked by the pydantic schema of :mod:`mesonportal.experiments.schema`: unknown
+sections or keys, wrong types and values outside their allowed range raise
+:class:`~mesonportal.exceptions.ConfigError` with a one-line message naming the file, the key
+and what is expected.  The frozen dataclasses below are what the pipeline uses; the detector's
+shapes are :mod:`mesonportal.geometry` objects in beam coordinates (cm).
 """
 
 from __future__ import annotations
@@ -16,76 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from mesonportal.exceptions import ConfigError, UnknownExperimentError
+from mesonportal.exceptions import ConfigError, ParameterError, UnknownExperimentError
 
-MODES = ("nu", "nubar", "dump")
+from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-exported)
 
-_REAL = (int, float)
-
-# section -> key -> (kind, lower, upper, required)
-#   kind: "real", "str", "int", "modes" (table of reals per mode), "vec3", "profile"
-SCHEMA: dict[str, dict[str, tuple]] = {
-    "experiment": {"name": ("str", None, None, True), "description": ("str", None, None, False)},
-    "beam": {
-        "particle": ("str", None, None, True),
-        "momentum_mev": ("real", 1.0, 1e8, True),
-        "spot_sigma_x_cm": ("real", 0.0, 100.0, False),
-        "spot_sigma_y_cm": ("real", 0.0, 100.0, False),
-        "divergence_sigma_x_rad": ("real", 0.0, 1.0, False),
-        "divergence_sigma_y_rad": ("real", 0.0, 1.0, False),
-        "pot": ("modes", 0.0, 1e30, True),
-    },
-    "target": {
-        "material": ("str", None, None, True),
-        "atomic_number": ("real", 1, 120, True),
-        "mass_number": ("real", 1, 300, True),
-        "length_cm": ("real", 1e-6, 1e5, True),
-        "radius_cm": ("real", 1e-6, 1e4, True),
-        "density_g_cm3": ("real", 1e-6, 100.0, True),
-        "sigma_inel_mb": ("real", 1e-3, 1e5, True),
-        "sigma_qel_mb": ("real", 0.0, 1e5, False),
-        "absorption_length_cm": ("real", 1e-3, 1e9, False),
-    },
-    "horn": {
-        "outer_radius_cm": ("real", 1e-3, 1e4, True),
-        "current_ka": ("modes", -1e4, 1e4, True),
-        "z_offset_cm": ("real", -1e5, 1e5, False),
-        "inner_conductor_thickness_cm": ("real", 0.0, 100.0, False),
-        "inner_conductor_material": ("str", None, None, False),
-        "inner_radius_profile": ("profile", 0.0, 1e5, True),
-        "inner_conductor_absorption_length_cm": ("real", 1e-3, 1e9, False),
-    },
-    "decay_region": {
-        "z_start_cm": ("real", -1e6, 1e7, True),
-        "pipe_radius_cm": ("real", 1e-3, 1e5, True),
-        "absorber_z_cm": ("real", 0.0, 1e7, True),
-        "collimator_radius_cm": ("real", 1e-3, 1e5, False),
-        "absorption_length_cm": ("real", 1e-3, 1e12, False),
-    },
-    "dump": {
-        "absorber_z_cm": ("real", 0.0, 1e7, True),
-        "absorber_material": ("str", None, None, False),
-        "mass_number": ("real", 1, 300, False),
-        "density_g_cm3": ("real", 1e-6, 100.0, False),
-        "sigma_inel_mb": ("real", 1e-3, 1e5, False),
-        "absorption_length_cm": ("real", 1e-3, 1e9, False),
-    },
-    "detector": {
-        "shape": ("str", None, None, True),
-        "center_cm": ("vec3", -1e9, 1e9, True),
-        "radius_cm": ("real", 1e-3, 1e6, True),
-        "fiducial_radius_cm": ("real", 0.0, 1e6, False),
-        "medium": ("str", None, None, True),
-        "density_g_cm3": ("real", 1e-6, 100.0, True),
-        "mass_t": ("real", 0.0, 1e9, False),
-    },
-}
-OPTIONAL_SECTIONS = {"horn", "decay_region", "dump"}
-SHAPES = ("sphere",)
-MEDIA = {
-    # medium -> list of (element, Z, A, atoms per molecule); molar mass follows from A
-    "CH2": [("C", 6, 12.011, 1), ("H", 1, 1.008, 2)],
-    "Ar": [("Ar", 18, 39.948, 1)],
+#: Detector technologies: name -> (response module, selection topologies it can report).
+TECHNOLOGIES: dict[str, dict[str, Any]] = {
+    "cherenkov-oil": {"response": "mesonportal.detection.response", "topologies": ("single-shower",)},
+    "lartpc": {"response": "mesonportal.responses.lartpc", "topologies": ("1g0p", "1g1p", "ee0p", "1e0p")},
 }
 
 
@@ -167,7 +107,33 @@ class Dump:
 
 
 @dataclass(frozen=True)
+class Dirt:
+    """Upstream material ("dirt") around a detector: a volume in beam coordinates (cm) outside
+    the detector, with its medium; dark particles up-scattered there can decay inside."""
+
+    geometry: Any  # mesonportal.geometry.Shape
+    medium: Any  # mesonportal.experiments.media.Medium
+
+    def number_densities_cm3(self) -> dict[str, float]:
+        return self.medium.number_densities_cm3()
+
+    def scattering_centres(self, bound_nucleons: bool = False):
+        from mesonportal.experiments.media import scattering_centres
+
+        return scattering_centres(self.medium, bound_nucleons)
+
+
+@dataclass(frozen=True)
 class Detector:
+    """A detector: active volume ``geometry`` (a :class:`mesonportal.geometry.Shape` in beam
+    coordinates, cm), ``fiducial`` volume, medium, technology and optional dirt.
+
+    ``center_cm`` and ``radius_cm`` are the **bounding sphere** of the active volume (the
+    target of forced emission; for a spherical detector the sphere itself); chords and
+    interaction points use the exact ``geometry``.  ``origin_cm``/``rotation`` place the
+    detector coordinates (in which the TOML gives the shapes) in beam coordinates:
+    x_beam = origin + rotation @ x_det."""
+
     shape: str
     center_cm: np.ndarray
     radius_cm: float
@@ -175,20 +141,44 @@ class Detector:
     medium: str
     density_g_cm3: float
     mass_t: float
+    geometry: Any = None
+    fiducial: Any = None
+    origin_cm: np.ndarray | None = None
+    rotation: np.ndarray | None = None
+    medium_spec: Any = None  # mesonportal.experiments.media.Medium (with this density)
+    technology: str = "cherenkov-oil"
+    topologies: tuple[str, ...] = ("single-shower",)
+    bound_nucleons: bool = False
+    dirt: Dirt | None = None
 
     @property
-    def composition(self) -> list[tuple[str, int, float, int]]:
-        """(element, Z, A, atoms per molecule) of the medium."""
-        return MEDIA[self.medium]
+    def composition(self) -> list[tuple[str, int, float, float]]:
+        """(element, Z, A_r, mass fraction) of the medium."""
+        return [(el.symbol, el.Z, el.A_r, w) for el, w in self.medium_spec.elements]
 
     def number_densities_cm3(self) -> dict[str, float]:
         """Atoms of each element per cm³ of the medium."""
-        from mesonportal.constants import N_AVOGADRO
+        return self.medium_spec.number_densities_cm3()
 
-        comp = self.composition
-        molar = sum(a * k for _, _, a, k in comp)
-        n_mol = self.density_g_cm3 * N_AVOGADRO / molar
-        return {el: n_mol * k for el, _, _, k in comp}
+    def scattering_centres(self):
+        """Interaction targets of the medium (:func:`mesonportal.experiments.media.scattering_centres`)."""
+        from mesonportal.experiments.media import scattering_centres
+
+        return scattering_centres(self.medium_spec, self.bound_nucleons)
+
+    def to_detector_coordinates(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) beam-coordinate points [cm] → detector coordinates [cm]."""
+        return (np.asarray(points, float) - self.origin_cm) @ self.rotation
+
+    @property
+    def distance_cm(self) -> float:
+        """Distance from the production target (beam origin) to the active-volume centre [cm]."""
+        return float(np.linalg.norm(self.center_cm))
+
+    @property
+    def active_mass_t(self) -> float:
+        """Active-volume mass [t] = volume × density."""
+        return float(self.geometry.volume * self.density_g_cm3 / 1e6)
 
 
 @dataclass(frozen=True)
@@ -203,6 +193,8 @@ class Experiment:
     detector: Detector
     source_path: str
 
+    beam_line: str = ""
+
     @property
     def modes(self) -> tuple[str, ...]:
         return tuple(self.beam.pot)
@@ -213,9 +205,12 @@ class Experiment:
 
 
 def check_mode(exp: Experiment, mode: str) -> str:
+    """``mode`` if the experiment has an exposure for it; ConfigError naming the file and key."""
     if mode not in exp.beam.pot:
+        hint = f"{exp.source_path}: " if exp.source_path else ""
         raise ConfigError(
-            f"unknown mode {mode!r} for experiment {exp.name!r}; allowed: {', '.join(exp.beam.pot)}"
+            f"{hint}unknown mode {mode!r} for experiment {exp.name!r} (no exposure key 'beam.pot.{mode}'); "
+            f"allowed: {', '.join(exp.beam.pot)}"
         )
     return mode
 
@@ -257,118 +252,191 @@ def _read_source(name_or_path: str | Path) -> tuple[str, str]:
     )
 
 
-def _check_value(origin: str, where: str, value: Any, kind: str, lo, hi):
-    def real(v, key):
-        if isinstance(v, bool) or not isinstance(v, _REAL):
-            raise ConfigError(f"{origin}: key '{key}' must be a number, got {type(v).__name__}")
-        v = float(v)
-        if not math.isfinite(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
-            raise ConfigError(f"{origin}: key '{key}' = {v!r} out of range [{lo}, {hi}]")
-        return v
-
-    if kind == "real":
-        return real(value, where)
-    if kind == "str":
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{origin}: key '{where}' must be a non-empty string")
-        return value
-    if kind == "modes":
-        if not isinstance(value, dict) or not value:
-            raise ConfigError(f"{origin}: key '{where}' must be a table of mode = number ({', '.join(MODES)})")
-        out = {}
-        for m, v in value.items():
-            if m not in MODES:
-                raise ConfigError(f"{origin}: key '{where}.{m}' is not a mode; allowed: {', '.join(MODES)}")
-            out[m] = real(v, f"{where}.{m}")
-        return out
-    if kind == "vec3":
-        if not isinstance(value, list) or len(value) != 3:
-            raise ConfigError(f"{origin}: key '{where}' must be a list of 3 numbers")
-        return np.array([real(v, where) for v in value])
-    if kind == "profile":
-        if not isinstance(value, list) or len(value) < 2 or not all(isinstance(r, list) and len(r) == 2 for r in value):
-            raise ConfigError(f"{origin}: key '{where}' must be a list of at least 2 [z_cm, r_cm] pairs")
-        arr = np.array([[real(a, where), real(b, where)] for a, b in value])
-        if np.any(np.diff(arr[:, 0]) <= 0):
-            raise ConfigError(f"{origin}: key '{where}' z values must increase strictly")
-        return arr
-    raise AssertionError(kind)  # pragma: no cover
-
-
 def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experiment:
-    """Validate a parsed TOML document and build the :class:`Experiment`."""
+    """Validate a parsed TOML document (:class:`~mesonportal.experiments.schema.ExperimentSpec`)
+    and build the :class:`Experiment`; any problem raises ConfigError naming ``origin`` and the key."""
+    from pydantic import ValidationError
+
+    from mesonportal.experiments.schema import ExperimentSpec, first_error
+
     if not isinstance(raw, dict):
         raise ConfigError(f"{origin}: top level must be a table")
-    for sec in raw:
-        if sec not in SCHEMA:
-            raise ConfigError(f"{origin}: unknown section [{sec}]; allowed: {', '.join(SCHEMA)}")
-    parsed: dict[str, dict[str, Any] | None] = {}
-    for sec, spec in SCHEMA.items():
-        table = raw.get(sec)
-        if table is None:
-            if sec in OPTIONAL_SECTIONS:
-                parsed[sec] = None
-                continue
-            raise ConfigError(f"{origin}: missing section [{sec}]")
-        if not isinstance(table, dict):
-            raise ConfigError(f"{origin}: [{sec}] must be a table")
-        out: dict[str, Any] = {}
-        for key, value in table.items():
-            if key not in spec:
-                raise ConfigError(f"{origin}: unknown key '{sec}.{key}'; allowed: {', '.join(spec)}")
-            kind, lo, hi, _ = spec[key]
-            out[key] = _check_value(origin, f"{sec}.{key}", value, kind, lo, hi)
-        for key, (_, _, _, required) in spec.items():
-            if required and key not in out:
-                raise ConfigError(f"{origin}: missing key '{sec}.{key}'")
-        parsed[sec] = out
+    try:
+        spec = ExperimentSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(first_error(exc, origin, raw)) from None
+    try:
+        return _build(spec, origin)
+    except ParameterError as exc:  # geometry constructors
+        raise ConfigError(f"{origin}: {exc}") from None
 
-    b = parsed["beam"]
-    beam = Beam(
-        particle=b["particle"], momentum_mev=b["momentum_mev"],
-        spot_sigma_x_cm=b.get("spot_sigma_x_cm", 0.0), spot_sigma_y_cm=b.get("spot_sigma_y_cm", 0.0),
-        divergence_sigma_x_rad=b.get("divergence_sigma_x_rad", 0.0),
-        divergence_sigma_y_rad=b.get("divergence_sigma_y_rad", 0.0), pot=b["pot"],
-    )
-    t = parsed["target"]
-    target = Target(sigma_qel_mb=t.pop("sigma_qel_mb", 0.0), **t)
+
+def _build(spec, origin: str) -> Experiment:
+    b = spec.beam
+    beam = Beam(particle=b.particle, momentum_mev=b.momentum_mev, spot_sigma_x_cm=b.spot_sigma_x_cm,
+                spot_sigma_y_cm=b.spot_sigma_y_cm, divergence_sigma_x_rad=b.divergence_sigma_x_rad,
+                divergence_sigma_y_rad=b.divergence_sigma_y_rad, pot=dict(b.pot))
+    t = spec.target
+    target = Target(material=t.material, atomic_number=t.atomic_number, mass_number=t.mass_number,
+                    length_cm=t.length_cm, radius_cm=t.radius_cm, density_g_cm3=t.density_g_cm3,
+                    sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
+                    absorption_length_cm=_inf(t.absorption_length_cm))
     horn = None
-    if parsed["horn"] is not None:
-        h = parsed["horn"]
-        for m in h["current_ka"]:
-            if m not in beam.pot:
-                raise ConfigError(f"{origin}: key 'horn.current_ka.{m}' names a mode without POT in [beam.pot]")
-        horn = Horn(
-            outer_radius_cm=h["outer_radius_cm"], current_ka=h["current_ka"], z_offset_cm=h.get("z_offset_cm", 0.0),
-            inner_conductor_thickness_cm=h.get("inner_conductor_thickness_cm", 0.0),
-            inner_conductor_material=h.get("inner_conductor_material", "Al"),
-            inner_radius_profile=h["inner_radius_profile"],
-            inner_conductor_absorption_length_cm=h.get("inner_conductor_absorption_length_cm", math.inf),
-        )
+    if spec.horn is not None:
+        h = spec.horn
+        for m in beam.pot:
+            if m not in h.current_ka:
+                raise ConfigError(f"{origin}: missing key 'horn.current_ka.{m}' (mode {m!r} has an exposure in [beam.pot])")
+        prof = np.array(h.inner_radius_profile, float)
+        if np.any(np.diff(prof[:, 0]) <= 0):
+            raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' z values must increase strictly")
+        horn = Horn(outer_radius_cm=h.outer_radius_cm, current_ka=dict(h.current_ka), z_offset_cm=h.z_offset_cm,
+                    inner_conductor_thickness_cm=h.inner_conductor_thickness_cm,
+                    inner_conductor_material=h.inner_conductor_material, inner_radius_profile=prof,
+                    inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm))
         if np.any(horn.inner_radius_profile[:, 1] >= horn.outer_radius_cm):
             raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' radii must be below horn.outer_radius_cm")
-    dr = DecayRegion(**parsed["decay_region"]) if parsed["decay_region"] is not None else None
-    if dr is not None and dr.absorber_z_cm <= dr.z_start_cm:
-        raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
+    dr = None
+    if spec.decay_region is not None:
+        d = spec.decay_region
+        dr = DecayRegion(z_start_cm=d.z_start_cm, pipe_radius_cm=d.pipe_radius_cm, absorber_z_cm=d.absorber_z_cm,
+                         collimator_radius_cm=_inf(d.collimator_radius_cm),
+                         absorption_length_cm=_inf(d.absorption_length_cm))
+        if dr.absorber_z_cm <= dr.z_start_cm:
+            raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
     dump = None
-    if parsed["dump"] is not None:
-        d = parsed["dump"]
-        dump = Dump(absorber_z_cm=d["absorber_z_cm"], absorber_material=d.get("absorber_material", "Fe"),
-                    **{k: d[k] for k in ("mass_number", "density_g_cm3", "sigma_inel_mb", "absorption_length_cm") if k in d})
-    d = parsed["detector"]
-    if d["shape"] not in SHAPES:
-        raise ConfigError(f"{origin}: key 'detector.shape' = {d['shape']!r}; allowed: {', '.join(SHAPES)}")
-    if d["medium"] not in MEDIA:
-        raise ConfigError(f"{origin}: key 'detector.medium' = {d['medium']!r}; allowed: {', '.join(MEDIA)}")
-    det = Detector(
-        shape=d["shape"], center_cm=d["center_cm"], radius_cm=d["radius_cm"],
-        fiducial_radius_cm=d.get("fiducial_radius_cm", d["radius_cm"]), medium=d["medium"],
-        density_g_cm3=d["density_g_cm3"], mass_t=d.get("mass_t", 0.0),
-    )
-    if det.fiducial_radius_cm > det.radius_cm:
-        raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' must not exceed detector.radius_cm")
-    e = parsed["experiment"]
-    return Experiment(
-        name=e["name"], description=e.get("description", ""), beam=beam, target=target, horn=horn,
-        decay_region=dr, dump=dump, detector=det, source_path=origin,
-    )
+    if spec.dump is not None:
+        d = spec.dump
+        dump = Dump(absorber_z_cm=d.absorber_z_cm, absorber_material=d.absorber_material, mass_number=d.mass_number,
+                    density_g_cm3=d.density_g_cm3, sigma_inel_mb=d.sigma_inel_mb,
+                    absorption_length_cm=d.absorption_length_cm)
+    det = _build_detector(spec.detector, origin)
+    if dr is not None:
+        _check_outside_pipe(det, dr, origin)
+    e = spec.experiment
+    return Experiment(name=e.name, description=e.description, beam=beam, target=target, horn=horn,
+                      decay_region=dr, dump=dump, detector=det, source_path=origin,
+                      beam_line=spec.beam.line or "")
+
+
+def _inf(v: float | None) -> float:
+    return math.inf if v is None else float(v)
+
+
+def _shape(s, where: str, origin_cm: np.ndarray, rot: np.ndarray, file: str):
+    """Shape object (beam coordinates) of a :class:`~mesonportal.experiments.schema.ShapeSpec`."""
+    from mesonportal.experiments.schema import SHAPE_KEYS
+    from mesonportal.geometry import Box, Cylinder, Sphere, Union
+
+    if s.shape not in SHAPE_KEYS:
+        raise ConfigError(f"{file}: key '{where}.shape' = {s.shape!r}; allowed: {', '.join(SHAPE_KEYS)}")
+    need, opt = SHAPE_KEYS[s.shape]
+    given = {k for k in ("radius_cm", "offset_cm", "lo_cm", "hi_cm", "length_cm", "axis", "modules")
+             if getattr(s, k) is not None}
+    for k in sorted(need - given):
+        raise ConfigError(f"{file}: missing key '{where}.{k}' (needed for shape {s.shape!r})")
+    for k in sorted(given - need - opt):
+        raise ConfigError(f"{file}: key '{where}.{k}' does not apply to shape {s.shape!r}")
+    off = np.zeros(3) if s.offset_cm is None else np.array(s.offset_cm, float)
+    if s.shape == "sphere":
+        return Sphere(origin_cm + rot @ off, s.radius_cm)
+    if s.shape == "box":
+        lo, hi = np.array(s.lo_cm, float), np.array(s.hi_cm, float)
+        if np.any(hi <= lo):
+            raise ConfigError(f"{file}: key '{where}.hi_cm' must exceed '{where}.lo_cm' on every axis")
+        return Box.from_corners(lo, hi, origin_cm, rot)
+    if s.shape == "cylinder":
+        perm = {"x": [1, 2, 0], "y": [2, 0, 1], "z": [0, 1, 2]}[s.axis or "z"]
+        return Cylinder(origin_cm + rot @ off, s.radius_cm, 0.5 * s.length_cm, rot[:, perm])
+    boxes = []
+    for i, m in enumerate(s.modules):
+        lo, hi = np.array(m.lo_cm, float), np.array(m.hi_cm, float)
+        if np.any(hi <= lo):
+            raise ConfigError(f"{file}: key '{where}.modules.{i}.hi_cm' must exceed lo_cm on every axis")
+        boxes.append(Box.from_corners(lo, hi, origin_cm, rot))
+    try:
+        return Union(tuple(boxes))
+    except ParameterError as exc:
+        raise ConfigError(f"{file}: key '{where}.modules': {exc}") from None
+
+
+def _inside(inner, outer) -> bool:
+    """Whether shape ``inner`` lies inside ``outer`` (checked on the corners of boxes, on the
+    bounding sphere's extreme points otherwise)."""
+    from mesonportal.geometry import Box, Sphere, Union
+
+    if isinstance(inner, Sphere) and isinstance(outer, Sphere):
+        return float(np.linalg.norm(inner.center - outer.center)) + inner.radius <= outer.radius * (1 + 1e-12)
+    if isinstance(inner, Box):
+        pts = inner.corners()
+    elif isinstance(inner, Union):
+        pts = np.concatenate([p.corners() for p in inner.parts])
+    else:
+        c, r = inner.bounding_sphere
+        pts = c + r * np.vstack([np.eye(3), -np.eye(3)])
+        return bool(np.all(outer.contains(pts)))
+    shrink = inner.bounding_sphere[0] + (pts - inner.bounding_sphere[0]) * (1 - 1e-9)
+    return bool(np.all(outer.contains(shrink)))
+
+
+def _build_detector(d, origin: str) -> Detector:
+    from mesonportal.experiments.media import get_medium
+    from mesonportal.geometry import Sphere, rotation_matrix
+
+    if d.shape not in SHAPES:
+        raise ConfigError(f"{origin}: key 'detector.shape' = {d.shape!r}; allowed: {', '.join(SHAPES)}")
+    if d.technology not in TECHNOLOGIES:
+        raise ConfigError(f"{origin}: key 'detector.technology' = {d.technology!r}; allowed: {', '.join(TECHNOLOGIES)}")
+    allowed_top = TECHNOLOGIES[d.technology]["topologies"]
+    tops = tuple(d.topologies) if d.topologies is not None else allowed_top
+    for tp in tops:
+        if tp not in allowed_top:
+            raise ConfigError(f"{origin}: key 'detector.topologies' has {tp!r}, unknown for technology "
+                              f"{d.technology!r}; allowed: {', '.join(allowed_top)}")
+    medium = get_medium(d.medium, origin, "detector.medium")
+    if d.density_g_cm3 is not None:
+        medium = medium.with_density(d.density_g_cm3)
+    origin_cm = np.array(d.center_cm, float)
+    rot = rotation_matrix(d.rotation_deg)
+    geom = _shape(d, "detector", origin_cm, rot, origin)
+    if d.fiducial_radius_cm is not None and d.fiducial is not None:
+        raise ConfigError(f"{origin}: give either 'detector.fiducial_radius_cm' or [detector.fiducial], not both")
+    if d.fiducial_radius_cm is not None:
+        if d.shape != "sphere":
+            raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' applies to shape 'sphere' only; "
+                              "use [detector.fiducial]")
+        if d.fiducial_radius_cm > d.radius_cm:
+            raise ConfigError(f"{origin}: key 'detector.fiducial_radius_cm' must not exceed detector.radius_cm")
+        fid = Sphere(geom.center, d.fiducial_radius_cm) if d.fiducial_radius_cm > 0 else None
+    elif d.fiducial is not None:
+        fid = _shape(d.fiducial, "detector.fiducial", origin_cm, rot, origin)
+        if not _inside(fid, geom):
+            raise ConfigError(f"{origin}: key 'detector.fiducial' must lie inside the active volume")
+    else:
+        fid = geom
+    dirt = None
+    if d.dirt is not None:
+        dgeom = _shape(d.dirt, "detector.dirt", origin_cm, rot, origin)
+        dmed = get_medium(d.dirt.medium, origin, "detector.dirt.medium")
+        if d.dirt.density_g_cm3 is not None:
+            dmed = dmed.with_density(d.dirt.density_g_cm3)
+        c, r = geom.bounding_sphere
+        if np.any(dgeom.contains(c[None, :])):
+            raise ConfigError(f"{origin}: key 'detector.dirt' must lie outside the detector (it contains its centre)")
+        dirt = Dirt(dgeom, dmed)
+    c, r = geom.bounding_sphere
+    fid_r = d.fiducial_radius_cm if d.fiducial_radius_cm is not None else (fid.bounding_sphere[1] if fid is not None else 0.0)
+    return Detector(shape=d.shape, center_cm=np.asarray(c, float), radius_cm=float(r), fiducial_radius_cm=float(fid_r),
+                    medium=d.medium, density_g_cm3=medium.density_g_cm3, mass_t=d.mass_t, geometry=geom,
+                    fiducial=fid, origin_cm=origin_cm, rotation=rot, medium_spec=medium, technology=d.technology,
+                    topologies=tops, bound_nucleons=d.bound_nucleons, dirt=dirt)
+
+
+def _check_outside_pipe(det: Detector, dr: DecayRegion, origin: str) -> None:
+    """A detector overlapping the decay pipe (cylinder r < pipe radius, 0 < z < absorber) is a
+    configuration error (checked with the active volume's bounding sphere)."""
+    c, r = det.center_cm, det.radius_cm
+    rho = math.hypot(c[0], c[1])
+    if rho - r < dr.pipe_radius_cm and c[2] - r < dr.absorber_z_cm and c[2] + r > 0.0:
+        raise ConfigError(f"{origin}: key 'detector.center_cm' places the detector inside the decay pipe "
+                          f"(r < {dr.pipe_radius_cm} cm, z < {dr.absorber_z_cm} cm)")

@@ -18,7 +18,10 @@ from mesonportal.exceptions import ParameterError
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.sample import ParticleSample
 
-__all__ = ["DarkModel", "check_real"]
+__all__ = ["DarkModel", "check_real", "FAMILIES"]
+
+#: Model families with a detection chain.
+FAMILIES = ("long-lived", "inelastic")
 
 
 def check_real(name: str, value: Any, lo: float | None = None, hi: float | None = None,
@@ -42,11 +45,18 @@ def check_real(name: str, value: Any, lo: float | None = None, hi: float | None 
 class DarkModel(ABC):
     """Abstract dark-sector model.
 
-    Subclasses set ``name`` (registry name, e.g. ``"scalar"``) and implement
-    :meth:`production_channels`, :meth:`params` and :meth:`describe`.
+    Subclasses set ``name`` (registry name, e.g. ``"scalar"``) and ``family`` (which signal
+    chain applies: :data:`FAMILIES`) and implement :meth:`production_channels`, :meth:`params`
+    and :meth:`describe`.
     """
 
     name: str = ""
+    #: Model family, the declared interface the detection chains dispatch on:
+    #: ``"long-lived"`` (a long-lived X detected by scattering or decay; provides ``lam_eff``,
+    #: ``nuclear_charge``, ``proton_charge``, ``ctau``, ``coupling_product`` property) or
+    #: ``"inelastic"`` (χ → χ′ up-scattering; provides ``chi_prime_lifetime``,
+    #: ``with_coupling_product``, ``coupling_product()``); "" = no detection chain.
+    family: str = ""
 
     @abstractmethod
     def production_channels(self) -> list[ProductionChannel]:

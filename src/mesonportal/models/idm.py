@@ -456,6 +456,8 @@ class VectorInelasticDM(DarkModel):
     ``n_grid`` sets the sampling grid of the three-body tables (H3's ThreeBodyTable).
     """
 
+    family = "inelastic"
+
     m_v1: float
     m_chi: float
     m_chi_prime: float

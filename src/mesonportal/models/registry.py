@@ -35,7 +35,7 @@ __all__ = [
     "parse_param_assignments",
 ]
 
-MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm")
+MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm", "longlived-vector")
 
 
 def model_class(name: str) -> type:
@@ -52,6 +52,10 @@ def model_class(name: str) -> type:
         from mesonportal.models.idm import VectorInelasticDM  # written by another module owner
 
         return VectorInelasticDM
+    if name == "longlived-vector":
+        from mesonportal.models.longlived_vector import LongLivedVector
+
+        return LongLivedVector
     raise UnknownModelError(f"unknown model {name!r}; allowed: {', '.join(MODEL_NAMES)}")
 
 

@@ -167,6 +167,8 @@ class _SpinZeroZprime(DarkModel):
     in [−10, 10].
     """
 
+    family = "long-lived"
+
     m_x: float
     m_zprime: float
     g_mu: float = 1.0e-4

@@ -1,0 +1,208 @@
+"""Pydantic schema of an experiment TOML (validation only; the frozen dataclasses the pipeline
+uses are built from it in :mod:`mesonportal.experiments.config`).
+
+Every model forbids unknown keys and checks types strictly (a bool or a string is not a number)
+and ranges (finite, within the stated bounds).  :func:`first_error` turns a pydantic
+``ValidationError`` into the package's one-line message naming the file and the dotted key.
+Units are in the key names (MeV, cm, rad, deg, g/cm³, mb, t).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+__all__ = ["MODES", "SHAPES", "ExperimentSpec", "first_error"]
+
+MODES = ("nu", "nubar", "dump")
+SHAPES = ("sphere", "box", "cylinder", "union")
+
+
+def R(lo: float | None = None, hi: float | None = None, gt: float | None = None):
+    """A finite real number within [lo, hi] (or > gt)."""
+    return Annotated[float, Field(ge=lo, le=hi, gt=gt, allow_inf_nan=False)]
+
+
+Vec3 = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=3, max_length=3)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _check_modes(v: dict[str, float]) -> dict[str, float]:
+    if not v:
+        raise ValueError(f"must be a table of mode = number ({', '.join(MODES)})")
+    for m in v:
+        if m not in MODES:
+            raise ValueError(f"'{m}' is not a mode; allowed: {', '.join(MODES)}")
+    return v
+
+
+class ExperimentInfo(_M):
+    name: NonEmpty
+    description: str = ""
+
+
+class BeamSpec(_M):
+    particle: NonEmpty
+    momentum_mev: R(1.0, 1e8)
+    spot_sigma_x_cm: R(0.0, 100.0) = 0.0
+    spot_sigma_y_cm: R(0.0, 100.0) = 0.0
+    divergence_sigma_x_rad: R(0.0, 1.0) = 0.0
+    divergence_sigma_y_rad: R(0.0, 1.0) = 0.0
+    #: exposure per beam mode [protons on target]
+    pot: dict[str, R(0.0, 1e30)]
+    #: name of the beam line (the meson cache is shared by experiments on the same beam)
+    line: NonEmpty | None = None
+
+    _modes = field_validator("pot")(classmethod(lambda cls, v: _check_modes(v)))
+
+
+class TargetSpec(_M):
+    material: NonEmpty
+    atomic_number: R(1, 120)
+    mass_number: R(1, 300)
+    length_cm: R(1e-6, 1e5)
+    radius_cm: R(1e-6, 1e4)
+    density_g_cm3: R(1e-6, 100.0)
+    sigma_inel_mb: R(1e-3, 1e5)
+    sigma_qel_mb: R(0.0, 1e5) = 0.0
+    absorption_length_cm: R(1e-3, 1e9) | None = None
+
+
+class HornSpec(_M):
+    outer_radius_cm: R(1e-3, 1e4)
+    current_ka: dict[str, R(-1e4, 1e4)]
+    z_offset_cm: R(-1e5, 1e5) = 0.0
+    inner_conductor_thickness_cm: R(0.0, 100.0) = 0.0
+    inner_conductor_material: NonEmpty = "Al"
+    inner_radius_profile: Annotated[list[Annotated[list[R(0.0, 1e5)], Field(min_length=2, max_length=2)]],
+                                    Field(min_length=2)]
+    inner_conductor_absorption_length_cm: R(1e-3, 1e9) | None = None
+
+    _modes = field_validator("current_ka")(classmethod(lambda cls, v: _check_modes(v)))
+
+
+class DecayRegionSpec(_M):
+    z_start_cm: R(-1e6, 1e7)
+    pipe_radius_cm: R(1e-3, 1e5)
+    absorber_z_cm: R(0.0, 1e7)
+    collimator_radius_cm: R(1e-3, 1e5) | None = None
+    absorption_length_cm: R(1e-3, 1e12) | None = None
+
+
+class DumpSpec(_M):
+    absorber_z_cm: R(0.0, 1e7)
+    absorber_material: NonEmpty = "Fe"
+    mass_number: R(1, 300) = 55.845
+    density_g_cm3: R(1e-6, 100.0) = 7.874
+    sigma_inel_mb: R(1e-3, 1e5) = 702.0
+    absorption_length_cm: R(1e-3, 1e9) = 16.77
+
+
+class ModuleSpec(_M):
+    """One box of a union, corners in detector coordinates [cm]."""
+
+    lo_cm: Vec3
+    hi_cm: Vec3
+
+
+class ShapeSpec(_M):
+    """A volume in detector coordinates [cm].  Keys per ``shape``:
+    sphere: ``radius_cm`` (centre at the detector origin + ``offset_cm``);
+    box: ``lo_cm``, ``hi_cm`` corners;
+    cylinder: ``radius_cm``, ``length_cm``, ``axis`` (x, y or z), centre ``offset_cm``;
+    union: ``modules`` (list of {lo_cm, hi_cm})."""
+
+    shape: NonEmpty
+    radius_cm: R(1e-3, 1e6) | None = None
+    offset_cm: Vec3 | None = None
+    lo_cm: Vec3 | None = None
+    hi_cm: Vec3 | None = None
+    length_cm: R(1e-3, 1e7) | None = None
+    axis: Literal["x", "y", "z"] | None = None
+    modules: Annotated[list[ModuleSpec], Field(min_length=1)] | None = None
+
+
+SHAPE_KEYS = {
+    "sphere": ({"radius_cm"}, {"offset_cm"}),
+    "box": ({"lo_cm", "hi_cm"}, set()),
+    "cylinder": ({"radius_cm", "length_cm"}, {"axis", "offset_cm"}),
+    "union": ({"modules"}, set()),
+}
+
+
+class DirtSpec(ShapeSpec):
+    """Upstream material around the detector (detector coordinates), with its medium."""
+
+    medium: NonEmpty = "dirt"
+    density_g_cm3: R(1e-6, 100.0) | None = None
+
+
+class DetectorSpec(ShapeSpec):
+    """Active volume (the shape keys of :class:`ShapeSpec`), frame and medium.
+
+    ``center_cm``: position of the detector-coordinate origin in beam coordinates (for a sphere
+    its centre); ``rotation_deg``: orientation of the detector axes (rotations about beam x, y,
+    z in that order).  ``fiducial_radius_cm`` (sphere only) or a ``[detector.fiducial]`` shape."""
+
+    center_cm: Vec3
+    rotation_deg: Vec3 = [0.0, 0.0, 0.0]
+    fiducial_radius_cm: R(0.0, 1e6) | None = None
+    fiducial: ShapeSpec | None = None
+    medium: NonEmpty
+    density_g_cm3: R(1e-6, 100.0) | None = None
+    mass_t: R(0.0, 1e9) = 0.0
+    technology: NonEmpty = "cherenkov-oil"
+    topologies: list[NonEmpty] | None = None
+    bound_nucleons: bool = False
+    dirt: DirtSpec | None = None
+
+
+class ExperimentSpec(_M):
+    experiment: ExperimentInfo
+    beam: BeamSpec
+    target: TargetSpec
+    horn: HornSpec | None = None
+    decay_region: DecayRegionSpec | None = None
+    dump: DumpSpec | None = None
+    detector: DetectorSpec
+
+
+def _key(loc: tuple) -> str:
+    return ".".join(str(x) for x in loc)
+
+
+def first_error(exc: ValidationError, origin: str, raw: Any = None) -> str:
+    """One line ``<origin>: <message naming the key>`` for the first error of ``exc``."""
+    err = exc.errors(include_url=False)[0]
+    loc = tuple(err.get("loc", ()))
+    typ = err.get("type", "")
+    key = _key(loc)
+    inp = err.get("input")
+    if typ == "missing":
+        return f"{origin}: missing section [{key}]" if len(loc) == 1 else f"{origin}: missing key '{key}'"
+    if typ == "extra_forbidden":
+        return (f"{origin}: unknown section [{key}]; allowed: {', '.join(ExperimentSpec.model_fields)}"
+                if len(loc) == 1 else f"{origin}: unknown key '{key}'")
+    if typ in ("model_type", "model_attributes_type", "dict_type") and len(loc) >= 1:
+        what = "[" + key + "]" if len(loc) == 1 else f"key '{key}'"
+        return f"{origin}: {what} must be a table"
+    if typ in ("float_type", "float_parsing", "int_type", "int_from_float"):
+        return f"{origin}: key '{key}' must be a number, got {type(inp).__name__}"
+    if typ in ("greater_than_equal", "less_than_equal", "greater_than", "less_than", "finite_number"):
+        return f"{origin}: key '{key}' = {inp!r} out of range ({err.get('msg', '')})"
+    if typ in ("string_type", "string_too_short"):
+        return f"{origin}: key '{key}' must be a non-empty string"
+    if typ in ("list_type", "too_short", "too_long", "tuple_type"):
+        return f"{origin}: key '{key}' has the wrong length or type ({err.get('msg', '')})"
+    if typ == "value_error":
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        if "is not a mode" in msg:
+            mode = msg.split("'")[1]
+            return f"{origin}: key '{key}.{mode}' is not a mode; allowed: {', '.join(MODES)}"
+        return f"{origin}: key '{key}' {msg}"
+    return f"{origin}: key '{key}': {err.get('msg', 'invalid value')}"
