@@ -192,10 +192,18 @@ def oscillation_dump_events(nu_events_all: float, seed: int = 12345, samples: in
     exp = load_experiment("miniboone")
     fn = api.neutrino_flux("miniboone", "nu", samples=samples, seed=seed)
     fd = api.neutrino_flux("miniboone", "dump", samples=samples, seed=seed)
-    ratio = float(np.sum(fd["numu"]) + np.sum(fd["numubar"])) / float(np.sum(fn["numu"]) + np.sum(fn["numubar"]))
+    def tot(f):
+        t = float(np.sum(f["numu"]) + np.sum(f["numubar"]))
+        e = math.sqrt(float(np.sum(np.square(f["numu_err"])) + np.sum(np.square(f["numubar_err"]))))
+        return t, e
+
+    (tn, en), (td, ed) = tot(fn), tot(fd)
+    ratio = td / tn
+    rel = math.hypot(en / tn, ed / td)
     pot_ratio = exp.pot("dump") / exp.pot("nu")
-    return {"events": nu_events_all * ratio * pot_ratio, "numu_flux_ratio_dump_over_nu": ratio, "flux_samples": samples,
-            "pot_ratio": pot_ratio}
+    ev = nu_events_all * ratio * pot_ratio
+    return {"events": ev, "events_mc_error": ev * rel, "numu_flux_ratio_dump_over_nu": ratio,
+            "flux_samples": samples, "pot_ratio": pot_ratio}
 
 
 # ---------------------------------------------------------------------------- rows
