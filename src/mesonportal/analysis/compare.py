@@ -45,7 +45,7 @@ import numpy as np
 
 from mesonportal.analysis.fit import DUMP_UPPER_LIMIT_EVENTS, FitResult, fit_excess
 from mesonportal.analysis.likelihood import background_summary, get_likelihood, shape_chi2
-from mesonportal.analysis.miniboone_data import load_digitized, load_miniboone
+from mesonportal.analysis.miniboone_data import load_digitized
 from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV, SignalSample
 from mesonportal.exceptions import MesonportalError, ParameterError
 
@@ -335,7 +335,7 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
             out["efficiency"][label] = _fit_summary(r)
         except MesonportalError as exc:
             out["efficiency"][label] = {"error": str(exc)}
-    params = dict(getattr(model, "describe", lambda: {})().get("params", {})) if hasattr(model, "describe") else {}
+    params = dict(model.describe().get("params", {})) if hasattr(model, "describe") else {}
     is_single_idm = hasattr(model, "with_coupling_product") and getattr(model, "m_v2", None) is None and hasattr(model, "g1")
     if is_single_idm:
         from mesonportal.models.registry import load_benchmark
