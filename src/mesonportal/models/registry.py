@@ -35,7 +35,7 @@ __all__ = [
     "parse_param_assignments",
 ]
 
-MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm", "longlived-vector")
+MODEL_NAMES: tuple[str, ...] = ("scalar", "pseudoscalar", "idm", "longlived-vector", "t3r")
 
 
 def model_class(name: str) -> type:
@@ -56,6 +56,10 @@ def model_class(name: str) -> type:
         from mesonportal.models.longlived_vector import LongLivedVector
 
         return LongLivedVector
+    if name == "t3r":  # U(1)_T3R UV point, realised as a simplified model (models/t3r/mapping.py)
+        from mesonportal.models.t3r.mapping import T3RScalar
+
+        return T3RScalar
     raise UnknownModelError(f"unknown model {name!r}; allowed: {', '.join(MODEL_NAMES)}")
 
 
@@ -74,6 +78,10 @@ def make_model(name: str, **params: Any) -> DarkModel:
 
     Unknown model → UnknownModelError listing the allowed names; unknown parameter →
     ParameterError listing the accepted ones; out-of-range values → the model's ParameterError."""
+    if name == "t3r":
+        from mesonportal.models.t3r.mapping import make_t3r_model
+
+        return make_t3r_model(**params)
     cls = model_class(name)
     accepted = _accepted_params(cls)
     if accepted is not None:
