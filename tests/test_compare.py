@@ -117,3 +117,17 @@ def test_cli_bad_benchmark(capsys):
     assert main(["compare", "--benchmarks", "nosuch"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("mesonportal: error:") and "\n" not in err
+
+
+def test_detector_only_drops_dirt_rows():
+    from mesonportal.analysis.prediction import SignalSample
+
+    cols = {"e_vis": np.array([300.0, 400.0, 500.0]), "cos_theta": np.array([0.9, 0.8, 0.7]),
+            "e_qe": np.array([350.0, 450.0, 550.0]), "weight": np.array([1.0, 2.0, 3.0]),
+            "region": np.array([0, 1, 0])}
+    s = SignalSample("miniboone", "nu", 1.0, {}, 1.0, "", cols, weight_fn=lambda x: cols["weight"] * x)
+    d = C.detector_only(s)
+    np.testing.assert_array_equal(d.columns["weight"], [1.0, 0.0, 3.0])
+    np.testing.assert_array_equal(d.weights(2.0), [2.0, 0.0, 6.0])
+    s2 = SignalSample("miniboone", "nu", 1.0, {}, 1.0, "", {k: v for k, v in cols.items() if k != "region"})
+    assert C.detector_only(s2) is s2

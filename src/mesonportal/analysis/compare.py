@@ -61,6 +61,7 @@ __all__ = [
     "oscillation_row",
     "benchmark_row",
     "efficiency_variation",
+    "detector_only",
     "systematic_variations",
     "run_compare",
     "lens_markdown",
@@ -296,6 +297,22 @@ def efficiency_variation(sample: SignalSample, n_sigma: float) -> SignalSample:
     if sample.weight_fn is not None:
         base = sample.weight_fn
         wf = lambda x, _b=base, _f=f: _b(x) * _f  # noqa: E731
+    return dataclasses.replace(sample, columns=cols, weight_fn=wf)
+
+
+def detector_only(sample: SignalSample) -> SignalSample:
+    """The sample without the events that up-scatter in the dirt (column ``region`` = 1, idm chain
+    with a configured dirt volume, docs/experiments.md); unchanged if there is no such column."""
+    c = sample.columns
+    if "region" not in c:
+        return sample
+    keep = (np.asarray(c["region"]) != 1).astype(float)
+    cols = dict(c)
+    cols["weight"] = c["weight"] * keep
+    wf = None
+    if sample.weight_fn is not None:
+        base = sample.weight_fn
+        wf = lambda x, _b=base, _k=keep: _b(x) * _k  # noqa: E731
     return dataclasses.replace(sample, columns=cols, weight_fn=wf)
 
 
