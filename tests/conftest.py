@@ -1,10 +1,19 @@
-"""Test-wide settings: an isolated on-disk cache so tests never touch the user's cache."""
+"""Test-wide settings: an isolated on-disk cache so tests never touch the user's cache, and
+Hypothesis profiles — ``ci`` (selected when the environment variable ``CI`` is ``true``/``1``)
+is derandomised, so a CI failure is reproducible and the suite's outcome never depends on luck;
+``dev`` (default) explores new random examples on every run."""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("ci", derandomize=True, print_blob=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else
+                      os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -258,7 +258,7 @@ def test_dump_far_below_pot_scaled_nu_mode_for_charged_meson_scenario():
     # (λ_I = 16.8 cm ≪ decay lengths), so a π±/K± → μνX scenario must predict far fewer events
     # per POT than in target (ν) mode.  Criterion: per-POT ratio < 0.05 (a ≥ 20× suppression);
     # decays at rest in the dump give soft, isotropic X, so the true ratio should be much smaller.
-    predict = pytest.importorskip("mesonportal.analysis.predict")
+    from mesonportal.analysis import predict
     from mesonportal.models.registry import load_benchmark
 
     model = load_benchmark("scalar")

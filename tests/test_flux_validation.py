@@ -75,3 +75,28 @@ def test_dump_mode_has_only_decay_at_rest_neutrinos():
         tot = np.sum(f[fl])
         assert tot > 0
         assert np.sum(np.asarray(f[fl])[above]) < 0.02 * tot
+
+
+def test_nue_above_100_mev_against_official_column(nu_flux, official):
+    """ν_e above 100 MeV (the μ⁺ decays at rest in the absorber, E < 52.8 MeV, are excluded from
+    the official file, docs/flux_validation.md): integral within ±20 % (today 1.14, MC error
+    0.5 %) and every 400 MeV bin from 0.2 to 3.0 GeV within ±30 % (today 1.00–1.26)."""
+    e = np.asarray(nu_flux["edges_gev"])
+    above = e[:-1] >= 0.1 - 1e-9
+    r = np.sum(np.asarray(nu_flux["nue"])[above]) / np.sum(np.asarray(official["nue"])[above])
+    assert 0.8 <= r <= 1.2, r
+    ratio = np.asarray(compare_fluxes(nu_flux, official, np.round(np.arange(0.2, 3.01, 0.4), 3))["nue"]["ratio"])
+    assert np.all(np.abs(ratio - 1.0) <= 0.30), ratio
+
+
+def test_nuebar_above_100_mev_against_official_column(nu_flux, official):
+    """ν̄_e above 100 MeV (from K0_L → π e ν̄, K⁻ → π⁰ e ν̄ and μ⁻ decays) is known to be low:
+    0.63–0.72 of the official column per 400 MeV bin, 0.66 integrated (MC error 0.4 %), because
+    the source lacks low-momentum π⁻/K⁻/K0_L production and tertiary production (K⁻ = 0.1 × K⁺ is
+    an estimate; docs/flux_validation.md, "Known differences").  Two-sided window: the deficit
+    must stay within a factor 2 (≥ 0.5) and must not turn into an excess (≤ 1.2)."""
+    e = np.asarray(nu_flux["edges_gev"])
+    above = e[:-1] >= 0.1 - 1e-9
+    r = np.sum(np.asarray(nu_flux["nuebar"])[above]) / np.sum(np.asarray(official["nuebar"])[above])
+    assert 0.5 <= r <= 1.2, r
+    assert np.sum(np.asarray(nu_flux["nuebar_err"])[above] ** 2) ** 0.5 < 0.02 * np.sum(np.asarray(nu_flux["nuebar"])[above])

@@ -101,7 +101,9 @@ def test_unequal_mass_vector_widths_against_numerical_trace(m_v, m1, m2):
     assert idm.width_fermion_to_fermion_vector(m1 + m_v * 0.5, m1, m_v, 0.7) == 0.0  # closed
 
 
-def test_widths_sum_to_total_and_benchmark_channels(double):
+def test_smoke_width_bookkeeping_and_benchmark_channel_thresholds(double):
+    # Smoke test for the sums (Σ partial = total, Σ BR = 1, τ = ħ/Γ restate the code); the part
+    # with teeth is the open/closed pattern of the benchmark channels from the mass thresholds.
     single = load_benchmark("idm-single")
     for model, labels in ((single, ["V1"]), (double, ["V1", "V2"])):
         for lab in labels:

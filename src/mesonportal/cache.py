@@ -48,6 +48,8 @@ def cache_enabled() -> bool:
 
 
 def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "model_dump") and not isinstance(obj, type):  # pydantic sections (e.g. [source])
+        return _jsonable(obj.model_dump())
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: _jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if isinstance(obj, np.ndarray):
@@ -90,6 +92,8 @@ def source_fingerprint(exp, mode: str) -> dict:
         d["horn"] = h
     if mode == "dump":
         d["dump"] = _jsonable(exp.dump)
+    if getattr(exp, "source", None) is not None:
+        d["source"] = exp.source.model_dump()
     return d
 
 
@@ -307,3 +311,89 @@ def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> in
         for ch in chunks:
             w.append(ch)
     return w._n
+
+
+# ============================================================================ inspection / cleanup
+#: File-name patterns of cache entries (relative to the cache directory): meson samples and the
+#: tabulated three-body / energy-ICDF tables.  Only these (and leftover temporary files of
+#: interrupted writes) are ever reported or deleted by :func:`cache_info` / :func:`clear_cache`.
+ENTRY_PATTERNS: dict[str, tuple[str, ...]] = {
+    "mesons": ("mesons-*.npz",),
+    "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz"),
+    "temporary": ("*.tmp", "tables/*.tmp", ".chunks-*/*"),
+}
+
+
+def cache_location(override: str | Path | None = None) -> Path:
+    """The cache directory that :func:`cache_dir` would use, without creating it."""
+    if override is not None:
+        return Path(override)
+    if os.environ.get("MESONPORTAL_CACHE_DIR"):
+        return Path(os.environ["MESONPORTAL_CACHE_DIR"])
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("mesonportal"))
+
+
+def cache_entries(directory: str | Path | None = None) -> dict[str, list[Path]]:
+    """Cache files by kind (``mesons``, ``tables``, ``temporary``); empty if there is no cache."""
+    d = cache_location(directory)
+    out: dict[str, list[Path]] = {k: [] for k in ENTRY_PATTERNS}
+    if not d.is_dir():
+        return out
+    for kind, patterns in ENTRY_PATTERNS.items():
+        seen: set[Path] = set()
+        for pat in patterns:
+            seen.update(p for p in d.glob(pat) if p.is_file())
+        out[kind] = sorted(seen)
+    return out
+
+
+def cache_info(directory: str | Path | None = None) -> dict[str, Any]:
+    """Size report: directory, whether caching is enabled, and per kind the number of files and
+    bytes; meson entries also by experiment and mode (parsed from ``mesons-<exp>-<mode>-<key>``)."""
+    d = cache_location(directory)
+    entries = cache_entries(d)
+    kinds = {k: {"files": len(v), "bytes": int(sum(p.stat().st_size for p in v))} for k, v in entries.items()}
+    by_mode: dict[str, dict[str, int]] = {}
+    for p in entries["mesons"]:
+        parts = p.stem.split("-")
+        label = "-".join(parts[1:-1]) if len(parts) >= 4 else "other"
+        e = by_mode.setdefault(label, {"files": 0, "bytes": 0})
+        e["files"] += 1
+        e["bytes"] += int(p.stat().st_size)
+    return {"directory": str(d), "exists": d.is_dir(), "enabled": cache_enabled(),
+            "total_files": sum(k["files"] for k in kinds.values()),
+            "total_bytes": sum(k["bytes"] for k in kinds.values()), "kinds": kinds, "mesons_by_experiment_mode": by_mode}
+
+
+def clear_cache(directory: str | Path | None = None, kinds: tuple[str, ...] = ("mesons", "tables", "temporary"),
+                older_than_days: float | None = None, dry_run: bool = False) -> dict[str, Any]:
+    """Delete cache entries of ``kinds`` (optionally only those last modified more than
+    ``older_than_days`` ago); nothing else in the directory is touched.  Returns the number of
+    files and bytes removed (or that would be, with ``dry_run``)."""
+    import time
+
+    from mesonportal.exceptions import ParameterError
+
+    bad = [k for k in kinds if k not in ENTRY_PATTERNS]
+    if bad:
+        raise ParameterError(f"cache kind {bad[0]!r}; allowed: {', '.join(ENTRY_PATTERNS)}")
+    if older_than_days is not None and not (older_than_days >= 0 and np.isfinite(older_than_days)):
+        raise ParameterError(f"older_than_days = {older_than_days!r} must be a finite number >= 0")
+    cutoff = None if older_than_days is None else time.time() - 86400.0 * older_than_days
+    entries = cache_entries(directory)
+    n = nbytes = 0
+    for kind in kinds:
+        for p in entries[kind]:
+            st = p.stat()
+            if cutoff is not None and st.st_mtime > cutoff:
+                continue
+            n += 1
+            nbytes += int(st.st_size)
+            if not dry_run:
+                p.unlink(missing_ok=True)
+                if p.parent.name.startswith(".chunks-") and not any(p.parent.iterdir()):
+                    p.parent.rmdir()
+    return {"directory": str(cache_location(directory)), "removed_files": n, "removed_bytes": nbytes,
+            "dry_run": bool(dry_run)}

@@ -38,3 +38,12 @@ class DataError(MesonportalError):
 
 class NoSensitivityError(MesonportalError):
     """A prediction that is zero everywhere, so that a fit has nothing to constrain."""
+
+
+class ScanInterrupted(MesonportalError):
+    """A scan stopped by the user (Ctrl-C): the finished points are saved; ``--resume`` continues.
+    The CLI prints the message on one line and exits with code 130."""
+
+
+class OutputError(MesonportalError):
+    """An output (file, directory, plot) that cannot be written."""

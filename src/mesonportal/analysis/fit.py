@@ -16,7 +16,8 @@ Statistics (all choices stated in docs/fit.md):
   < 4 (2σ), edges by Brent root finding. If Δχ²(0) is below the level the interval starts at 0
   (kind ``"upper-limit"``); if the level is not reached inside the scanned (allowed) range the
   upper edge is ``None`` (kind ``"lower-limit"``).
-* ndof = (number of bins in the χ²: 11 ν_e-like + 8 ν_μ per mode) − 1 fitted parameter.
+* ndof = (number of bins in the χ²: 11 ν_e-like + 8 ν_μ per mode) − 1 fitted parameter; the
+  background-only χ² has ndof_background = bins (19 per mode, 38 combined).
   p-value = P(χ²_ndof ≥ χ²_min). Significance of the signal over background only: Δχ² =
   χ²_background − χ²_min with one parameter on the boundary x ≥ 0 (Chernoff: ½χ²₀ + ½χ²₁),
   so the one-sided Z = √Δχ².
@@ -229,9 +230,14 @@ class AnalysisFit:
         return float(stats.chi2.sf(self.chi2_min, self.ndof))
 
     @property
+    def ndof_background(self) -> int:
+        """Degrees of freedom of the background-only χ²: all bins (no fitted parameter)."""
+        return self.ndof + 1
+
+    @property
     def p_value_background(self) -> float:
         """Goodness of fit of background only, P(χ²_(ndof+1) ≥ χ²_background)."""
-        return float(stats.chi2.sf(self.chi2_background, self.ndof + 1))
+        return float(stats.chi2.sf(self.chi2_background, self.ndof_background))
 
     @property
     def significance_sigma(self) -> float:
@@ -253,6 +259,7 @@ class AnalysisFit:
             "chi2_background": self.chi2_background,
             "delta_chi2": self.delta_chi2,
             "ndof": self.ndof,
+            "ndof_background": self.ndof_background,
             "n_bins": self.n_bins,
             "p_value": self.p_value,
             "p_value_background": self.p_value_background,
@@ -310,7 +317,9 @@ class FitResult:
                 "chi2_background": b.chi2_background,
                 "delta_chi2": b.delta_chi2,
                 "ndof": b.ndof,
+                "ndof_background": b.ndof_background,
                 "p_value": b.p_value,
+                "p_value_background": b.p_value_background,
                 "significance_sigma": b.significance_sigma,
             },
             "events": dict(self.events),
@@ -322,7 +331,8 @@ class FitResult:
             "conventions": {
                 "chi2": "MiniBooNE covariance chi2 (arXiv:2006.16883 release), statistical diagonal "
                         f"{self.stat!r}; combined = 60x60 nu+nubar matrix",
-                "ndof": "bins in the chi2 (11 nu_e-like + 8 nu_mu per mode) - 1",
+                "ndof": "bins in the chi2 (11 nu_e-like + 8 nu_mu per mode) - 1 (one fitted parameter); "
+                        "ndof_background = bins (background only: no fitted parameter)",
                 "significance": "sqrt(chi2_background - chi2_min), one parameter on the boundary x >= 0",
                 "intervals": "connected region around the best fit with delta chi2 < 1 (1 sigma), < 4 (2 sigma)",
                 "dump_criterion": (f"predicted dump-mode events (all energies) <= {DUMP_UPPER_LIMIT_EVENTS:.2f}: "

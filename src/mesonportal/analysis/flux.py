@@ -294,7 +294,8 @@ def plot_flux(prediction: dict[str, Any], official: dict[str, Any] | None, path:
               edges_gev=None, title: str = "MiniBooNE neutrino-mode flux") -> Path:
     """Publication-style figure: fluxes per flavour (log y, ν/cm²/POT/50 MeV) — prediction as
     error-band steps, official as dashed lines — with a prediction/official ratio panel
-    underneath.  Saves to ``path`` (format from the suffix) and returns it."""
+    underneath (only when there is an official flux).  Saves to ``path`` (format from the
+    suffix) and returns it."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -305,8 +306,12 @@ def plot_flux(prediction: dict[str, Any], official: dict[str, Any] | None, path:
         if official is not None:
             official = rebin_flux(official, edges_gev)
     edges = np.asarray(prediction["edges_gev"], float)
-    fig, (ax, axr) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True,
-                                  gridspec_kw={"height_ratios": [3, 1.2], "hspace": 0.05})
+    if official is not None:
+        fig, (ax, axr) = plt.subplots(2, 1, figsize=(6.4, 6.0), sharex=True,
+                                      gridspec_kw={"height_ratios": [3, 1.2], "hspace": 0.05})
+    else:  # nothing to compare with (e.g. dump or antineutrino mode): no empty ratio panel
+        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        axr = ax
     xmax = edges[-1]
     ymin = np.inf
     for name in FLAVOURS:

@@ -71,9 +71,10 @@ _LABELS = {"enu_qe": (r"$E_\nu^{QE}$ [MeV]", "e_qe"), "evis": (r"$E_{vis}$ [MeV]
            "costheta": (r"$\cos\theta$", "cos_theta")}
 
 
-def _prediction_hist(sample, name: str, edges: np.ndarray, window: bool) -> tuple[np.ndarray, np.ndarray]:
+def _prediction_hist(sample, name: str, edges: np.ndarray, window: bool,
+                     coupling_product: float | None = None) -> tuple[np.ndarray, np.ndarray]:
     col = _LABELS[name][1]
-    w = sample.weights() * sample.pot
+    w = sample.weights(coupling_product) * sample.pot
     x = np.asarray(sample.columns[col], float)
     if window:
         eqe = np.asarray(sample.columns["e_qe"], float)
@@ -84,9 +85,11 @@ def _prediction_hist(sample, name: str, edges: np.ndarray, window: bool) -> tupl
     return h, np.sqrt(h2)
 
 
-def plot_prediction(sample, directory: str | Path, fmt: str = "png") -> list[Path]:
+def plot_prediction(sample, directory: str | Path, fmt: str = "png", coupling_product: float | None = None) -> list[Path]:
     """Write ``enu_qe``, ``evis`` and ``costheta`` figures of ``sample`` to ``directory``
-    (created) as ``<experiment>_<mode>_<observable>.<fmt>``; returns the paths."""
+    (created) as ``<experiment>_<mode>_<observable>.<fmt>``; returns the paths.  The signal is
+    drawn at ``coupling_product`` (default: the sample's reference coupling product, i.e. the
+    model's couplings as given), and the legend states which value was used."""
     plt = _plt()
     out_dir = Path(directory)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -101,7 +104,7 @@ def plot_prediction(sample, directory: str | Path, fmt: str = "png") -> list[Pat
 
             edges = HISTOGRAMS[name][1]
         window = name != "enu_qe" and exc is not None
-        h, e = _prediction_hist(sample, name, edges, window)
+        h, e = _prediction_hist(sample, name, edges, window, coupling_product)
         fig, ax = plt.subplots(figsize=(7.0, 5.2))
         per_width = name == "enu_qe"
         width = np.diff(edges) if per_width else np.ones(len(edges) - 1)
@@ -109,7 +112,10 @@ def plot_prediction(sample, directory: str | Path, fmt: str = "png") -> list[Pat
             centres = 0.5 * (edges[1:] + edges[:-1])
             ax.errorbar(centres, exc["excess"] / width, yerr=exc["error"] / width, fmt="o", color="k", ms=4,
                         label="MiniBooNE data − background")
-        ax.stairs(h / width, edges, color="C3", lw=2, label=f"{model} prediction")
+        x = sample.coupling_product_ref if coupling_product is None else coupling_product
+        which = "reference couplings" if coupling_product is None else "requested"
+        ax.stairs(h / width, edges, color="C3", lw=2,
+                  label=f"{model} prediction, coupling product {x:.3g} {sample.coupling_units} ({which})")
         ax.stairs((h + e) / width, edges, baseline=np.clip(h - e, 0, None) / width, fill=True, color="C3",
                   alpha=0.25, lw=0, label="MC stat.")
         ax.axhline(0.0, color="0.5", lw=0.8)
@@ -117,7 +123,7 @@ def plot_prediction(sample, directory: str | Path, fmt: str = "png") -> list[Pat
         ax.set_ylabel("events / MeV" if per_width else "events / bin")
         if name == "enu_qe":
             ax.set_xlim(edges[0], min(edges[-1], 1500.0 if exc is not None else edges[-1]))
-        tot = float(np.sum(sample.weights()) * sample.pot)
+        tot = float(np.sum(sample.weights(coupling_product)) * sample.pot)
         ax.set_title(f"{sample.experiment} {sample.mode} mode ({sample.pot:.3g} POT), total {tot:.3g} events",
                      fontsize=11)
         ax.legend(fontsize=10, frameon=False)

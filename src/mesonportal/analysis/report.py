@@ -23,7 +23,7 @@ _COLUMNS = (
     ("1σ interval", "interval_1sigma"),
     ("2σ interval", "interval_2sigma"),
     ("χ²_min/ndof", "chi2_ndof"),
-    ("χ²_bkg", "chi2_background"),
+    ("χ²_bkg/ndof", "chi2_background"),
     ("Δχ²", "delta_chi2"),
     ("signif.", "significance"),
     ("events ν", "events_nu"),
@@ -74,6 +74,7 @@ def summary_row(name: str, result: FitResult) -> dict[str, Any]:
         "chi2_min": b.chi2_min,
         "ndof": b.ndof,
         "chi2_background": b.chi2_background,
+        "ndof_background": b.ndof_background,
         "delta_chi2": b.delta_chi2,
         "p_value": b.p_value,
         "significance_sigma": b.significance_sigma,
@@ -85,6 +86,20 @@ def summary_row(name: str, result: FitResult) -> dict[str, Any]:
         "dump_ratio_to_scaled_nu": dump.get("ratio_to_scaled_nu_prediction"),
         "notes": list(result.notes),
     }
+
+
+def format_p(p: float) -> str:
+    """A p-value for tables: 2 significant digits, but never rounded to a misleading "1" or "0"
+    (0.997 stays 0.997; p > 0.9995 is shown as "> 0.999", p < 1e-99 as "< 1e-99")."""
+    if p is None or p != p:
+        return "–"
+    if p > 0.9995:
+        return "> 0.999"
+    if p >= 0.95:
+        return f"{p:.3f}"
+    if p < 1e-99:
+        return "< 1e-99"
+    return f"{p:.2g}"
 
 
 def failed_row(name: str, status: str, message: str) -> dict[str, Any]:
@@ -101,8 +116,8 @@ def _cells(row: Mapping[str, Any]) -> dict[str, str]:
         "best_fit": f"{_g(row['best_fit'])} {u}".strip(),
         "interval_1sigma": format_interval(row["interval_1sigma"], row.get("interval_kind_1sigma", "")),
         "interval_2sigma": format_interval(row["interval_2sigma"], row.get("interval_kind_2sigma", "")),
-        "chi2_ndof": f"{row['chi2_min']:.2f}/{row['ndof']} (p={row['p_value']:.2g})",
-        "chi2_background": f"{row['chi2_background']:.2f}",
+        "chi2_ndof": f"{row['chi2_min']:.2f}/{row['ndof']} (p={format_p(row['p_value'])})",
+        "chi2_background": f"{row['chi2_background']:.2f}/{row.get('ndof_background', row['ndof'] + 1)}",
         "delta_chi2": f"{row['delta_chi2']:.2f}",
         "significance": f"{row['significance_sigma']:.2f}σ",
         "events_nu": _g(row.get("events_nu"), ".1f"),
@@ -130,7 +145,8 @@ def markdown_report(rows: list[Mapping[str, Any]], meta: Mapping[str, Any] | Non
         "",
         "- χ²: MiniBooNE covariance χ² of the 2021 data release (arXiv:2006.16883), ν_e-like E_QE bins "
         "and ν_μ constraint bins; the combined ν+ν̄ fit uses the 60×60 matrix. "
-        "ndof = bins in the χ² (19 per mode) − 1.",
+        "ndof = bins in the χ² (19 per mode) − 1 for the fit; the background-only χ² has no fitted "
+        "parameter: ndof = bins (19 per mode, 38 combined).",
         "- Intervals: Δχ² < 1 (1σ) and < 4 (2σ) around the best fit; '< b' = upper limit (Δχ²(0) below the "
         "level), '> a' = not closed inside the scanned/allowed range.",
         "- Significance: √(χ²_bkg − χ²_min) (one parameter, boundary at zero coupling).",
@@ -152,10 +168,50 @@ def markdown_report(rows: list[Mapping[str, Any]], meta: Mapping[str, Any] | Non
     return "\n".join(lines) + "\n"
 
 
-def rich_table(rows: list[Mapping[str, Any]], title: str = "MiniBooNE excess fits"):
-    """A :class:`rich.table.Table` of the summary rows."""
+#: Columns of the compact terminal table (fits an 80-column terminal); the full set is in
+#: report.md and summary.json.
+_COMPACT = (
+    ("benchmark", "benchmark"),
+    ("best fit", "best_fit_short"),
+    ("1σ", "interval_short"),
+    ("χ²/ndof", "chi2_short"),
+    ("p", "p_short"),
+    ("Z", "significance"),
+    ("events ν/ν̄/dump", "events_all"),
+    ("PIENU", "pienu"),
+    ("dump", "dump_ok"),
+)
+
+
+def rich_table(rows: list[Mapping[str, Any]], title: str = "MiniBooNE excess fits", compact: bool = False):
+    """A :class:`rich.table.Table` of the summary rows (``compact``: a layout for an 80-column
+    terminal; the full set of columns is in report.md and summary.json)."""
+    from rich import box
     from rich.table import Table
 
+    if compact:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1),
+                      collapse_padding=True)
+        for head, key in _COMPACT:
+            table.add_column(head, justify="left" if key == "benchmark" else "right", no_wrap=True)
+        for row in rows:
+            c = _cells(row)
+            if row.get("status") == "ok":
+                c["benchmark"] = str(row["benchmark"])
+                c["best_fit_short"] = _g(row["best_fit"], ".2e")
+                c["chi2_short"] = f"{row['chi2_min']:.1f}/{row['ndof']}"
+                lo, hi = row["interval_1sigma"]
+                x = row["best_fit"]
+                two = row.get("interval_kind_1sigma") == "two-sided" and lo is not None and hi is not None and x
+                c["interval_short"] = (f"±{50 * (hi - lo) / x:.0f}%" if two else
+                                       format_interval(row["interval_1sigma"], row.get("interval_kind_1sigma", "")))
+                c["p_short"] = format_p(row["p_value"])
+                c["significance"] = f"{row['significance_sigma']:.1f}σ"
+                c["events_all"] = (f"{_g(row.get('events_nu'), '.0f')}/{_g(row.get('events_nubar'), '.0f')}/"
+                                   f"{_g(row.get('events_dump'), '.2g')}")
+                c["pienu"] = {True: "ok", False: "excl.", None: "–"}[row.get("pienu_allowed")]
+            table.add_row(*(c.get(k, "") for _, k in _COMPACT))
+        return table
     table = Table(title=title)
     for head, key in _COLUMNS:
         table.add_column(head, justify="left" if key == "benchmark" else "right",
@@ -166,18 +222,31 @@ def rich_table(rows: list[Mapping[str, Any]], title: str = "MiniBooNE excess fit
     return table
 
 
-def fit_rich_table(result: FitResult):
-    """Per-analysis table of one fit (terminal output of ``mesonportal fit``)."""
+def fit_rich_table(result: FitResult, compact: bool = False):
+    """Per-analysis table of one fit (terminal output of ``mesonportal fit``); ``compact``: a
+    layout for an 80-column terminal (2σ intervals and Δχ² are in the JSON output)."""
+    from rich import box
     from rich.table import Table
 
     name = result.benchmark or result.model
-    table = Table(title=f"MiniBooNE fit — {name} — coupling product [{result.units or 'dimensionless'}]")
-    for head in ("analysis", "best fit", "1σ", "2σ", "χ²_min/ndof", "p", "χ²_bkg", "Δχ²", "signif."):
+    title = f"MiniBooNE fit — {name} — coupling product [{result.units or 'dimensionless'}]"
+    if compact:
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, padding=(0, 1),
+                      collapse_padding=True)
+        for head in ("analysis", "best fit", "1σ interval", "χ²/ndof", "p", "χ²_bkg/ndof", "Z"):
+            table.add_column(head, justify="right", no_wrap=True)
+        for k, f in result.fits_by_mode.items():
+            table.add_row(k, _g(f.best_fit, ".3g"), format_interval(f.interval_1sigma, f.interval_kind_1sigma),
+                          f"{f.chi2_min:.1f}/{f.ndof}", format_p(f.p_value),
+                          f"{f.chi2_background:.1f}/{f.ndof_background}", f"{f.significance_sigma:.1f}σ")
+        return table
+    table = Table(title=title)
+    for head in ("analysis", "best fit", "1σ", "2σ", "χ²_min/ndof", "p", "χ²_bkg/ndof", "Δχ²", "signif."):
         table.add_column(head, justify="right")
     for k, f in result.fits_by_mode.items():
         table.add_row(k, _g(f.best_fit), format_interval(f.interval_1sigma, f.interval_kind_1sigma),
                       format_interval(f.interval_2sigma, f.interval_kind_2sigma),
-                      f"{f.chi2_min:.2f}/{f.ndof}", f"{f.p_value:.3g}", f"{f.chi2_background:.2f}",
+                      f"{f.chi2_min:.2f}/{f.ndof}", format_p(f.p_value), f"{f.chi2_background:.2f}/{f.ndof_background}",
                       f"{f.delta_chi2:.2f}", f"{f.significance_sigma:.2f}σ")
     return table
 

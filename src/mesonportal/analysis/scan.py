@@ -57,7 +57,7 @@ import numpy as np
 
 from mesonportal import __version__
 from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV, HISTOGRAMS
-from mesonportal.exceptions import ConfigError, ParameterError
+from mesonportal.exceptions import ConfigError, ParameterError, ScanInterrupted
 
 __all__ = [
     "COUPLING_AXIS",
@@ -142,6 +142,9 @@ def parse_axis(text: str) -> Axis:
             raise ParameterError(f"grid axis {text!r}: n = {parts[3]!r} must be an integer >= 1") from None
         if n < 1 or n > 100_000:
             raise ParameterError(f"grid axis {text!r}: n = {n} out of range [1, 100000]")
+        if n == 1 and start != stop:
+            raise ParameterError(f"grid axis {text!r}: one point needs start == stop "
+                                 f"(e.g. {name}={head}:{parts[1]}:{parts[1]}:1 or {name}={parts[1]})")
         if head == "LOG":
             if start <= 0 or stop <= 0:
                 raise ParameterError(f"grid axis {text!r}: LOG needs start, stop > 0")
@@ -294,8 +297,25 @@ class ScanSpec:
                    int(d["seed"]), d["samples"], d["stat"], d["rescale"])
 
     def fingerprint(self) -> str:
-        """Hex hash of :meth:`to_json` (and the package version is stored alongside)."""
-        return hashlib.sha256(json.dumps(self.to_json(), sort_keys=True).encode()).hexdigest()[:16]
+        """Hex hash of :meth:`to_json` and the package version: every part of a scan carries it,
+        so that parts of another scan (or another mesonportal version) are never merged."""
+        payload = {"spec": self.to_json(), "mesonportal_version": __version__}
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+    def check_grid(self) -> None:
+        """Build the model of every mass point (and, for idm, check the largest coupling on the
+        grid) before any work starts: ParameterError naming the first invalid point."""
+        from mesonportal.models.registry import make_model
+
+        ca = self.coupling_axis
+        for point in self.mass_points():
+            try:
+                model = make_model(self.model, **self.model_params(point))
+                if self.model == "idm" and ca is not None:
+                    model.with_coupling_product(float(max(ca.values)))
+            except ParameterError as exc:
+                where = ", ".join(f"{k}={v:g}" for k, v in point.params.items())
+                raise ParameterError(f"grid point {where} is invalid: {exc}") from None
 
 
 # ============================================================================== evaluation
@@ -444,14 +464,12 @@ def _pienu(model, model_name: str, rescale: str, xs: np.ndarray, xref: float) ->
     or ε (idm) fixed they are those of the reference model (module docstring)."""
     from mesonportal.production.limits import pion_branching_ratios
 
+    # the verdict is that of pion_branching_ratios (each pion channel against the bound at its
+    # own dark mass), the same function the fit uses: scan and fit can never disagree
     ref = pion_branching_ratios(model)
     r_e = np.full(len(xs), ref["R_e"])
     r_mu = np.full(len(xs), ref["R_mu"])
-    allowed = np.ones(len(xs), dtype=bool)
-    for lep, r in (("e", r_e), ("mu", r_mu)):
-        b = ref[f"pienu_{lep}"]["bound"]  # None outside PIENU's searched mass range
-        if b is not None:
-            allowed &= r < b
+    allowed = np.full(len(xs), bool(ref["allowed"]))
     return {"R_e": r_e, "R_mu": r_mu, "pienu_allowed": allowed}
 
 
@@ -585,13 +603,20 @@ def run_scan(spec: ScanSpec, out, *, workers: int = 1, scheduler: str | None = N
     after each written part with grid-point counts (tests use it to interrupt)."""
     from mesonportal.analysis import scan_io
 
+    import warnings
+
     t0 = time.perf_counter()
     if workers < 1:
         raise ParameterError(f"workers = {workers!r} must be >= 1")
     if predictor is None:
         predictor = _default_predictor()  # fail early (before starting a cluster) if unavailable
+    spec.check_grid()  # the whole grid before any output is written
     ds = scan_io.prepare_output(out, spec, resume=resume, overwrite=overwrite)
-    done = scan_io.completed_mass_points(ds)
+
+    def bad_part(name: str, reason: str) -> None:
+        warnings.warn(f"{ds / name}: {reason}; recomputing it", stacklevel=3)
+
+    done = scan_io.completed_mass_points(ds, spec, report=bad_part)
     pending = [p for p in spec.mass_points() if p.index not in done]
     total = spec.n_points
     ndone = (spec.n_mass_points - len(pending)) * spec.n_couplings
@@ -608,13 +633,36 @@ def run_scan(spec: ScanSpec, out, *, workers: int = 1, scheduler: str | None = N
             if on_point is not None:
                 on_point(ndone, total)
 
-        if pending and not use_dask:
-            for p in pending:
-                record(p.index, evaluate_mass_point(spec, p, predictor=predictor))
-        elif pending:
-            backend = _run_dask(spec, pending, predictor, record, workers=workers, scheduler=scheduler, client=client)
+        try:
+            if pending and not use_dask:
+                for p in pending:
+                    record(p.index, evaluate_mass_point(spec, p, predictor=predictor))
+            elif pending:
+                backend = _run_dask(spec, pending, predictor, record, workers=workers, scheduler=scheduler,
+                                    client=client)
+        except KeyboardInterrupt:
+            raise ScanInterrupted(f"scan aborted: {ndone} of {total} points saved in {str(ds)!r}; "
+                                  "rerun with --resume to complete it") from None
     return ScanSummary(str(ds), total, spec.n_mass_points, len(pending), spec.n_mass_points - len(pending),
                        time.perf_counter() - t0, backend)
+
+
+def _quiet_local_cluster(LocalCluster, workers: int):
+    """A LocalCluster whose worker processes ignore SIGINT (Ctrl-C reaches the whole process
+    group; this process alone handles it and shuts the cluster down, so the user sees one
+    "scan aborted" line instead of worker tracebacks) and log only errors."""
+    import logging
+    import signal
+    import threading
+
+    in_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+    try:
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+                            silence_logs=logging.ERROR)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, old)
 
 
 def _run_dask(spec: ScanSpec, pending: Iterable[MassPoint], predictor: Predictor, record, *, workers: int,
@@ -634,8 +682,7 @@ def _run_dask(spec: ScanSpec, pending: Iterable[MassPoint], predictor: Predictor
                 raise ConfigError(f"cannot connect to Dask scheduler {scheduler!r}: {exc}") from None
             backend = f"dask:{scheduler}"
         else:
-            own_cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
+            own_cluster = _quiet_local_cluster(LocalCluster, workers)
             client = own_client = Client(own_cluster)
             backend = f"dask:local({workers})"
     else:

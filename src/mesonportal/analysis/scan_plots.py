@@ -25,8 +25,10 @@ def delta_chi2_map(path: str | Path, chi2: str = "combined", x_axis: str | None 
     """The plotted plane of scan ``path``: x values (mass axis), y values (coupling_product),
     χ² (ny, nx) (NaN where points are missing), Δχ², PIENU-allowed mask (profiled points:
     allowed if the profiled minimum is), best fit, axis scales."""
+    import warnings
+
     from mesonportal.analysis.scan import ScanSpec
-    from mesonportal.analysis.scan_io import read_metadata, scan_columns
+    from mesonportal.analysis.scan_io import IncompleteScanWarning, read_metadata, scan_columns, scan_status
 
     if chi2 not in ("combined", "nu", "nubar"):
         raise ParameterError(f"chi2 must be one of combined, nu, nubar; got {chi2!r}")
@@ -42,7 +44,13 @@ def delta_chi2_map(path: str | Path, chi2: str = "combined", x_axis: str | None 
             raise ParameterError(f"--x {x_axis!r} is not a mass axis of the scan; allowed: "
                                  f"{', '.join(a.name for a in spec.mass_axes)}")
     ya = spec.coupling_axis
-    cols = scan_columns(path, [xa.name, COUPLING_AXIS, f"chi2_{chi2}", "pienu_allowed"])
+    status = scan_status(path)
+    if not status.complete and status.valid:
+        warnings.warn(status.message() + "; the figure is marked incomplete (rerun the scan with --resume)",
+                      IncompleteScanWarning, stacklevel=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteScanWarning)  # reported once, above
+        cols = scan_columns(path, [xa.name, COUPLING_AXIS, f"chi2_{chi2}", "pienu_allowed"])
     xv, yv = np.asarray(xa.values), np.asarray(ya.values if ya is not None else np.unique(cols[COUPLING_AXIS]))
     ix = np.searchsorted(xv, cols[xa.name]) if np.all(np.diff(xv) > 0) else np.array([int(np.argmin(abs(xv - v))) for v in cols[xa.name]])
     iy = np.array([int(np.argmin(np.abs(yv - v))) for v in cols[COUPLING_AXIS]])
@@ -63,6 +71,8 @@ def delta_chi2_map(path: str | Path, chi2: str = "combined", x_axis: str | None 
         "pienu_allowed": allowed, "x_scale": xa.scale, "y_scale": ya.scale if ya is not None else "lin",
         "best_fit": {xa.name: float(xv[jx]), COUPLING_AXIS: float(yv[jy]), f"chi2_{chi2}": cmin},
         "chi2_name": chi2, "model": spec.model, "experiment": spec.experiment,
+        "mass_points_present": len(status.valid), "mass_points_total": status.n_mass_points,
+        "complete": status.complete,
     }
 
 
@@ -108,10 +118,15 @@ def plot_scan(path: str | Path, out: str | Path, chi2: str = "combined", x_axis:
     if m["y_scale"] == "log":
         ax.set_yscale("log")
     ax.set_xlabel(f"{m['x_name']} [MeV]" if m["x_name"].startswith("m_") else m["x_name"])
-    ax.set_ylabel("coupling product" + (" g_μ g_n λ [MeV⁻¹]" if m["model"] != "idm" else ""))
+    ax.set_ylabel("coupling product" + (" g_μ g_n λ [MeV$^{-1}$]" if m["model"] != "idm" else ""))
     ax.set_title(title or f"{m['experiment']} {m['model']}: Δχ² ({m['chi2_name']}), 2 dof")
+    if not m["complete"]:
+        ax.text(0.5, 0.5, f"INCOMPLETE SCAN\n{m['mass_points_present']} of {m['mass_points_total']} mass points present",
+                transform=ax.transAxes, ha="center", va="center", fontsize=14, color="red", alpha=0.6,
+                rotation=20, zorder=10)
     ax.legend(handles=handles, loc="best", fontsize=8)
     fig.tight_layout()
     fig.savefig(out)
     plt.close(fig)
-    return {"best_fit": bf, "levels": dict(DELTA_CHI2_2DOF), "out": str(out)}
+    return {"best_fit": bf, "levels": dict(DELTA_CHI2_2DOF), "out": str(out), "complete": m["complete"],
+            "mass_points_present": m["mass_points_present"], "mass_points_total": m["mass_points_total"]}

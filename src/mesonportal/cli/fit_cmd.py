@@ -93,20 +93,48 @@ def run_fit(
               help="Write plots (E_QE, E_vis, cos theta per mode; delta chi2 scan) to DIR.")
 def command(experiment, model_name, params, benchmark, modes, stat, samples, seed, as_json, plot_dir):
     """Fit the coupling product to the MiniBooNE excess (best fit, 1σ/2σ, χ², dump, PIENU)."""
+    from mesonportal.cli.checks import check_output_dir
+
     ms = parse_modes(modes)
     model = resolve_model(model_name, params, benchmark)
+    if plot_dir:
+        check_output_dir(plot_dir, "--plot")  # before the (long) fit
     tty = sys.stderr.isatty()
     result, preds, dump = run_fit(experiment, model, ms, samples=samples, seed=seed, stat=stat,
-                                  benchmark=benchmark or model_name, progress=tty and not as_json)
-    paths = []
-    if plot_dir:
-        from mesonportal.analysis.fit_plots import plot_fit
-
-        paths = plot_fit(result, preds, plot_dir)
+                                  benchmark=benchmark or model_name, progress=tty and not as_json, status=_status(tty))
+    # the results are printed first: a failing plot never loses them
     if as_json:
         click.echo(json.dumps(result.to_json(scan=False), allow_nan=False))
-        return
-    _print_summary(result, paths)
+    else:
+        _print_summary(result, [])
+    if plot_dir:
+        from mesonportal.analysis.fit_plots import plot_fit
+        from mesonportal.exceptions import OutputError
+
+        try:
+            paths = plot_fit(result, preds, plot_dir)
+        except OSError as exc:
+            raise OutputError(f"--plot {plot_dir!r}: cannot write the plots ({exc.strerror or exc}); "
+                              "the fit result above is complete") from None
+        if not as_json:
+            from rich.console import Console
+
+            for p in paths:
+                Console(stderr=True).print(f"plot written to {p}")
+
+
+def _status(tty: bool):
+    """Progress lines for long fits on a terminal (stderr): one per stage, with elapsed time."""
+    if not tty:
+        return None
+    import time
+
+    t0 = time.perf_counter()
+
+    def say(msg: str) -> None:
+        click.echo(f"mesonportal: {msg} ({time.perf_counter() - t0:.0f} s)", err=True)
+
+    return say
 
 
 def _print_summary(result, paths) -> None:
@@ -114,8 +142,8 @@ def _print_summary(result, paths) -> None:
 
     from mesonportal.analysis.report import fit_rich_table
 
-    con = Console(width=None if sys.stdout.isatty() else 160)
-    con.print(fit_rich_table(result))
+    con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
+    con.print(fit_rich_table(result, compact=con.width < 130))
     ev = result.events
     fmt = lambda v: "–" if v is None else f"{v:.4g}"  # noqa: E731
     con.print(f"events at best fit: ν {fmt(ev.get('nu'))}, ν̄ {fmt(ev.get('nubar'))} (200 < E_QE < 1250 MeV); "

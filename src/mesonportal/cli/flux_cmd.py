@@ -51,7 +51,11 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
     from mesonportal import api
     from mesonportal.analysis.flux import integrated_flux, mean_energy_gev, official_flux, plot_flux
 
+    from mesonportal.cli.checks import check_plot_file
+
     model = resolve_model(model_name, params, benchmark, required=False)
+    if plot_path:
+        check_plot_file(plot_path, "--plot")
     if model is not None:
         _dark(api, model, experiment, mode, samples, seed, as_json, plot_path)
         return

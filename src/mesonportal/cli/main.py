@@ -11,7 +11,7 @@ import sys
 import click
 
 from mesonportal import __version__
-from mesonportal.exceptions import MesonportalError, NoSensitivityError
+from mesonportal.exceptions import MesonportalError, NoSensitivityError, ScanInterrupted
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,8 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         cli.main(args=argv, prog_name="mesonportal", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help / --version
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         click.echo("mesonportal: aborted", err=True)
+        return 130
+    except ScanInterrupted as exc:  # Ctrl-C during a scan: finished points are saved
+        click.echo(f"mesonportal: {exc}", err=True)
         return 130
     except click.ClickException as exc:  # usage errors: unknown option, bad value
         msg = exc.format_message().replace("\n", " ")

@@ -13,7 +13,10 @@ experiment_option = click.option(
 mode_option = click.option(
     "--mode", "-m", type=click.Choice(MODES), default="nu", show_default=True, help="Beam mode.",
 )
-seed_option = click.option("--seed", type=int, default=12345, show_default=True, help="Random seed.")
+#: Seeds are non-negative integers (numpy.random.SeedSequence; stored as int64 in outputs).
+SEED_MAX = 2**63 - 1
+seed_option = click.option("--seed", type=click.IntRange(0, SEED_MAX), default=12345, show_default=True,
+                           help="Random seed (integer >= 0).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object to stdout.")
 
 

@@ -25,15 +25,24 @@ from mesonportal.cli.options import experiment_option, json_option, mode_option,
               help="Write the weighted events (all columns + metadata) to FILE.parquet.")
 @click.option("--criterion", type=click.Choice(["circle", "angle", "circle-table"]), default="circle", show_default=True,
               help="Single-shower criterion for e+e- / gamma gamma pairs.")
+@click.option("--coupling-product", "coupling_product", type=click.FloatRange(min=0, min_open=True, max=1e300),
+              default=None, help="Report and plot the signal reweighted to this coupling product (e.g. the best "
+              "fit of `mesonportal fit`); default: the model's own couplings (reference coupling product).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
-            criterion):
+            criterion, coupling_product):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms."""
     from mesonportal.analysis.predict import predict_signal
     from mesonportal.exceptions import ParameterError
 
     model = resolve_model(model_name, params, benchmark, required=True)
-    if events_path is not None and not str(events_path).lower().endswith(".parquet"):
-        raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
+    from mesonportal.cli.checks import check_output_dir, check_output_file
+
+    if events_path is not None:
+        if not str(events_path).lower().endswith(".parquet"):
+            raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
+        check_output_file(events_path, "--events")
+    if plot_dir:
+        check_output_dir(plot_dir, "--plot")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sample = predict_signal(experiment, mode, model, samples=samples, seed=seed,
@@ -48,12 +57,17 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     if plot_dir:
         from mesonportal.analysis.plots import plot_prediction
 
-        paths = plot_prediction(sample, plot_dir)
+        paths = plot_prediction(sample, plot_dir, coupling_product=coupling_product)
+        if coupling_product is None:
+            click.echo(f"mesonportal: note: the plots show the signal at the reference coupling product "
+                       f"{sample.coupling_product_ref:.3g} {sample.coupling_units} (the model's couplings), not at "
+                       "the MiniBooNE best fit; pass --coupling-product with the value from `mesonportal fit`",
+                       err=True)
     if as_json:
-        out = sample.to_json()
+        out = sample.to_json(coupling_product)
         click.echo(json.dumps(_jsonable(out)))
         return
-    _summary(sample, model)
+    _summary(sample, model, coupling_product)
     from rich.console import Console
 
     err = Console(stderr=True)
@@ -82,24 +96,25 @@ def _jsonable(x):
     return x
 
 
-def _summary(sample, model) -> None:
+def _summary(sample, model, coupling_product=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    tot = sample.totals()
+    tot = sample.totals(coupling_product)
     con = Console()
     t = Table(title=f"{sample.experiment} — {sample.mode} mode — {model.name} ({sample.pot:.4g} POT)")
     t.add_column("quantity")
     t.add_column("value", justify="right")
-    t.add_row("coupling product", f"{sample.coupling_product_ref:.4g} {sample.coupling_units}")
+    x = sample.coupling_product_ref if coupling_product is None else coupling_product
+    t.add_row("coupling product", f"{x:.4g} {sample.coupling_units}")
     t.add_row("events (total)", f"{tot['events_total']:.4g} ± {tot['mc_stat_error']:.2g} (MC)")
     t.add_row("events 200 < E_QE < 1250 MeV", f"{tot['events_200_1250']:.4g}")
-    for k, v in sample.info.get("events_by_process", {}).items():
+    for k, v in (sample.info.get("events_by_process", {}) if coupling_product is None else {}).items():
         t.add_row(f"  from {k}", f"{v:.4g}")
     t.add_row("MC events", str(len(sample)))
     t.add_row("time [s]", f"{sample.info['timing_s']['total']:.2f}")
     con.print(t)
-    edges, counts, sumw2 = sample.histogram("enu_qe")
+    edges, counts, sumw2 = sample.histogram("enu_qe", coupling_product)
     h = Table(title="E_QE histogram (events / bin)")
     for c in ("E_QE [MeV]", "events", "MC stat."):
         h.add_column(c, justify="right")

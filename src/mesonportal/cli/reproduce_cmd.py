@@ -8,6 +8,11 @@ For every benchmark: predict ν, ν̄ and dump mode, fit ν+ν̄ (combined covar
 ``<out>/report.md`` (summary table + criteria) and ``<out>/summary.json``. A benchmark without
 sensitivity (prediction zero everywhere) is reported as such and does not stop the job; the exit
 code is 0 if at least one benchmark was fitted, else 1.
+
+Stale outputs: every run lists the files it wrote in ``<out>/.mesonportal-outputs.json``; a new
+run into the same directory first deletes the files of that list (and nothing else), so the
+directory never holds results that the new ``report.md`` does not describe (e.g. a benchmark
+fitted last time but not this time).  Files of the user in ``<out>`` are left alone.
 """
 
 from __future__ import annotations
@@ -39,6 +44,36 @@ def _parse_benchmarks(text: str) -> tuple[str, ...]:
     return names
 
 
+#: File (inside the output directory) listing the outputs of the last ``reproduce`` run.
+MANIFEST = ".mesonportal-outputs.json"
+
+
+def clean_previous_outputs(outdir: Path) -> list[Path]:
+    """Delete the files listed in ``outdir``'s manifest (outputs of the previous run), and the
+    benchmark sub-directories they leave empty; returns the deleted files.  Only files inside
+    ``outdir`` are ever deleted; a missing or unreadable manifest deletes nothing."""
+    man = outdir / MANIFEST
+    if not man.is_file():
+        return []
+    try:
+        listed = json.loads(man.read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        listed = []
+    root = outdir.resolve()
+    removed: list[Path] = []
+    for rel in listed:
+        p = (outdir / str(rel)).resolve()
+        if root not in p.parents or not p.is_file():
+            continue
+        p.unlink()
+        removed.append(p)
+        parent = p.parent
+        if parent != root and not any(parent.iterdir()):
+            parent.rmdir()
+    man.unlink(missing_ok=True)
+    return removed
+
+
 def reproduce(
     out: str | Path = "results",
     benchmarks: tuple[str, ...] = DEFAULT_BENCHMARKS,
@@ -60,6 +95,8 @@ def reproduce(
 
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
+    clean_previous_outputs(outdir)
+    written: list[Path] = []
     rows: list[dict] = []
     fitted: dict = {}
     t0 = time.perf_counter()
@@ -76,17 +113,19 @@ def reproduce(
             bdir.mkdir(parents=True, exist_ok=True)
             (bdir / "fit.json").write_text(json.dumps({"benchmark": name, "status": "no sensitivity",
                                                        "message": str(exc)}, indent=2), encoding="utf-8")
+            written.append(bdir / "fit.json")
             continue
         bdir = outdir / name
         bdir.mkdir(parents=True, exist_ok=True)
         (bdir / "fit.json").write_text(json.dumps(result.to_json(), indent=2, allow_nan=False), encoding="utf-8")
         fitted[name] = (result, preds, _dump)
+        written.append(bdir / "fit.json")
         if plots:
             if say:
                 say("plotting")
             from mesonportal.analysis.fit_plots import plot_fit
 
-            plot_fit(result, preds, bdir)
+            written += [Path(p) for p in plot_fit(result, preds, bdir)]
         row = summary_row(name, result)
         row["seconds"] = round(time.perf_counter() - t1, 1)
         rows.append(row)
@@ -102,10 +141,16 @@ def reproduce(
     if lens and experiment == "miniboone":
         from mesonportal.analysis.compare import run_compare
 
-        run_compare(outdir / "compare", benchmarks, samples=samples, seed=seed, plots=plots, fits=fitted,
+        cdir = outdir / "compare"
+        run_compare(cdir, benchmarks, samples=samples, seed=seed, plots=plots, fits=fitted,
                     status=(lambda m: progress("lens", m)) if progress else None)
+        written += sorted(p for p in cdir.rglob("*") if p.is_file())
         meta["lens"] = "compare/compare.md (3+1, shape tests, systematic variations; compare/lens.json)"
-    write_summary(outdir, rows, meta)
+    written += list(write_summary(outdir, rows, meta))
+    manifest = {"about": "files written by the last `mesonportal reproduce` into this directory; the next run "
+                         "deletes exactly these before writing", "mesonportal": __version__,
+                "files": sorted(str(Path(p).relative_to(outdir)) for p in written)}
+    (outdir / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return rows
 
 
@@ -126,7 +171,10 @@ def command(out, benchmarks, samples, seed, experiment, no_plots, no_lens):
 
     from mesonportal.analysis.report import rich_table
 
+    from mesonportal.cli.checks import check_output_dir
+
     names = _parse_benchmarks(benchmarks)
+    check_output_dir(out, "--out")
     err = Console(stderr=True)
     t0 = time.perf_counter()
     with err.status("starting") as status:
@@ -136,7 +184,11 @@ def command(out, benchmarks, samples, seed, experiment, no_plots, no_lens):
                           f"({time.perf_counter() - t0:.0f} s)")
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
                          plots=not no_plots, progress=progress, lens=not no_lens)
-    Console(width=None if sys.stdout.isatty() else 200).print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)"))
+    con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
+    con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
+                         compact=con.width < 150))
+    if con.width < 150:
+        err.print(f"(compact table; all columns in {Path(out) / 'report.md'})")
     err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json, "
               "compare/ lens)")
     if not any(r.get("status") == "ok" for r in rows):

@@ -59,23 +59,41 @@ def build_spec(experiment: str, model_name: str | None, benchmark: str | None, g
     return ScanSpec(experiment, model_name, axes, params, seed, samples, stat, rescale)
 
 
-#: Below this many mass points a local Dask cluster's start-up (~3 s) outweighs the parallel gain.
+#: Usable cores from which a local Dask cluster becomes the default.  Measured on the 2-core
+#: reference machine (Quick-start scan, 20 mass points x 50 couplings, warm meson cache, whole
+#: process): serial 79-122 s wall / 31 s CPU, LocalCluster with 2 workers 305 s wall / 111 s CPU —
+#: the workers spend 3.5x the CPU of the serial run (per-process caches and tables, process
+#: start-up, IPC), so below several times that many cores serial is faster.  No machine with more
+#: cores was available to measure the crossover: 16 is a conservative threshold.
+AUTO_DASK_MIN_CORES = 16
+#: ... and from this many mass points (start-up of a LocalCluster is several seconds).
 AUTO_DASK_MIN_MASS_POINTS = 8
 
 
-def auto_workers(n_mass_points: int, scheduler: str | None) -> int:
-    """Default number of local workers: one per core (Dask LocalCluster) for grids of at least
-    :data:`AUTO_DASK_MIN_MASS_POINTS` mass points when ``dask.distributed`` is installed, else 1
-    (serial).  Irrelevant with ``--scheduler``."""
+def usable_cores() -> int:
+    """Cores this process may run on (CPU affinity where the OS reports it)."""
     import os
 
-    if scheduler is not None or n_mass_points < AUTO_DASK_MIN_MASS_POINTS:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def auto_workers(n_mass_points: int, scheduler: str | None, cores: int | None = None) -> int:
+    """Default number of local workers: serial (1) unless the machine has at least
+    :data:`AUTO_DASK_MIN_CORES` usable cores, the grid at least
+    :data:`AUTO_DASK_MIN_MASS_POINTS` mass points and ``dask.distributed`` is installed; then a
+    LocalCluster with cores // 4 workers (each worker costs ~3.5x the CPU of serial work).
+    Irrelevant with ``--scheduler``."""
+    cores = usable_cores() if cores is None else cores
+    if scheduler is not None or n_mass_points < AUTO_DASK_MIN_MASS_POINTS or cores < AUTO_DASK_MIN_CORES:
         return 1
     try:
         import dask.distributed  # noqa: F401
     except ImportError:
         return 1
-    return max(1, min(os.cpu_count() or 1, n_mass_points))
+    return max(1, min(cores // 4, n_mass_points))
 
 
 @click.command("scan")
@@ -92,8 +110,9 @@ def auto_workers(n_mass_points: int, scheduler: str | None) -> int:
 @click.option("--scheduler", default=None, help="Address of an existing dask.distributed scheduler (tcp://host:port).")
 @click.option("--workers", "-j", type=click.IntRange(min=1), default=None,
               help="Local workers: 1 = serial in this process, N > 1 = Dask LocalCluster with N processes. "
-                   f"Default: a LocalCluster with one worker per core when Dask is installed and the grid has "
-                   f">= {AUTO_DASK_MIN_MASS_POINTS} mass points, else serial.")
+                   f"Default: serial, unless the machine has >= {AUTO_DASK_MIN_CORES} cores and the grid >= "
+                   f"{AUTO_DASK_MIN_MASS_POINTS} mass points (then cores // 4 workers): a LocalCluster costs ~3.5x "
+                   "the CPU of serial work (docs/scans.md).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted scan: compute only the missing points.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output.")
 @seed_option
@@ -113,7 +132,12 @@ def scan_command(experiment, model_name, benchmark, grids, fixed, out, scheduler
     from mesonportal.analysis.scan import run_scan
     from mesonportal.analysis.scan_io import read_scan
 
+    from pathlib import Path
+
+    from mesonportal.cli.checks import check_output_dir
+
     spec = build_spec(experiment, model_name, benchmark, grids, fixed, seed, samples, stat, rescale)
+    check_output_dir(Path(out).parent if str(Path(out).parent) else Path("."), "--out")
     if workers is None:
         workers = auto_workers(len(spec.mass_points()), scheduler)
     summary = run_scan(spec, out, workers=workers, scheduler=scheduler, resume=resume, overwrite=overwrite,
@@ -146,8 +170,11 @@ def plot_scan_command(path, which, x_axis, out_path, title, as_json):
 
     from mesonportal.analysis.scan_plots import plot_scan
 
+    from mesonportal.cli.checks import check_plot_file
+
     if out_path is None:
         out_path = str(Path(path).with_suffix(".png"))
+    check_plot_file(out_path, "--out")
     info = plot_scan(path, out_path, chi2=which, x_axis=x_axis, title=title)
     if as_json:
         click.echo(json.dumps(info))

@@ -26,6 +26,9 @@ from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-expo
 TECHNOLOGIES: dict[str, dict[str, Any]] = {
     "cherenkov-oil": {"response": "mesonportal.detection.response", "topologies": ("single-shower",)},
     "lartpc": {"response": "mesonportal.responses.lartpc", "topologies": ("1g0p", "1g1p", "ee0p", "1e0p")},
+    # fine-grained trackers / calorimeters of the high-energy beams (MINERvA, CHARM-II, T2K FGD):
+    # selections at generator level in mesonportal.analysis.highenergy
+    "tracking-calorimeter": {"response": "mesonportal.analysis.highenergy", "topologies": ("single-em",)},
 }
 
 
@@ -194,6 +197,8 @@ class Experiment:
     source_path: str
 
     beam_line: str = ""
+    #: ``[source]`` of a high-energy beam line (schema ``HighEnergySourceSpec``); None = BNB-type source
+    source: Any = None
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -310,13 +315,31 @@ def _build(spec, origin: str) -> Experiment:
         dump = Dump(absorber_z_cm=d.absorber_z_cm, absorber_material=d.absorber_material, mass_number=d.mass_number,
                     density_g_cm3=d.density_g_cm3, sigma_inel_mb=d.sigma_inel_mb,
                     absorption_length_cm=d.absorption_length_cm)
+    if spec.source is not None:
+        _check_he_source(spec, beam, target, dr, origin)
     det = _build_detector(spec.detector, origin)
     if dr is not None:
         _check_outside_pipe(det, dr, origin)
     e = spec.experiment
     return Experiment(name=e.name, description=e.description, beam=beam, target=target, horn=horn,
                       decay_region=dr, dump=dump, detector=det, source_path=origin,
-                      beam_line=spec.beam.line or "")
+                      beam_line=spec.beam.line or "", source=spec.source)
+
+
+def _check_he_source(spec, beam, target, dr, origin: str) -> None:
+    """Consistency of a ``[source] type = "highenergy"`` section (errors name the key)."""
+    from mesonportal.sources import production_he as he
+
+    src = spec.source
+    if dr is None:
+        raise ConfigError(f"{origin}: missing section [decay_region] (needed by [source] type = 'highenergy')")
+    if src.focus_p_max_mev < src.focus_p_min_mev:
+        raise ConfigError(f"{origin}: key 'source.focus_p_max_mev' must be >= source.focus_p_min_mev")
+    if "dump" in beam.pot:
+        raise ConfigError(f"{origin}: key 'beam.pot.dump': mode 'dump' is not modelled for a high-energy source")
+    if src.generator == "pythia8":
+        he.check_pythia_target(target.atomic_number, target.mass_number, beam.particle, origin)
+    he.check_threshold(beam.momentum_mev, (211, -211, 111), origin)
 
 
 def _inf(v: float | None) -> float:

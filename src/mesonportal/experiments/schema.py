@@ -103,6 +103,26 @@ class DumpSpec(_M):
     absorption_length_cm: R(1e-3, 1e9) = 16.77
 
 
+class HighEnergySourceSpec(_M):
+    """``[source] type = "highenergy"``: unfocused-production generator + acceptance-and-focusing
+    model of a high-energy beam line (:mod:`mesonportal.sources.highenergy`).  Momenta in MeV,
+    angles in mrad."""
+
+    type: Literal["highenergy"]
+    #: meson generator: Pythia 8 (NN collisions scaled by A^alpha) or the BMPT parametrisation
+    generator: Literal["pythia8", "bmpt"] = "pythia8"
+    pythia_events: Annotated[int, Field(ge=100, le=10_000_000)] = 20_000
+    pythia_seed: Annotated[int, Field(ge=0, le=2**31)] = 1
+    focus_p_min_mev: R(0.0, 1e7) = 0.0
+    focus_p_max_mev: R(0.0, 1e7) = 0.0
+    focus_theta_max_mrad: R(0.0, 1600.0) = 0.0
+    focus_efficiency: R(0.0, 1.0) = 0.0
+    focus_residual_mrad: R(0.0, 1000.0) = 0.0
+    #: overall normalisation of the meson source, fixed by comparing the nu_mu flux with a
+    #: published flux (covers tertiary production and focusing not in the model); 1 = none
+    flux_normalisation: R(0.0, 10.0) = 1.0
+
+
 class ModuleSpec(_M):
     """One box of a union, corners in detector coordinates [cm]."""
 
@@ -166,6 +186,7 @@ class ExperimentSpec(_M):
     experiment: ExperimentInfo
     beam: BeamSpec
     target: TargetSpec
+    source: HighEnergySourceSpec | None = None
     horn: HornSpec | None = None
     decay_region: DecayRegionSpec | None = None
     dump: DumpSpec | None = None

@@ -18,10 +18,15 @@ from mesonportal.exceptions import ParameterError
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.sample import ParticleSample
 
-__all__ = ["DarkModel", "check_real", "FAMILIES"]
+__all__ = ["DarkModel", "check_real", "FAMILIES", "MASS_MIN_MEV"]
 
 #: Model families with a detection chain.
 FAMILIES = ("long-lived", "inelastic")
+
+#: Smallest dark-particle mass accepted [MeV] (1 eV): below it m²/m_μ² < 1e-16, the double-precision
+#: resolution, so the mass is numerically zero in the meson-decay kinematics (|M|², phase space) and
+#: e.g. m_x = 1e-300 would overflow 1/m² instead of giving a result.
+MASS_MIN_MEV = 1.0e-6
 
 
 def check_real(name: str, value: Any, lo: float | None = None, hi: float | None = None,

@@ -39,7 +39,7 @@ from numpy.typing import NDArray
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
 from mesonportal.kinematics import two_body_decay, two_body_momentum
-from mesonportal.models.base import DarkModel, check_real
+from mesonportal.models.base import MASS_MIN_MEV, DarkModel, check_real
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.production.three_body import ThreeBodyTable, cached_three_body_table, dalitz_width
 from mesonportal.sample import DARK_PDG, ParticleSample
@@ -450,8 +450,8 @@ _G_MAX = 4.0 * math.pi
 class VectorInelasticDM(DarkModel):
     """Vector-portal inelastic DM (physics.md §2.2), one (``m_v2 = None``) or two mediators.
 
-    Parameters (MeV / dimensionless): ``m_v1`` ∈ (0, 1000], ``m_v2`` ∈ (0, 1000] or None,
-    ``m_chi`` ∈ (0, 1e5], ``m_chi_prime`` ∈ (m_chi, 1e5], ``eps1, eps2`` ∈ [0, 1],
+    Parameters (MeV / dimensionless): ``m_v1`` ∈ [1e-6, 1000], ``m_v2`` ∈ [1e-6, 1000] or None,
+    ``m_chi`` ∈ [1e-6, 1e5], ``m_chi_prime`` ∈ (m_chi, 1e5], ``eps1, eps2`` ∈ [0, 1],
     ``g1, g2, gp1, gp2`` ∈ [0, 4π].  With ``m_v2 = None`` the V₂ couplings must be 0.
     ``n_grid`` sets the sampling grid of the three-body tables (H3's ThreeBodyTable).
     """
@@ -475,11 +475,11 @@ class VectorInelasticDM(DarkModel):
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "m_v1", check_real("m_v1", self.m_v1, 0.0, _M_V_MAX, lo_open=True))
+        set_(self, "m_v1", check_real("m_v1", self.m_v1, MASS_MIN_MEV, _M_V_MAX))
         if self.m_v2 is not None:
-            set_(self, "m_v2", check_real("m_v2", self.m_v2, 0.0, _M_V_MAX, lo_open=True))
-        set_(self, "m_chi", check_real("m_chi", self.m_chi, 0.0, _M_CHI_MAX, lo_open=True))
-        set_(self, "m_chi_prime", check_real("m_chi_prime", self.m_chi_prime, 0.0, _M_CHI_MAX, lo_open=True))
+            set_(self, "m_v2", check_real("m_v2", self.m_v2, MASS_MIN_MEV, _M_V_MAX))
+        set_(self, "m_chi", check_real("m_chi", self.m_chi, MASS_MIN_MEV, _M_CHI_MAX))
+        set_(self, "m_chi_prime", check_real("m_chi_prime", self.m_chi_prime, MASS_MIN_MEV, _M_CHI_MAX))
         if not self.m_chi_prime > self.m_chi:
             raise ParameterError(
                 f"parameter 'm_chi_prime' = {self.m_chi_prime!r} must be > m_chi = {self.m_chi!r} MeV"

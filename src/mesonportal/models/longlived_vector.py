@@ -58,7 +58,7 @@ from numpy.typing import NDArray
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
 from mesonportal.models import idm as _idm
-from mesonportal.models.base import DarkModel, check_real
+from mesonportal.models.base import MASS_MIN_MEV, DarkModel, check_real
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.production.three_body import ThreeBodyTable, cached_three_body_table
 from mesonportal.sample import DARK_PDG
@@ -269,8 +269,8 @@ class LongLivedVector(DarkModel):
     """Long-lived vector χ + heavy scalar φ (module docstring; physics.md §2.3).
 
     Parameters (ParameterError names the parameter and its range):
-    ``m_chi`` (0, 1000] MeV — must be below m_K − m_e for any production (checked);
-    ``m_phi`` (0, 1e5] MeV; ``g_e, g_mu, g_nu_e, g_nu_mu, g_u, g_d`` (χ couplings) in
+    ``m_chi`` [1e-6, 1000] MeV — must be below m_K − m_e for any production (checked);
+    ``m_phi`` [1e-6, 1e5] MeV; ``g_e, g_mu, g_nu_e, g_nu_mu, g_u, g_d`` (χ couplings) in
     [−4π, 4π]; ``g_phi_n`` (φ–nucleon scalar coupling) in [−4π, 4π]; ``lam`` (φχγ, MeV⁻¹) in
     [−1, 1].  ``n_grid`` sets the sampling grid of the three-body tables.
     """
@@ -295,8 +295,8 @@ class LongLivedVector(DarkModel):
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "m_chi", check_real("m_chi", self.m_chi, 0.0, _M_CHI_MAX, lo_open=True))
-        set_(self, "m_phi", check_real("m_phi", self.m_phi, 0.0, _M_PHI_MAX, lo_open=True))
+        set_(self, "m_chi", check_real("m_chi", self.m_chi, MASS_MIN_MEV, _M_CHI_MAX))
+        set_(self, "m_phi", check_real("m_phi", self.m_phi, MASS_MIN_MEV, _M_PHI_MAX))
         for nm in ("g_mu", "g_e", "g_nu_e", "g_nu_mu", "g_u", "g_d", "g_phi_n"):
             set_(self, nm, check_real(nm, getattr(self, nm), -_COUPLING_MAX, _COUPLING_MAX))
         set_(self, "lam", check_real("lam", self.lam, -_LAM_MAX, _LAM_MAX))

@@ -143,8 +143,20 @@ def parse_param_assignments(items: list[str] | tuple[str, ...]) -> dict[str, Any
             raise ParameterError(f"parameter {key!r} assigned more than once")
         if not value.strip():
             raise ParameterError(f"parameter assignment {item!r} has an empty value")
-        out[key] = _parse_value(value)
+        v = _parse_value(value)
+        raw = value.strip()
+        if isinstance(v, str) and raw == v and _looks_numeric(raw):  # unquoted nan, inf, 1e400
+            raise ParameterError(f"parameter {key!r} = {raw!r} must be a finite number (|value| < 1.8e308)")
+        out[key] = v
     return out
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------------------- benchmarks

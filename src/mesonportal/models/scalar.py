@@ -35,7 +35,7 @@ import numpy as np
 
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
-from mesonportal.models.base import DarkModel, check_real
+from mesonportal.models.base import MASS_MIN_MEV, DarkModel, check_real
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.production.three_body import ThreeBodyTable
 from mesonportal.sample import DARK_PDG
@@ -162,7 +162,7 @@ class _SpinZeroZprime(DarkModel):
     """Common implementation of :class:`ScalarZprime` and :class:`PseudoscalarZprime`.
 
     Parameters (validated; ParameterError names the parameter and its range):
-    m_x (0, 1e5] MeV, m_zprime (0, 1e5] MeV, g_mu, g_e, g_n in [−4π, 4π], lam in [−1, 1] MeV⁻¹,
+    m_x [1e-6, 1e5] MeV, m_zprime [1e-6, 1e5] MeV, g_mu, g_e, g_n in [−4π, 4π], lam in [−1, 1] MeV⁻¹,
     charge ∈ {"up", "proton", "baryonic", "custom"}; c_u, c_d (only with charge="custom")
     in [−10, 10].
     """
@@ -186,8 +186,8 @@ class _SpinZeroZprime(DarkModel):
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        set_(self, "m_x", check_real("m_x", self.m_x, 0.0, _MASS_MAX, lo_open=True))
-        set_(self, "m_zprime", check_real("m_zprime", self.m_zprime, 0.0, _MASS_MAX, lo_open=True))
+        set_(self, "m_x", check_real("m_x", self.m_x, MASS_MIN_MEV, _MASS_MAX))
+        set_(self, "m_zprime", check_real("m_zprime", self.m_zprime, MASS_MIN_MEV, _MASS_MAX))
         for name in ("g_mu", "g_e", "g_n"):
             set_(self, name, check_real(name, getattr(self, name), -_COUPLING_MAX, _COUPLING_MAX))
         set_(self, "lam", check_real("lam", self.lam, -_LAM_MAX, _LAM_MAX))

@@ -174,6 +174,12 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     if species is None:
         species = ALL_SPECIES
     species = tuple(int(s) for s in species)
+    if getattr(experiment, "source", None) is not None:  # [source] type = "highenergy"
+        from mesonportal.sources.highenergy import simulate_highenergy
+
+        if not species:
+            raise ParameterError("species must name at least one meson")
+        return simulate_highenergy(experiment, mode, int(n_samples), rng, species)
     for s in species:
         if s not in ALL_SPECIES:
             raise ParameterError(f"species {s} not supported; allowed: {', '.join(map(str, ALL_SPECIES))}")
