@@ -205,8 +205,13 @@ def markdown(res: dict) -> str:
                       "(beam/flux model, detector response and efficiency, and the paper's fit procedure)."]
         else:
             crit = [f["factor"] for k, f in r["factors"].items() if k.startswith("criterion") and f.get("factor")]
-            L += ["", f"Published / ours = {ratio:.3g}; the single-shower criteria alone move our product by "
-                      f"{', '.join(f'{c:.3g}' for c in crit)}."]
+            txt = (f"Published / ours = {ratio:.3g}; the single-shower criteria alone move our product by "
+                   f"{', '.join(f'{c:.3g}' for c in crit)}")
+            dirt = r["factors"].get("dirt (detector-only refit)", {}).get("factor")
+            if dirt:
+                txt += (f"; without the dirt up-scattering it moves by {dirt:.3g} (residual {ratio / dirt:.3g}, or "
+                        f"{ratio / dirt / max(crit):.3g} with the Table II circle alone as well)")
+            L += ["", txt + "."]
         if "g1_profile" in r:
             fr = r.get("g1_flat_range")
             gm = r.get("g1_matching_published")
