@@ -31,7 +31,10 @@ def _x_ref(model) -> float:
 def fake_predict(zero_for: tuple[str, ...] = ()):
     calls = []
 
-    def predict_signal(experiment, mode, model, *, samples=None, seed=12345, progress=False):
+    def predict_signal(experiment, mode, model, *, samples=None, seed=12345, progress=False, dirt=True):
+        from mesonportal.experiments import load_experiment
+
+        experiment = load_experiment(experiment) if isinstance(experiment, str) else experiment
         calls.append((mode, samples, seed))
         x_ref = _x_ref(model)
         # ν modes: ~50 events at the reference; dump: 1e-3 of the per-POT yield
@@ -42,6 +45,11 @@ def fake_predict(zero_for: tuple[str, ...] = ()):
             def wfn(x, w=w, x_ref=x_ref):  # linear × saturating probability (non-quadratic)
                 return w * (x / x_ref) * (-math.expm1(-x / (3 * x_ref))) / (-math.expm1(-1 / 3))
         cols = {"e_qe": CEN.copy(), "e_vis": 0.8 * CEN, "cos_theta": np.full(11, 0.95), "weight": w}
+        if experiment.detector.technology == "lartpc":  # one event per topology code 0..3 and 'none'
+            cols = {k: v[:5].copy() for k, v in cols.items()}
+            cols["topology"] = np.arange(5)
+            if wfn is not None:
+                wfn = (lambda x, f=wfn: f(x)[:5])
         units = "" if model.name == "idm" else "MeV^-1"
         return SignalSample(experiment.name, mode, experiment.pot(mode), model.describe(), x_ref, units, cols,
                             weight_fn=wfn)
@@ -140,7 +148,36 @@ def test_reproduce_writes_results(capsys, patched, tmp_path):
     assert rows["pseudoscalar"]["status"] == "no sensitivity"
     report = (out_dir / "report.md").read_text()
     assert "| scalar (combined) |" in report and "no sensitivity" in report and "arXiv:1807.06137" in report
+    # MicroBooNE constraint and the other BNB detectors at each best fit (issue #11)
+    assert "## Other BNB experiments" in report and "MicroBooNE 1g0p" in report and "microboone verdict" in report
+    assert set(rows["scalar"]["other_experiments"]) == {"microboone", "sbnd", "icarus"}
+    assert set(rows["scalar"]["constraints"]["microboone"]["verdict"]) >= {"excluded_90", "excluded_95"}
     fit = json.loads((out_dir / "scalar" / "fit.json").read_text())
     assert fit["best_fit"]["coupling_product"] == pytest.approx(rows["scalar"]["best_fit"])
     assert (out_dir / "scalar" / "delta_chi2.png").is_file() and (out_dir / "idm-double" / "eqe_nu.png").is_file()
     assert "MiniBooNE excess fits" in out
+
+
+def test_fit_with_microboone_json(capsys, patched):
+    """--with microboone: the constraint's likelihood (datasets, arXiv:2110.00409 +
+    arXiv:2502.10900) at the best fit and along the scan; verdict = Δχ² vs 2.706 / 3.841."""
+    from mesonportal.datasets import constraint
+
+    patched()
+    rc, out, err = run(capsys, "fit", "--benchmark", "idm-double", "--with", "microboone", "--json")
+    assert rc == 0, err
+    j = json.loads(out)
+    c = j["constraints"]["microboone"]
+    assert {"chi2", "ndof", "events", "verdict"} <= set(c)
+    assert c["ndof"] == 3
+    assert c["chi2"] == pytest.approx(constraint("microboone").chi2(c["rates_per_pot"]), rel=1e-12)
+    v = c["verdict"]
+    assert v["excluded_95"] <= v["excluded_90"]
+    assert v["excluded_90"] == (c["mu_hat"] < 1 and c["delta_chi2"] > 2.706)
+    assert v["excluded_95"] == (c["mu_hat"] < 1 and c["delta_chi2"] > 3.841)
+    comb = c["combined_with_excess_fit"]  # minimum of the sum on the fit's scan grid
+    assert comb["chi2"] == pytest.approx(comb["chi2_excess_fit"] + comb["chi2_constraint"], rel=1e-12)
+    assert comb["chi2"] <= j["best_fit"]["chi2"] + c["chi2"] + 1e-9
+    assert j["prediction_conventions"] == {} or "dirt" in j["prediction_conventions"]
+    rc, out, err = run(capsys, "fit", "--benchmark", "idm-double", "--with", "microboone")
+    assert rc == 0 and "microboone at the MiniBooNE best fit" in out and "95% CL" in out

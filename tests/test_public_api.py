@@ -9,7 +9,11 @@ import pytest
 
 PUBLIC = {
     "mesonportal.api": ["neutrino_flux", "predict", "dark_flux", "experiment_summary", "list_experiments",
-                        "stage_rng", "check_samples", "absorber_z"],
+                        "stage_rng", "check_samples", "absorber_z", "fit", "predictions_at"],
+    "mesonportal.responses.technology": ["response_for", "RESPONSES", "LArTPCChainResponse"],
+    "mesonportal.responses.cherenkov": ["CherenkovResponse"],
+    "mesonportal.analysis.constraints": ["evaluate_constraint", "CONSTRAINT_EXPERIMENTS"],
+    "mesonportal.datasets": ["constraint", "get_dataset", "excess_dataset", "constraints_of"],
     "mesonportal.experiments": ["Beam", "DecayRegion", "Detector", "Dump", "Experiment", "Horn", "Target",
                                 "available_experiments", "load_experiment"],
     "mesonportal.experiments.config": ["MODES", "SHAPES", "TECHNOLOGIES", "Dirt", "check_mode", "parse_experiment"],

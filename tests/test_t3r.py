@@ -97,7 +97,7 @@ def test_v_below_generated_masses_rejected():
     with pytest.raises(ParameterError, match="m_dm"):
         relic_density(T3RPoint(150.0, 80.0, 0.3, v_gev=7.0))  # every tree-level channel closed
     with pytest.raises(ParameterError, match="m_dm"):
-        relic_density(T3RPoint(150.0, 80.0, 70.0, v_gev=7.0))  # pi0 gamma would be open: not computed
+        relic_density(T3RPoint(150.0, 80.0, 420.0, v_gev=7.0))  # thermal tail above the K K~ threshold
 
 
 # ------------------------------------------------------------------ widths / cross sections

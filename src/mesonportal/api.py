@@ -21,6 +21,8 @@ NEUTRINO_PARENTS = (211, -211, 321, -321, 130)
 #: Default number of sampled primary mesons for the neutrino flux: gives ≈1.5% MC statistical
 #: error on the integrated ν_μ flux at MiniBooNE in ν mode (a few seconds on one core).
 DEFAULT_FLUX_SAMPLES = 300_000
+#: Flux binning for stopped-pion sources: 1 MeV bins 0–300 MeV (29.8 MeV line, Michel end point 52.8 MeV).
+STOPPED_FLUX_EDGES_MEV = np.arange(0.0, 301.0, 1.0)
 
 
 def _experiment(experiment: str | Experiment) -> Experiment:
@@ -51,6 +53,10 @@ def list_experiments() -> list[dict[str, Any]]:
 def absorber_z(exp: Experiment, mode: str) -> float:
     """z (cm) of the plane where muons and stopped mesons end: the decay-region absorber in
     target modes, the dump itself in dump mode."""
+    if getattr(exp, "source_type", "horn") == "stopped":  # stopped-pion source: muons decay where they stop
+        from mesonportal.sources.stopped import STOPPED_ABSORBER_Z_CM
+
+        return STOPPED_ABSORBER_Z_CM
     if mode == "dump" and exp.dump is not None:
         return exp.dump.absorber_z_cm
     if exp.decay_region is None:
@@ -64,8 +70,10 @@ def neutrino_flux(
     samples: int = DEFAULT_FLUX_SAMPLES,
     seed: int = 12345,
     progress: bool = False,
+    edges_mev=None,
 ) -> dict[str, Any]:
-    """Standard-Model neutrino flux through the detector (ν / cm² / POT per 50 MeV bin).
+    """Standard-Model neutrino flux through the detector (ν / cm² / POT per bin: 50 MeV bins
+    0–10 GeV, or 1 MeV bins 0–300 MeV for a stopped-pion source; or ``edges_mev``).
 
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
     ``experiment`` and ``mode`` added.
@@ -79,7 +87,11 @@ def neutrino_flux(
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
-    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng)
+    if edges_mev is None:
+        from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
+
+        edges_mev = STOPPED_FLUX_EDGES_MEV if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_EDGES_MEV
+    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev)
     flux["experiment"] = exp.name
     flux["mode"] = mode
     return flux
@@ -94,16 +106,19 @@ def predict(
     seed: int = 12345,
     progress: bool = False,
     criterion: str = "circle",
+    dirt: bool = True,
 ):
     """Signal prediction (:func:`mesonportal.analysis.predict.predict_signal`): a
     :class:`~mesonportal.analysis.prediction.SignalSample` with weights in events/POT;
-    ``.to_json()`` gives the ``predict --json`` layout."""
+    ``.to_json()`` gives the ``predict --json`` layout.  The response follows the detector's
+    technology (LAr TPCs add ``events_by_topology``); ``dirt`` includes up-scattering in the
+    upstream dirt (inelastic DM), stated in ``info['conventions']``."""
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:
         raise ParameterError("predict needs a model (make_model(...) or load_benchmark(...))")
     return predict_signal(experiment, mode, model, samples=samples, seed=seed, progress=progress,
-                          criterion=criterion)
+                          criterion=criterion, dirt=dirt)
 
 
 def dark_flux(
@@ -117,7 +132,8 @@ def dark_flux(
     """Flux of the model's long-lived dark particle (φ / a, or χ for idm) through the detector,
     per POT, with the layout of the neutrino flux: ``edges_gev`` (0–10 GeV, 50 MeV bins), one
     list per species (``"phi"``, ``"a"`` or ``"chi"``: particles / cm² / POT / bin, volume
-    averaged with the track-length estimator Σ w S ℓ / V, S = survival to the sphere) and
+    averaged over the active volume V with the track-length estimator Σ w S ℓ / V, ℓ the exact
+    chord, S = survival to the detector) and
     ``<species>_err`` (MC statistical error), plus ``species``, ``units``, ``model``, ``params``.
     Same meson samples and forced emission as :func:`predict`."""
     from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
@@ -137,8 +153,140 @@ def dark_flux(
         arr = idm_arrivals(model, mesons, det, rng, 1, DEFAULT_N_FORWARD)
     else:
         arr = scalar_arrivals(model, mesons, det, rng, 1)
-    h, err = arr.flux(sphere_volume(det.radius_cm), DEFAULT_EDGES_MEV)
+    # chords are those of the exact active volume, so the volume is its volume too
+    vol = float(det.geometry.volume) if getattr(det, "geometry", None) is not None else sphere_volume(det.radius_cm)
+    h, err = arr.flux(vol, DEFAULT_EDGES_MEV)
     sp = arr.species
     return {"experiment": exp.name, "mode": mode, "edges_gev": DEFAULT_EDGES_MEV / 1000.0, sp: h,
             sp + "_err": err, "species": [sp], "units": f"{sp} / cm^2 / POT / bin",
             "model": model.name, "params": model.params()}
+
+
+def fit(
+    experiment: str | Experiment = "miniboone",
+    model=None,
+    modes: tuple[str, ...] = ("nu", "nubar"),
+    *,
+    samples: int | None = None,
+    seed: int = 12345,
+    stat: str = "pearson",
+    benchmark: str | None = None,
+    progress: bool = False,
+    with_dump: bool = True,
+    with_constraints: tuple[str, ...] = (),
+    dirt: bool = True,
+    status=None,
+):
+    """Fit the model's coupling product to the experiment's bundled excess data (MiniBooNE:
+    :func:`mesonportal.analysis.fit.fit_excess`), optionally testing constraints at each coupling.
+
+    Predicts ν and ν̄ mode (both, so that events are reported for both), dump mode if the
+    experiment has an exposure for it, and — for each name in ``with_constraints``
+    (:data:`mesonportal.analysis.constraints.CONSTRAINT_EXPERIMENTS`, e.g. ``"microboone"``)
+    — that experiment's prediction through its own detector response; the constraint's
+    likelihood (:mod:`mesonportal.datasets`) is evaluated along the fit's coupling scan and at
+    the best fit (``result.constraints[name]``), with the combined χ² (excess fit + constraint)
+    minimised on the same scan.  ``dirt``: include up-scattering in the dirt (iDM), a
+    convention stated in ``result.prediction_conventions``.  ``status``: optional
+    callable(str) for progress messages.
+
+    Returns (FitResult, {mode: SignalSample}, dump SignalSample | None).
+    """
+    from mesonportal.analysis.constraints import CONSTRAINT_EXPERIMENTS, evaluate_constraint
+    from mesonportal.analysis.fit import fit_excess
+    from mesonportal.analysis.predict import predict_signal
+    from mesonportal.datasets import excess_dataset
+
+    if model is None:
+        raise ParameterError("fit needs a model (make_model(...) or load_benchmark(...))")
+    exp = _experiment(experiment)
+    excess_dataset(exp.name)
+    for name in with_constraints:
+        if name not in CONSTRAINT_EXPERIMENTS:
+            raise ParameterError(f"--with {name!r}: unknown constraint; allowed: {', '.join(CONSTRAINT_EXPERIMENTS)}")
+    kw: dict[str, Any] = {"seed": seed, "progress": progress, "dirt": dirt}
+    if samples is not None:
+        kw["samples"] = samples
+    preds = {}
+    for mode in ("nu", "nubar"):
+        if status:
+            status(f"predicting {mode} mode")
+        preds[mode] = predict_signal(exp, mode, model, **kw)
+    dump = None
+    if with_dump and "dump" in exp.modes:
+        if status:
+            status("predicting dump mode")
+        dump = predict_signal(exp, "dump", model, **kw)
+    if status:
+        status("fitting")
+    result = fit_excess(preds, modes, dump, stat, model=model, benchmark=benchmark)
+    result.prediction_conventions = dict(preds[modes[0]].info.get("conventions", {}))
+    scan_x = np.asarray(result.best.scan_x, float)
+    for name in with_constraints:
+        cexp, cmode, cname = CONSTRAINT_EXPERIMENTS[name]
+        if status:
+            status(f"predicting {cexp} ({cmode} mode) for the {name} constraint")
+        csample = predict_signal(cexp, cmode, model, **kw)
+        res = evaluate_constraint(cname, csample, result.coupling_product, scan_x)
+        tot = np.asarray(result.best.scan_chi2, float) + np.asarray(res["scan"]["chi2"], float)
+        if tot.size:
+            i = int(np.argmin(tot))
+            res["combined_with_excess_fit"] = {
+                "coupling_product": float(scan_x[i]), "chi2": float(tot[i]),
+                "chi2_excess_fit": float(result.best.scan_chi2[i]), "chi2_constraint": float(res["scan"]["chi2"][i]),
+                "note": "minimum of (excess-fit chi2 + constraint chi2) on the excess fit's coupling scan grid",
+            }
+        res["prediction_seed"] = int(seed)
+        result.constraints[name] = res
+        result.constraint_samples[name] = csample
+    return result, preds, dump
+
+
+#: BNB detectors predicted by :func:`predictions_at` in the main job.
+BNB_LAR_EXPERIMENTS: tuple[str, ...] = ("microboone", "sbnd", "icarus")
+
+
+def predictions_at(
+    model,
+    coupling_product: float,
+    experiments: tuple[str, ...] = BNB_LAR_EXPERIMENTS,
+    mode: str = "nu",
+    *,
+    samples: int | None = None,
+    seed: int = 12345,
+    dirt: bool = True,
+    reuse: dict[str, Any] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Predicted events of ``model`` at ``coupling_product`` in each of ``experiments`` (beam
+    ``mode``, each experiment's own exposure and detector response): per experiment ``pot``,
+    ``events_total`` and ``mc_stat_error``, and for topology-tagged (LAr-TPC) responses
+    ``events_by_topology`` with ``events_by_topology_err``; ``events_by_region`` when dirt is
+    configured.  ``reuse``: experiment name → an already computed SignalSample of this model
+    (e.g. the MicroBooNE prediction of a ``fit --with microboone``)."""
+    from mesonportal.analysis.predict import predict_signal
+
+    if model is None:
+        raise ParameterError("predictions_at needs a model")
+    out: dict[str, dict[str, Any]] = {}
+    for name in experiments:
+        s = (reuse or {}).get(name)
+        if s is None:
+            kw: dict[str, Any] = {"seed": seed, "dirt": dirt}
+            if samples is not None:
+                kw["samples"] = samples
+            s = predict_signal(name, mode, model, **kw)
+        x = float(coupling_product)
+        tot = s.totals(x)
+        row: dict[str, Any] = {"experiment": s.experiment, "mode": mode, "pot": s.pot,
+                               "events_total": tot["events_total"], "mc_stat_error": tot["mc_stat_error"],
+                               "response": s.info.get("detector", {}).get("response")}
+        ev = s.events_by_topology(x, with_errors=True)
+        if ev is not None:
+            row["events_by_topology"] = {k: v for k, v in ev.items() if not k.endswith("_err")}
+            row["events_by_topology_err"] = {k[:-4]: v for k, v in ev.items() if k.endswith("_err")}
+        if "region" in s.columns:
+            w = s.weights(x) * s.pot
+            reg = np.asarray(s.columns["region"])
+            row["events_by_region"] = {"detector": float(np.sum(w[reg == 0])), "dirt": float(np.sum(w[reg == 1]))}
+        out[name] = row
+    return out

@@ -93,7 +93,7 @@ def source_fingerprint(exp, mode: str) -> dict:
     if mode == "dump":
         d["dump"] = _jsonable(exp.dump)
     if getattr(exp, "source", None) is not None:
-        d["source"] = exp.source.model_dump()
+        d["source"] = _jsonable(exp.source)
     return d
 
 

@@ -289,6 +289,12 @@ class FitResult:
     pienu: dict[str, Any] | None = None
     benchmark: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: constraint name → :func:`mesonportal.analysis.constraints.evaluate_constraint` at the best fit
+    constraints: dict[str, Any] = field(default_factory=dict)
+    #: conventions of the predictions (e.g. ``dirt``) that change results
+    prediction_conventions: dict[str, Any] = field(default_factory=dict)
+    #: constraint name → the prediction it was evaluated on (not serialised)
+    constraint_samples: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def coupling_product(self) -> float:
@@ -339,6 +345,9 @@ class FitResult:
                                    "90% CL Poisson limit for 0 observed, no background (proxy for arXiv:1807.06137)"),
             },
             "notes": list(self.notes),
+            "constraints": {k: {kk: vv for kk, vv in v.items() if scan or kk != "scan"}
+                            for k, v in self.constraints.items()},
+            "prediction_conventions": dict(self.prediction_conventions),
         }
 
 

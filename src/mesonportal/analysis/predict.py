@@ -47,6 +47,10 @@ __all__ = ["predict_signal", "default_samples", "DEFAULT_SAMPLES", "SignalSample
 #: species of the family).  Chosen so that the ν-mode benchmark predictions have ≤ 2 % MC
 #: statistical error on the total (benchmarks/bench_predict.py; docs/prediction.md).
 DEFAULT_SAMPLES: dict[str, int] = {"scalar": 300_000, "idm": 200_000}
+#: Default sample sizes for stopped-pion sources: the emission is isotropic and from a point, so
+#: forced emission is efficient; 1e5 primaries give ≈ 1% MC error on the CCM scalar benchmark
+#: (benchmarks/bench_stopped.py) at ≤ 2 s per mass point.
+DEFAULT_SAMPLES_STOPPED: dict[str, int] = {"scalar": 100_000, "idm": 100_000}
 #: Forced emissions per meson (and per V) and channel.
 DEFAULT_N_PER_MESON: dict[str, int] = {"scalar": 1, "idm": 1}
 #: Mean forward-stratum mediator decays per meson and stratum of the π⁰/η → γV channels in the
@@ -96,6 +100,7 @@ def predict_signal(
     n_per_meson: int | None = None,
     decays: bool = True,
     smear: bool = True,
+    dirt: bool = True,
 ) -> SignalSample:
     """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
 
@@ -104,13 +109,23 @@ def predict_signal(
     experiment : name or :class:`~mesonportal.experiments.Experiment`
     mode : "nu", "nubar" or "dump"
     model : a model from :func:`mesonportal.models.make_model` / ``load_benchmark``
-    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`); cached on disk
+    samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`, :data:`DEFAULT_SAMPLES_STOPPED`
+        for stopped-pion sources); cached on disk
     seed : run seed (meson source and dark chain)
     criterion : single-shower criterion for pairs, "circle" (default: Table II circle or
         overlapping rings), "angle" or "circle-table" (Table II circle alone)
     n_per_meson : forced emissions per meson and channel (default 1)
     decays : include decays of a long-lived X inside the detector (scalar family)
     smear : apply the detector energy/angle resolution
+    dirt : include χ up-scattering in the detector's upstream dirt volume (iDM family, when the
+        experiment configures ``[detector.dirt]``).  A convention that changes results (e.g.
+        +66 % for idm-double at MiniBooNE); stated in ``info['conventions']``.
+
+    The detector response follows ``detector.technology``
+    (:func:`mesonportal.responses.technology.response_for`): ``cherenkov-oil`` → MiniBooNE's
+    reconstruction (efficiency, single-shower ``criterion``, E_QE); ``lartpc`` → the LAr-TPC
+    response (topologies 1g0p, 1g1p, ee0p, 1e0p in the ``topology`` column; ``info`` gains
+    ``events_by_topology``).
 
     Returns
     -------
@@ -137,19 +152,25 @@ def predict_signal(
     family = _family(model)
     if criterion not in SHOWER_CRITERIA:
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
-    samples = check_samples(DEFAULT_SAMPLES[family] if samples is None else samples)
+    defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_SAMPLES
+    samples = check_samples(defaults[family] if samples is None else samples)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
+    if not isinstance(dirt, bool):
+        raise ParameterError(f"dirt = {dirt!r} must be True or False")
+    from mesonportal.responses.technology import response_for
+
+    response = response_for(exp.detector, criterion)
     mesons = meson_sample(exp, mode, model, samples, seed, progress)
     t1 = time.perf_counter()
     rng = stage_rng(seed, "darkchain")
     if family == "scalar":
         res = scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
-                           decays=decays, smear=smear)
+                           decays=decays, smear=smear, response=response)
         x_ref = float(model.coupling_product)
         units = getattr(model, "coupling_units", "MeV^-1 (g_mu g_n lam)")
     else:
         res = idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
-                        criterion=criterion, smear=smear)
+                        criterion=criterion, smear=smear, dirt=dirt, response=response)
         x_ref = float(model.coupling_product())
         units = "eps1 eps2 gp2^2/(4 pi)" if model.is_double else "eps1^2 gp1^2/(4 pi)"
     t2 = time.perf_counter()
@@ -162,22 +183,40 @@ def predict_signal(
         "samples": samples,
         "n_per_meson": npm,
         "seed": int(seed),
-        "criterion": criterion,
+        "criterion": criterion if exp.detector.technology == "cherenkov-oil" else None,
         "version": __version__,
         "n_events_mc": int(len(w)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
     det = exp.detector
+    dirt_included = bool(res.info.get("dirt_included", False))
     info["detector"] = {"shape": det.shape, "medium": det.medium, "technology": det.technology,
                         "bound_nucleons": bool(det.bound_nucleons), "dirt": det.dirt is not None,
-                        "response": "miniboone-cherenkov"}
+                        "response": response.name,
+                        "origin_cm": np.asarray(det.origin_cm if det.origin_cm is not None else det.center_cm,
+                                                float).tolist(),
+                        "rotation": (np.asarray(det.rotation, float) if det.rotation is not None
+                                     else np.eye(3)).tolist()}
+    info["response"] = response.describe()
+    info["conventions"] = {
+        "dirt": dirt_included,
+        "dirt_note": ("chi up-scattering in the upstream dirt volume included" if dirt_included else
+                      ("dirt excluded (dirt=False)" if det.dirt is not None and family == "idm" else
+                       "no dirt contribution (no [detector.dirt] volume or not an inelastic-DM model)")),
+        "response": response.name,
+        "criterion": criterion if det.technology == "cherenkov-oil" else None,
+        "smear": bool(smear),
+        "decays": bool(decays) if family == "scalar" else None,
+    }
     if "region" in cols:
         reg = cols["region"]
         info["events_by_region"] = {"detector": float(np.sum(w[reg == 0]) * exp.pot(mode)),
                                     "dirt": float(np.sum(w[reg == 1]) * exp.pot(mode))}
-    if det.technology != "cherenkov-oil":
-        warnings.warn(f"{exp.name}: the {det.technology!r} response is not wired in yet; the MiniBooNE Cherenkov "
-                      "reconstruction (efficiency, single-shower criterion, E_QE) is applied", UserWarning, stacklevel=2)
+    if det.technology == "scintillator":
+        resp = det.response
+        info["detector"]["response"] = resp.describe()
+        info["source_type"] = exp.source_type
+        info.update(_scintillator_outputs(cols, res.weight_fn, pot, resp))
     if family == "scalar":
         proc = cols.get("process", np.zeros(0, np.int64))
         info["events_by_process"] = {k: float(np.sum(w[proc == c]) * pot) for k, c in PROCESS_CODES.items()
@@ -200,6 +239,24 @@ def predict_signal(
         experiment=exp.name, mode=mode, pot=pot, model=model.describe(), coupling_product_ref=x_ref,
         coupling_units=units, columns=cols, weight_fn=weight_fn, info=info,
     )
+
+
+#: bins of the visible-energy spectrum of scintillator detectors over their analysis window
+N_SPECTRUM_BINS = 40
+
+
+def _scintillator_outputs(cols, weight_fn, pot: float, resp) -> dict[str, Any]:
+    """``events_by_topology`` ({"em": events}) and ``energy_spectrum`` (visible energy over the
+    detector's window, events per bin for the exposure with the MC statistical error) at the
+    reference coupling.  E_QE is not reconstructed by a scintillator (``e_qe`` = ``e_vis``)."""
+    w = np.asarray(cols["weight"], float) * pot
+    edges = np.linspace(resp.window_lo_mev, resp.window_hi_mev, N_SPECTRUM_BINS + 1)
+    ev = np.asarray(cols.get("e_vis", np.zeros(0)), float)
+    counts, _ = np.histogram(ev, edges, weights=w)
+    sumw2, _ = np.histogram(ev, edges, weights=w * w)
+    return {"events_by_topology": {"em": float(np.sum(w))},
+            "energy_spectrum": {"observable": "e_vis", "units": "MeV", "edges": edges.tolist(),
+                                "counts": counts.tolist(), "mc_stat_error": np.sqrt(sumw2).tolist()}}
 
 
 def _scalar_weight_fn(w: np.ndarray, is_primakoff: np.ndarray, x_ref: float):

@@ -38,6 +38,13 @@ HISTOGRAMS: dict[str, tuple[str, np.ndarray]] = {
 EXCESS_WINDOW_MEV = (200.0, 1250.0)
 
 REQUIRED_COLUMNS = ("e_vis", "cos_theta", "e_qe", "weight")
+#: Histograms of topology-tagged (LAr-TPC) predictions: reconstructed shower energy [MeV]
+#: 0–3000 MeV in 100 MeV bins and cos θ to the beam in 20 bins (as
+#: :meth:`mesonportal.responses.lartpc.LArTPCResult.histograms`).
+TOPOLOGY_HISTOGRAMS: dict[str, tuple[str, np.ndarray]] = {
+    "shower_energy": ("e_vis", np.arange(0.0, 3000.0 + 1e-9, 100.0)),
+    "costheta": ("cos_theta", np.linspace(-1.0, 1.0, 21)),
+}
 #: Column with the originating meson of each row (int, unique per sampled meson).
 CLUSTER_COLUMN = "meson_index"
 
@@ -147,8 +154,71 @@ class SignalSample:
             "mc_stat_error": float(np.sqrt(clustered_sum_w2(w, self._cluster()))),
         }
 
+    @property
+    def topologies(self) -> tuple[str, ...] | None:
+        """Selection topologies of a topology-tagged (LAr-TPC) sample, None otherwise."""
+        if "topology" not in self.columns:
+            return None
+        from mesonportal.responses.lartpc import TOPOLOGIES
+
+        return TOPOLOGIES
+
+    def events_by_topology(self, coupling_product: float | None = None,
+                           with_errors: bool = False) -> dict[str, float] | None:
+        """Selected events per topology for the exposure (``{"1g0p": .., "1g1p": .., "ee0p": ..,
+        "1e0p": ..}``; with ``with_errors`` also ``<topology>_err``, meson-clustered MC error);
+        None for a sample without a ``topology`` column (e.g. MiniBooNE)."""
+        tops = self.topologies
+        if tops is None:
+            return None
+        w = self.weights(coupling_product) * self.pot
+        code = np.asarray(self.columns["topology"])
+        out: dict[str, float] = {}
+        for i, lab in enumerate(tops):
+            sel = code == i
+            out[lab] = float(np.sum(w[sel]))
+            if with_errors:
+                cl = self._cluster()
+                out[lab + "_err"] = float(np.sqrt(clustered_sum_w2(w[sel], None if cl is None else cl[sel])))
+        return out
+
+    def rates_by_topology(self, coupling_product: float | None = None) -> dict[str, float] | None:
+        """Selected events per POT by topology (input of the constraint likelihoods,
+        :mod:`mesonportal.datasets`); None without a ``topology`` column."""
+        ev = self.events_by_topology(coupling_product)
+        return None if ev is None else {k: v / self.pot for k, v in ev.items()}
+
+    def topology_histograms(self, coupling_product: float | None = None) -> dict[str, Any] | None:
+        """Histograms of the selected events of a topology-tagged sample
+        (:data:`TOPOLOGY_HISTOGRAMS`): per observable ``edges``, ``counts`` (events for the
+        exposure, summed over topologies), ``mc_stat_error`` (meson-clustered), ``by_topology``
+        and ``outside``; None without a ``topology`` column."""
+        tops = self.topologies
+        if tops is None:
+            return None
+        w = self.weights(coupling_product) * self.pot
+        code = np.asarray(self.columns["topology"])
+        sel = code < len(tops)
+        cl = self._cluster()
+        out: dict[str, Any] = {}
+        for name, (col, edges) in TOPOLOGY_HISTOGRAMS.items():
+            x = np.asarray(self.columns[col], float)
+            b = np.where(sel, bin_index(x, edges), -1)
+            nb = len(edges) - 1
+            counts = np.bincount(b[b >= 0], weights=w[b >= 0], minlength=nb)
+            var = clustered_histogram_w2(w, b, nb, cl)
+            by = {}
+            for i, lab in enumerate(tops):
+                bi = np.where(code == i, b, -1)
+                by[lab] = np.bincount(bi[bi >= 0], weights=w[bi >= 0], minlength=nb).tolist()
+            out[name] = {"edges": [float(e) for e in edges], "counts": counts.tolist(),
+                         "mc_stat_error": np.sqrt(var).tolist(), "by_topology": by,
+                         "outside": float(np.sum(w[sel & (b < 0)]))}
+        return out
+
     def to_json(self, coupling_product: float | None = None) -> dict[str, Any]:
-        """The ``predict --json`` layout."""
+        """The ``predict --json`` layout (topology-tagged samples add ``events_by_topology``
+        (with ``_err`` keys under ``events_by_topology_err``) and ``topology_hist``)."""
         out: dict[str, Any] = {"experiment": self.experiment, "mode": self.mode, "pot": self.pot,
                                "model": self.model,
                                "coupling_product": self.coupling_product_ref if coupling_product is None else coupling_product,
@@ -160,5 +230,10 @@ class SignalSample:
             hist[name] = {"edges": [float(e) for e in edges], "counts": [float(c) for c in counts],
                           "mc_stat_error": [float(s) for s in np.sqrt(sumw2)]}
         out["hist"] = hist
+        ev = self.events_by_topology(coupling_product, with_errors=True)
+        if ev is not None:
+            out["events_by_topology"] = {k: v for k, v in ev.items() if not k.endswith("_err")}
+            out["events_by_topology_err"] = {k[:-4]: v for k, v in ev.items() if k.endswith("_err")}
+            out["topology_hist"] = self.topology_histograms(coupling_product)
         out.update({k: v for k, v in self.info.items() if k not in out})
         return out

@@ -20,7 +20,7 @@ import click
 from mesonportal.cli.options import experiment_option, json_option, model_options, resolve_model, seed_option
 from mesonportal.exceptions import ParameterError
 
-__all__ = ["command", "run_fit", "parse_modes"]
+__all__ = ["command", "run_fit", "parse_modes", "parse_constraints"]
 
 _STATS = ("pearson", "cnp", "none")
 
@@ -32,6 +32,19 @@ def parse_modes(text: str) -> tuple[str, ...]:
     if not ms or any(m not in allowed for m in ms) or len(set(ms)) != len(ms):
         raise ParameterError(f"--modes must be a comma-separated subset of {', '.join(allowed)}, got {text!r}")
     return ms
+
+
+def parse_constraints(text: str | None) -> tuple[str, ...]:
+    """``"microboone"`` → ("microboone",); ParameterError for unknown names."""
+    from mesonportal.analysis.constraints import CONSTRAINT_EXPERIMENTS
+
+    if not text:
+        return ()
+    names = tuple(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    bad = [n for n in names if n not in CONSTRAINT_EXPERIMENTS]
+    if not names or bad:
+        raise ParameterError(f"--with must be a comma-separated subset of {', '.join(CONSTRAINT_EXPERIMENTS)}, got {text!r}")
+    return names
 
 
 def run_fit(
@@ -46,36 +59,16 @@ def run_fit(
     progress: bool = False,
     with_dump: bool = True,
     status=None,
+    with_constraints: tuple[str, ...] = (),
+    dirt: bool = True,
 ):
-    """Predict ν, ν̄ (all target modes, so that events are reported for both) and dump mode,
-    then fit ``modes``. Returns (FitResult, {mode: SignalSample}, dump SignalSample | None).
-    ``status``: optional callable(str) for progress messages."""
-    import importlib
+    """Thin wrapper of :func:`mesonportal.api.fit` (kept for compatibility).
+    Returns (FitResult, {mode: SignalSample}, dump SignalSample | None)."""
+    from mesonportal import api
 
-    _predict = importlib.import_module("mesonportal.analysis.predict")  # lazily: heavy pipeline
-    from mesonportal.analysis.fit import fit_excess
-    from mesonportal.experiments import load_experiment
-
-    exp = load_experiment(experiment)
-    if exp.name != "miniboone":
-        raise ParameterError(f"fit: data are bundled only for experiment 'miniboone', got {exp.name!r}")
-    kw: dict[str, Any] = {"seed": seed, "progress": progress}
-    if samples is not None:
-        kw["samples"] = samples
-    preds = {}
-    for mode in ("nu", "nubar"):
-        if status:
-            status(f"predicting {mode} mode")
-        preds[mode] = _predict.predict_signal(exp, mode, model, **kw)
-    dump = None
-    if with_dump and "dump" in exp.modes:
-        if status:
-            status("predicting dump mode")
-        dump = _predict.predict_signal(exp, "dump", model, **kw)
-    if status:
-        status("fitting")
-    result = fit_excess(preds, modes, dump, stat, model=model, benchmark=benchmark)
-    return result, preds, dump
+    return api.fit(experiment, model, modes, samples=samples, seed=seed, stat=stat, benchmark=benchmark,
+                   progress=progress, with_dump=with_dump, with_constraints=with_constraints, dirt=dirt,
+                   status=status)
 
 
 @click.command("fit")
@@ -91,17 +84,25 @@ def run_fit(
 @json_option
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
               help="Write plots (E_QE, E_vis, cos theta per mode; delta chi2 scan) to DIR.")
-def command(experiment, model_name, params, benchmark, modes, stat, samples, seed, as_json, plot_dir):
-    """Fit the coupling product to the MiniBooNE excess (best fit, 1σ/2σ, χ², dump, PIENU)."""
+@click.option("--with", "with_", default=None, metavar="NAMES",
+              help="Also test constraints at each coupling, e.g. 'microboone' (NC Delta 1g1p/1g0p 2021 + e+e- 2025); "
+                   "JSON gains constraints: {name: {chi2, ndof, events, verdict}} at the best fit.")
+@click.option("--dirt/--no-dirt", default=True, show_default=True,
+              help="Include up-scattering in the upstream dirt (inelastic DM; stated in prediction_conventions).")
+def command(experiment, model_name, params, benchmark, modes, stat, samples, seed, as_json, plot_dir, with_, dirt):
+    """Fit the coupling product to the MiniBooNE excess (best fit, 1σ/2σ, χ², dump, PIENU),
+    optionally with constraints (--with microboone)."""
     from mesonportal.cli.checks import check_output_dir
 
     ms = parse_modes(modes)
+    cons = parse_constraints(with_)
     model = resolve_model(model_name, params, benchmark)
     if plot_dir:
         check_output_dir(plot_dir, "--plot")  # before the (long) fit
     tty = sys.stderr.isatty()
     result, preds, dump = run_fit(experiment, model, ms, samples=samples, seed=seed, stat=stat,
-                                  benchmark=benchmark or model_name, progress=tty and not as_json, status=_status(tty))
+                                  benchmark=benchmark or model_name, progress=tty and not as_json, status=_status(tty),
+                                  with_constraints=cons, dirt=dirt)
     # the results are printed first: a failing plot never loses them
     if as_json:
         click.echo(json.dumps(result.to_json(scan=False), allow_nan=False))
@@ -157,6 +158,15 @@ def _print_summary(result, paths) -> None:
     if result.pienu is not None:
         con.print(f"PIENU (proxy bounds): {'allowed' if result.pienu_allowed else 'EXCLUDED'} "
                   f"(R_e = {result.pienu.get('R_e', 0):.3g}, R_mu = {result.pienu.get('R_mu', 0):.3g})")
+    for name, c in result.constraints.items():
+        v = c["verdict"]
+        con.print(f"{name} at the MiniBooNE best fit: chi2 = {c['chi2']:.2f} ({c['ndof']} channels), "
+                  f"delta chi2 = {c['delta_chi2']:.2f} -> {v['text']} "
+                  f"(90% CL: {'EXCLUDED' if v['excluded_90'] else 'allowed'}, "
+                  f"95% CL: {'EXCLUDED' if v['excluded_95'] else 'allowed'})")
+    conv = result.prediction_conventions
+    if conv:
+        con.print(f"conventions: dirt {'included' if conv.get('dirt') else 'not included'}; response {conv.get('response')}")
     for n in result.notes:
         con.print(f"note: {n}")
     for p in paths:

@@ -13,6 +13,7 @@ from mesonportal.cli.options import (
     json_option,
     mode_option,
     model_options,
+    resolve_mode,
     resolve_model,
     samples_option,
     seed_option,
@@ -54,6 +55,7 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
     from mesonportal.cli.checks import check_plot_file
 
     model = resolve_model(model_name, params, benchmark, required=False)
+    mode = resolve_mode(experiment, mode)
     if plot_path:
         check_plot_file(plot_path, "--plot")
     if model is not None:
@@ -61,7 +63,9 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
         return
     flux = api.neutrino_flux(experiment, mode, samples, seed, progress=sys.stderr.isatty())
     if plot_path:
-        official = official_flux() if (flux["experiment"] == "miniboone" and mode == "nu") else None
+        from mesonportal.datasets import has_official_flux
+
+        official = official_flux() if has_official_flux(flux["experiment"], mode) else None
         plot_flux(flux, official, plot_path, title=f"{flux['experiment']} {mode}-mode flux")
     if as_json:
         click.echo(json.dumps(flux_json(flux)))

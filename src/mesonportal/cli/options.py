@@ -60,3 +60,16 @@ def resolve_model(model_name: str | None, params: tuple[str, ...], benchmark: st
         raise ParameterError("a model is required: --model NAME [--param k=v ...] or --benchmark NAME "
                              "(benchmarks: scalar, pseudoscalar, idm-single, idm-double)")
     return None
+
+
+def resolve_mode(experiment, mode: str) -> str:
+    """The beam mode to use: as given, except that the default of ``--mode`` (``nu``) becomes the
+    single mode of an experiment without a ``nu`` exposure (``beam`` for stopped-pion sources)
+    when ``--mode`` was not given on the command line."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.get_parameter_source("mode") is not click.core.ParameterSource.DEFAULT:
+        return mode
+    from mesonportal.pipeline import resolve_experiment
+
+    exp = resolve_experiment(experiment)
+    return mode if mode in exp.modes or len(exp.modes) != 1 else exp.modes[0]

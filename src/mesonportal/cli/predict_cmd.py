@@ -8,7 +8,8 @@ import warnings
 
 import click
 
-from mesonportal.cli.options import experiment_option, json_option, mode_option, model_options, resolve_model, seed_option
+from mesonportal.cli.options import (experiment_option, json_option, mode_option, model_options, resolve_mode,
+                                     resolve_model, seed_option)
 
 
 @click.command("predict")
@@ -22,31 +23,36 @@ from mesonportal.cli.options import experiment_option, json_option, mode_option,
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
               help="Write E_QE, E_vis and cos(theta) figures over MiniBooNE's excess to DIR.")
 @click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
-              help="Write the weighted events (all columns + metadata) to FILE.parquet.")
+              help="Write the weighted events to FILE.parquet (all columns + metadata) or FILE.hepmc3 "
+                   "(final-state particles, vertices in detector coordinates, weight = events for the exposure).")
 @click.option("--criterion", type=click.Choice(["circle", "angle", "circle-table"]), default="circle", show_default=True,
-              help="Single-shower criterion for e+e- / gamma gamma pairs.")
+              help="Single-shower criterion for e+e- / gamma gamma pairs (MiniBooNE Cherenkov response).")
 @click.option("--coupling-product", "coupling_product", type=click.FloatRange(min=0, min_open=True, max=1e300),
               default=None, help="Report and plot the signal reweighted to this coupling product (e.g. the best "
               "fit of `mesonportal fit`); default: the model's own couplings (reference coupling product).")
+@click.option("--dirt/--no-dirt", default=True, show_default=True,
+              help="Include up-scattering in the upstream dirt (inelastic DM; stated in the output's conventions).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
-            criterion, coupling_product):
-    """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms."""
-    from mesonportal.analysis.predict import predict_signal
+            criterion, coupling_product, dirt):
+    """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
+    LAr TPC (MicroBooNE, SBND, ICARUS) also events by topology and shower energy/angle histograms."""
+    from mesonportal.analysis.events_io import EVENT_SUFFIXES
+    from mesonportal.api import predict
+    from mesonportal.cli.checks import check_output_dir, check_output_file
     from mesonportal.exceptions import ParameterError
 
     model = resolve_model(model_name, params, benchmark, required=True)
-    from mesonportal.cli.checks import check_output_dir, check_output_file
-
+    mode = resolve_mode(experiment, mode)
     if events_path is not None:
-        if not str(events_path).lower().endswith(".parquet"):
-            raise ParameterError(f"--events {events_path!r}: the file name must end in .parquet")
+        if not str(events_path).lower().endswith(EVENT_SUFFIXES):
+            raise ParameterError(f"--events {events_path!r}: the file name must end in {', '.join(EVENT_SUFFIXES)}")
         check_output_file(events_path, "--events")
     if plot_dir:
         check_output_dir(plot_dir, "--plot")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        sample = predict_signal(experiment, mode, model, samples=samples, seed=seed,
-                                progress=sys.stderr.isatty(), criterion=criterion)
+        sample = predict(experiment, mode, model, samples=samples, seed=seed,
+                         progress=sys.stderr.isatty(), criterion=criterion, dirt=dirt)
     for w in caught:
         click.echo(f"mesonportal: warning: {w.message}", err=True)
     if events_path:
@@ -111,6 +117,16 @@ def _summary(sample, model, coupling_product=None) -> None:
     t.add_row("events 200 < E_QE < 1250 MeV", f"{tot['events_200_1250']:.4g}")
     for k, v in (sample.info.get("events_by_process", {}) if coupling_product is None else {}).items():
         t.add_row(f"  from {k}", f"{v:.4g}")
+    for k, v in (sample.info.get("events_by_region", {}) if coupling_product is None else {}).items():
+        t.add_row(f"  in the {k}", f"{v:.4g}")
+    ev = sample.events_by_topology(coupling_product, with_errors=True)
+    if ev is not None:
+        for k in sample.topologies:
+            t.add_row(f"topology {k}", f"{ev[k]:.4g} ± {ev[k + '_err']:.2g} (MC)")
+    conv = sample.info.get("conventions", {})
+    if conv:
+        t.add_row("dirt included", "yes" if conv.get("dirt") else "no")
+        t.add_row("response", str(conv.get("response")))
     t.add_row("MC events", str(len(sample)))
     t.add_row("time [s]", f"{sample.info['timing_s']['total']:.2f}")
     con.print(t)

@@ -18,6 +18,7 @@ fitted last time but not this time).  Files of the user in ``<out>`` are left al
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 import time
@@ -83,11 +84,19 @@ def reproduce(
     seed: int = 12345,
     plots: bool = True,
     progress=None,
+    stopped: bool = True,
+    constraints: tuple[str, ...] = ("microboone",),
+    other_experiments: tuple[str, ...] = ("microboone", "sbnd", "icarus"),
+    dirt: bool = True,
     lens: bool = True,
 ) -> list[dict]:
     """Fit ``benchmarks`` and write the results directory; returns the summary rows.
-    ``progress``: optional callable(benchmark, message).  ``lens``: also write the MiniBooNE
-    lens (``<out>/compare/``, :func:`mesonportal.analysis.compare.run_compare`) reusing the fits."""
+    ``progress``: optional callable(benchmark, message); ``stopped``: add the stopped-pion section
+    (:mod:`mesonportal.analysis.stopped_report`).  ``constraints``: tested at each best
+    fit (verdict in the report); ``other_experiments``: predicted events (per topology for LAr
+    TPCs) at each best fit; ``dirt``: include up-scattering in the dirt (iDM).
+    ``lens``: also write the MiniBooNE lens (``<out>/compare/``,
+    :func:`mesonportal.analysis.compare.run_compare`) reusing the fits."""
     from mesonportal import __version__
     from mesonportal.analysis.report import failed_row, summary_row, write_summary
     from mesonportal.cli.fit_cmd import run_fit
@@ -99,6 +108,7 @@ def reproduce(
     written: list[Path] = []
     rows: list[dict] = []
     fitted: dict = {}
+    best_fits: list[tuple] = []
     t0 = time.perf_counter()
     for name in benchmarks:
         t1 = time.perf_counter()
@@ -106,7 +116,7 @@ def reproduce(
         model = load_benchmark(name)
         try:
             result, preds, _dump = run_fit(experiment, model, ("nu", "nubar"), samples=samples, seed=seed,
-                                           benchmark=name, status=say)
+                                           benchmark=name, status=say, with_constraints=constraints, dirt=dirt)
         except NoSensitivityError as exc:
             rows.append(failed_row(name, "no sensitivity", str(exc)))
             bdir = outdir / name
@@ -127,14 +137,26 @@ def reproduce(
 
             written += [Path(p) for p in plot_fit(result, preds, bdir)]
         row = summary_row(name, result)
+        if other_experiments:
+            if say:
+                say("predicting " + ", ".join(other_experiments))
+            from mesonportal.api import predictions_at
+
+            row["other_experiments"] = predictions_at(model, result.coupling_product, tuple(other_experiments),
+                                                      samples=samples, seed=seed, dirt=dirt,
+                                                      reuse=result.constraint_samples)
         row["seconds"] = round(time.perf_counter() - t1, 1)
         rows.append(row)
+        if result.best.best_fit is not None and math.isfinite(float(result.best.best_fit)):
+            best_fits.append((name, model, float(result.best.best_fit)))
     meta = {
         "mesonportal": __version__,
         "experiment": experiment,
         "benchmarks": ", ".join(benchmarks),
         "samples": samples if samples is not None else "prediction default",
         "seed": seed,
+        "dirt (inelastic DM)": "included" if dirt else "not included",
+        "constraints": ", ".join(constraints) or "none",
         "python": platform.python_version(),
         "wall time [s]": round(time.perf_counter() - t0, 1),
     }
@@ -147,6 +169,10 @@ def reproduce(
         written += sorted(p for p in cdir.rglob("*") if p.is_file())
         meta["lens"] = "compare/compare.md (3+1, shape tests, systematic variations; compare/lens.json)"
     written += list(write_summary(outdir, rows, meta))
+    if stopped and best_fits:
+        from mesonportal.analysis.stopped_report import append_to_report, stopped_rows
+
+        written.append(append_to_report(outdir, stopped_rows(best_fits, samples=samples, seed=seed)))
     manifest = {"about": "files written by the last `mesonportal reproduce` into this directory; the next run "
                          "deletes exactly these before writing", "mesonportal": __version__,
                 "files": sorted(str(Path(p).relative_to(outdir)) for p in written)}
@@ -165,7 +191,12 @@ def reproduce(
 @experiment_option
 @click.option("--no-plots", is_flag=True, help="Skip the plots (JSON and report only).")
 @click.option("--no-lens", is_flag=True, help="Skip the MiniBooNE lens (compare/: 3+1, shapes, systematics).")
-def command(out, benchmarks, samples, seed, experiment, no_plots, no_lens):
+@click.option("--no-stopped", is_flag=True, help="Skip the stopped-pion section (CCM, LSND, KARMEN, COHERENT, JSNS2).")
+@click.option("--dirt/--no-dirt", default=True, show_default=True,
+              help="Include up-scattering in the upstream dirt (inelastic DM).")
+@click.option("--no-other-experiments", is_flag=True,
+              help="Skip the MicroBooNE constraint and the MicroBooNE/SBND/ICARUS predictions.")
+def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, dirt, no_other_experiments, no_lens):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
     from rich.console import Console
 
@@ -182,8 +213,9 @@ def command(out, benchmarks, samples, seed, experiment, no_plots, no_lens):
             k = f"{names.index(bench) + 1}/{len(names)}" if bench in names else bench
             status.update(f"[{k}] {bench}: {msg} "
                           f"({time.perf_counter() - t0:.0f} s)")
+        kw = {"constraints": (), "other_experiments": ()} if no_other_experiments else {}
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
-                         plots=not no_plots, progress=progress, lens=not no_lens)
+                         plots=not no_plots, progress=progress, stopped=not no_stopped, dirt=dirt, lens=not no_lens, **kw)
     con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
     con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
                          compact=con.width < 150))

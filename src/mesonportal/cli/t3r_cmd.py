@@ -73,6 +73,8 @@ def command(ctx, m_aprime, m_phiprime, m_dm, delta, m_nus, m_nud, v_gev, anomaly
     t.add_row("g_T3R", f"{out['couplings']['g_t3r']:.4g}")
     t.add_row("Omega h^2", f"{rel['omega_h2']:.4g}")
     t.add_row(escape("<sigma v> at x_f [cm^3/s]"), f"{rel['sigma_v_cm3_s']:.3g}")
+    top = [c for c in rel["channels"] if c["fraction_at_x_f"] >= 0.01]
+    t.add_row("channels at x_f (>= 1 %)", escape(", ".join(f"{c['channel']} {100 * c['fraction_at_x_f']:.0f}%" for c in top)))
     d = out["delta_a_mu_detail"]
     t.add_row("Delta a_mu", f"{d['total']:.3g}  (measured {d['measured']:.3g} ± {d['measured_error']:.2g})")
     si = out["sigma_si_pb"]

@@ -26,6 +26,7 @@ from mesonportal.datasets.counting import (
 from mesonportal.exceptions import ParameterError
 
 __all__ = [
+    "EXCESS_DATASETS", "OFFICIAL_FLUXES", "excess_dataset", "constraints_of", "has_official_flux",
     "DATASET_NAMES", "CONSTRAINT_NAMES", "get_dataset", "constraint", "Channel", "CountingDataset",
     "CombinedConstraint", "channel_chi2", "DELTA_CHI2_90", "DELTA_CHI2_95", "STATISTIC",
 ]
@@ -36,6 +37,38 @@ CONSTRAINT_NAMES: dict[str, tuple[str, ...]] = {
     "microboone_ncdelta": ("microboone_ncdelta_2021",),
     "microboone_ee": ("microboone_ee_2025",),
 }
+
+
+#: Experiments (by name) with a bundled excess data release that ``mesonportal fit`` fits:
+#: experiment → data set (the MiniBooNE 2021 release, arXiv:2006.16883, with its covariance
+#: χ² in :mod:`mesonportal.analysis.likelihood`).
+EXCESS_DATASETS: dict[str, str] = {"miniboone": "miniboone_2021"}
+#: Experiments and modes with a bundled official neutrino flux (for ``flux --plot``).
+OFFICIAL_FLUXES: dict[str, tuple[str, ...]] = {"miniboone": ("nu",)}
+
+
+def excess_dataset(experiment: str) -> str:
+    """Name of the excess data set bundled for ``experiment`` (an experiment name);
+    ParameterError naming the experiments that have one otherwise."""
+    if experiment not in EXCESS_DATASETS:
+        raise ParameterError(f"experiment {experiment!r} has no bundled excess data to fit; "
+                             f"allowed: {', '.join(EXCESS_DATASETS)} (constraints: --with {', '.join(constraints_of_any())})")
+    return EXCESS_DATASETS[experiment]
+
+
+def constraints_of_any() -> tuple[str, ...]:
+    """Experiments with constraint data sets (usable with ``fit --with``)."""
+    return tuple(sorted({get_dataset(n).experiment for n in DATASET_NAMES}))
+
+
+def constraints_of(experiment: str) -> tuple[str, ...]:
+    """Counting data sets bundled for ``experiment`` (empty if none)."""
+    return tuple(n for n in DATASET_NAMES if get_dataset(n).experiment == experiment)
+
+
+def has_official_flux(experiment: str, mode: str) -> bool:
+    """Whether an official neutrino flux is bundled for ``experiment`` in ``mode``."""
+    return mode in OFFICIAL_FLUXES.get(experiment, ())
 
 
 def get_dataset(name: str) -> CountingDataset:

@@ -32,7 +32,6 @@ from mesonportal import constants as C
 from mesonportal.detection import primakoff as pk
 from mesonportal.detection import upscattering as up
 from mesonportal.detection.form_factors import KAPPA_P
-from mesonportal.detection.response import reconstruct, single_shower
 from mesonportal.kinematics import two_body_decay, two_body_momentum
 from mesonportal.production.meson_decays import produce_channel
 from mesonportal.production.three_body import ThreeBodyTable
@@ -65,8 +64,18 @@ PROCESS_CODES = {"primakoff": 0, "decay_gamma_gamma": 1, "decay_ee": 2, "upscatt
 #: ...; 0 = decay, no target).
 #: The MiniBooNE γ/e efficiency is exactly 0 below this true shower energy (first table node):
 #: dark particles below it cannot give a detected shower and are not processed further (their
-#: weight is reported in ``info``).
+#: weight is reported in ``info``).  Kept for compatibility: the chains take the threshold of
+#: the detector's response (``response.min_energy_mev``, :mod:`mesonportal.responses`).
 EFFICIENCY_THRESHOLD_MEV = 50.0
+
+
+def _default_response(response, criterion: str):
+    """``response`` or, if None, the MiniBooNE Cherenkov response with ``criterion``."""
+    if response is not None:
+        return response
+    from mesonportal.responses.cherenkov import CherenkovResponse
+
+    return CherenkovResponse(criterion)
 
 SCALAR_MESONS = (211, -211, 321, -321)
 IDM_MESONS = (211, -211, 321, -321, 111, 221)
@@ -396,17 +405,22 @@ def _flat_columns(prefix: str, a: Array) -> dict[str, Array]:
 
 def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
                  n_per_meson: int = 1, criterion: str = "circle", decays: bool = True,
-                 smear: bool = True) -> ChainResult:
+                 smear: bool = True, response=None) -> ChainResult:
     """Long-lived φ / a: Primakoff scattering (and decays) inside the detector → events.
 
     Returns the per-event columns (see docs/prediction.md) with ``weight`` [events/POT],
-    ``process`` (0 Primakoff, 1 X → γγ, 2 X → e⁺e⁻) and the stage bookkeeping in ``info``."""
+    ``process`` (0 Primakoff, 1 X → γγ, 2 X → e⁺e⁻) and the stage bookkeeping in ``info``.
+    The chain itself is technology-neutral: ``response`` (default: the MiniBooNE Cherenkov
+    response with ``criterion``; see :mod:`mesonportal.responses.technology`) sets the energy
+    below which X is not followed, which pairs are kept, and reconstructs the events."""
     det = exp.detector
+    resp = _default_response(response, criterion)
     arr = scalar_arrivals(model, mesons, det, rng, n_per_meson)
     info: dict[str, Any] = {"chain": "long-lived X", **arr.info}
     hit = arr.chord > 0.0
     info["at_detector_per_pot"] = float(np.sum(arr.weight[hit] * arr.survival[hit]))
-    low = arr.p4[:, 0] <= EFFICIENCY_THRESHOLD_MEV
+    low = arr.p4[:, 0] <= resp.min_energy_mev
+    info["min_energy_mev"] = float(resp.min_energy_mev)
     info["below_efficiency_threshold_per_pot"] = float(np.sum(arr.weight[hit & low] * arr.survival[hit & low]))
     arr = arr.select(hit & ~low)
     centres = _centres(det)
@@ -464,7 +478,7 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
                 a[sel], b[sel] = two_body_decay(rng, arr.p4[sel], md, md)
         okd = wd > 0
         if np.any(okd):
-            passed, shower = single_shower(a[okd], b[okd], criterion)
+            passed, shower = resp.select_pairs(a[okd], b[okd])
             info["decays_failing_single_shower_per_pot"] = float(np.sum(wd[okd][~passed]))
             keep = np.flatnonzero(okd)[passed]
             if keep.size:
@@ -482,7 +496,7 @@ def scalar_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.G
                 cols_list.append(cols)
     else:
         info["decays_inside_visible_per_pot"] = 0.0
-    columns = _finish(cols_list, rng, mode, smear, info)
+    columns = _finish(cols_list, rng, mode, smear, info, resp)
     return ChainResult(columns, info)
 
 
@@ -502,8 +516,9 @@ def _event_columns(arr: Arrivals, mask, vtx: Array, w: Array, process: int) -> d
     return cols
 
 
-def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict) -> dict[str, Array]:
-    """Concatenate event blocks and reconstruct the showers (efficiency, smearing, E_QE)."""
+def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict, response) -> dict[str, Array]:
+    """Concatenate event blocks and apply ``response.reconstruct`` (efficiency, smearing,
+    reconstructed energy and angle; technology-specific columns)."""
     if not cols_list:
         return _empty_columns()
     keys = [k for k in cols_list[0]]
@@ -517,10 +532,10 @@ def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict) -> d
     cols = {k: np.concatenate([c[k] for c in cols_list]) for k in keys}
     shower = cols.pop("_shower_p4")
     w = cols.pop("_w")
-    reco = reconstruct(rng, shower, w, mode, smear=smear)
+    reco = response.reconstruct(rng, cols, shower, w, mode, smear=smear)
     cols["weight_before_efficiency"] = w
-    for k in ("e_true", "e_vis", "cos_theta", "e_qe", "efficiency", "weight"):
-        cols[k] = reco[k]
+    for k, v in reco.items():
+        cols[k] = v
     info["detected_per_pot"] = float(np.sum(reco["weight"]))
     return cols
 
@@ -904,7 +919,8 @@ class _DirtTarget:
 
 def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
               n_per_meson: int = 1, n_two_body: float = 1.0, criterion: str = "circle",
-              smear: bool = True, roulette_target: int | None = 40_000, dirt: bool = True) -> ChainResult:
+              smear: bool = True, roulette_target: int | None = 40_000, dirt: bool = True,
+              response=None) -> ChainResult:
     """Inelastic DM: χ up-scattering in the detector (and, with ``dirt`` and a configured
     ``detector.dirt``, in the upstream dirt) and χ′ → χ e⁺e⁻ inside the detector → events.
 
@@ -914,13 +930,15 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     ``info`` keeps the detector-region bookkeeping at top level and the dirt one under
     ``info['dirt']``.  The dirt stage uses an independent generator spawned from ``rng`` (the
     detector-region events do not depend on whether dirt is included).  ``weight_fn``
-    recomputes the coupling-dependent factors per event (:func:`idm_reweighter`)."""
+    recomputes the coupling-dependent factors per event (:func:`idm_reweighter`).
+    ``response``: as in :func:`scalar_chain` (pairs kept and reconstruction)."""
     det = exp.detector
+    resp = _default_response(response, criterion)
     dirt_rng = rng.spawn(1)[0]
     arr = idm_arrivals(model, mesons, det, rng, n_per_meson, n_two_body)
     info: dict[str, Any] = {"chain": "inelastic DM", **arr.info}
     fixed, scaled = _idm_mediator_split(model)
-    blocks = _idm_region(rng, model, arr, det, _centres(det), "detector", roulette_target, criterion,
+    blocks = _idm_region(rng, model, arr, det, _centres(det), "detector", roulette_target, resp,
                          fixed, scaled, info)
     info["dirt_included"] = bool(dirt and getattr(det, "dirt", None) is not None)
     if info["dirt_included"]:
@@ -929,9 +947,9 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
         dinfo: dict[str, Any] = {"forced_emission_sphere_cm": {"center": tgt.center_cm.tolist(),
                                                                "radius": tgt.radius_cm}}
         blocks += _idm_region(dirt_rng, model, arr_d, det, _centres(det, det.dirt.medium), "dirt",
-                              roulette_target, criterion, fixed, scaled, dinfo)
+                              roulette_target, resp, fixed, scaled, dinfo)
         info["dirt"] = dinfo
-    columns = _finish(blocks, rng, mode, smear, info)
+    columns = _finish(blocks, rng, mode, smear, info, resp)
     if len(columns["weight"]) and "region" in columns:
         reg = columns["region"]
         info["detected_per_pot_by_region"] = {k: float(np.sum(columns["weight"][reg == c]))
@@ -942,7 +960,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     return result
 
 
-def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_target, criterion,
+def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_target, response,
                 fixed, scaled, info: dict) -> list[dict]:
     """Up-scattering along the χ chords through one region (``arr.chord``: exact chord of the
     region's shape) on the region's targets ``centres``, χ′ decays inside the detector's exact
@@ -1010,7 +1028,7 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
     cols_list = []
     z_of = np.array([tgt.Z for _, tgt, _ in centres], np.int64)
     if np.any(ok):
-        passed, shower = single_shower(em[ok], ep[ok], criterion)
+        passed, shower = response.select_pairs(em[ok], ep[ok])
         info["failing_single_shower_per_pot"] = float(np.sum(w[ok][~passed]))
         keep = np.flatnonzero(ok)[passed]
         mask = np.zeros(len(arr), bool)

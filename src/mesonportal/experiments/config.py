@@ -26,6 +26,7 @@ from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-expo
 TECHNOLOGIES: dict[str, dict[str, Any]] = {
     "cherenkov-oil": {"response": "mesonportal.detection.response", "topologies": ("single-shower",)},
     "lartpc": {"response": "mesonportal.responses.lartpc", "topologies": ("1g0p", "1g1p", "ee0p", "1e0p")},
+    "scintillator": {"response": "mesonportal.responses.scintillator", "topologies": ("em",)},
     # fine-grained trackers / calorimeters of the high-energy beams (MINERvA, CHARM-II, T2K FGD):
     # selections at generator level in mesonportal.analysis.highenergy
     "tracking-calorimeter": {"response": "mesonportal.analysis.highenergy", "topologies": ("single-em",)},
@@ -110,6 +111,26 @@ class Dump:
 
 
 @dataclass(frozen=True)
+class StoppedSource:
+    """A stopped-pion (decay-at-rest) source: yields per POT and the in-flight π⁰/η spectrum
+    parameters (see :class:`mesonportal.experiments.schema.StoppedSourceSpec` and
+    :mod:`mesonportal.sources.stopped`).  Energies in MeV, lengths in cm."""
+
+    pi_plus_dar_per_pot: float
+    pi_plus_dif_fraction: float = 0.0
+    pi_minus_per_pot: float = 0.0
+    pi_minus_decay_fraction: float = 0.0
+    pi0_per_pot: float = 0.0
+    eta_per_pot: float = 0.0
+    pi0_temperature_mev: float = 60.0
+    pi0_source_beta: float = 0.0
+    dif_mean_kinetic_mev: float = 100.0
+    vertex_sigma_cm: float = 0.0
+    position_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    type: str = "stopped"
+
+
+@dataclass(frozen=True)
 class Dirt:
     """Upstream material ("dirt") around a detector: a volume in beam coordinates (cm) outside
     the detector, with its medium; dark particles up-scattered there can decay inside."""
@@ -153,6 +174,8 @@ class Detector:
     topologies: tuple[str, ...] = ("single-shower",)
     bound_nucleons: bool = False
     dirt: Dirt | None = None
+    #: response parameters of the technology (e.g. a LArTPCResponse), None for the defaults
+    response: Any = None
 
     @property
     def composition(self) -> list[tuple[str, int, float, float]]:
@@ -197,8 +220,17 @@ class Experiment:
     source_path: str
 
     beam_line: str = ""
-    #: ``[source]`` of a high-energy beam line (schema ``HighEnergySourceSpec``); None = BNB-type source
+    #: ``[source]``: a :class:`StoppedSource` (stopped-pion facility) or the high-energy beam line's
+    #: schema ``HighEnergySourceSpec``; None = BNB-type (horn) source
     source: Any = None
+
+    @property
+    def source_type(self) -> str:
+        """``"stopped"`` (decay-at-rest facility), ``"highenergy"`` (unfocused high-energy beam line)
+        or ``"horn"`` (the horn-focused BNB type)."""
+        if self.source is None:
+            return "horn"
+        return "stopped" if isinstance(self.source, StoppedSource) else str(getattr(self.source, "type", "highenergy"))
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -315,15 +347,59 @@ def _build(spec, origin: str) -> Experiment:
         dump = Dump(absorber_z_cm=d.absorber_z_cm, absorber_material=d.absorber_material, mass_number=d.mass_number,
                     density_g_cm3=d.density_g_cm3, sigma_inel_mb=d.sigma_inel_mb,
                     absorption_length_cm=d.absorption_length_cm)
+    src = None
     if spec.source is not None:
-        _check_he_source(spec, beam, target, dr, origin)
+        if spec.source.type == "stopped":
+            src = _build_stopped(spec, beam, origin)
+        else:
+            _check_he_source(spec, beam, target, dr, origin)
+            src = spec.source
     det = _build_detector(spec.detector, origin)
     if dr is not None:
         _check_outside_pipe(det, dr, origin)
     e = spec.experiment
     return Experiment(name=e.name, description=e.description, beam=beam, target=target, horn=horn,
                       decay_region=dr, dump=dump, detector=det, source_path=origin,
-                      beam_line=spec.beam.line or "", source=spec.source)
+                      beam_line=spec.beam.line or "", source=src)
+
+
+def _kinetic_energy_mev(beam: Beam) -> float:
+    from mesonportal.constants import mass
+
+    m = mass(2212)
+    return math.hypot(beam.momentum_mev, m) - m
+
+
+def meson_threshold_kinetic_mev(pdg: int) -> float:
+    """Kinetic energy [MeV] of a proton on a free nucleon at rest at the threshold of
+    N N → N N + meson (PDG masses from ``particle``): T = m (4 m_N + m) / (2 m_N)."""
+    from mesonportal.constants import mass
+
+    m_n, m = mass(2212), mass(pdg)
+    return m * (4.0 * m_n + m) / (2.0 * m_n)
+
+
+def _build_stopped(spec, beam: Beam, origin: str) -> StoppedSource:
+    """The :class:`StoppedSource` of ``[source]``; a beam below the production threshold of a
+    meson with a non-zero yield is a ConfigError (free-nucleon threshold: subthreshold production
+    on nuclei through Fermi motion is neglected — give a zero yield to accept it)."""
+    s = spec.source
+    if spec.horn is not None or spec.decay_region is not None:
+        raise ConfigError(f"{origin}: a [source] of type 'stopped' takes no [horn] or [decay_region]")
+    t = _kinetic_energy_mev(beam)
+    for key, pdg in (("pi_plus_dar_per_pot", 211), ("pi0_per_pot", 111), ("pi_minus_per_pot", -211),
+                     ("eta_per_pot", 221)):
+        thr = meson_threshold_kinetic_mev(pdg)
+        if getattr(s, key) > 0.0 and t < thr:
+            raise ConfigError(f"{origin}: key 'source.{key}' = {getattr(s, key)} but the beam kinetic energy "
+                              f"{t:.0f} MeV is below the N N -> N N {'eta' if pdg == 221 else 'pi'} threshold "
+                              f"{thr:.0f} MeV; set it to 0")
+    return StoppedSource(pi_plus_dar_per_pot=s.pi_plus_dar_per_pot, pi_plus_dif_fraction=s.pi_plus_dif_fraction,
+                         pi_minus_per_pot=s.pi_minus_per_pot, pi_minus_decay_fraction=s.pi_minus_decay_fraction,
+                         pi0_per_pot=s.pi0_per_pot, eta_per_pot=s.eta_per_pot,
+                         pi0_temperature_mev=s.pi0_temperature_mev, pi0_source_beta=s.pi0_source_beta,
+                         dif_mean_kinetic_mev=s.dif_mean_kinetic_mev, vertex_sigma_cm=s.vertex_sigma_cm,
+                         position_cm=tuple(float(v) for v in s.position_cm))
 
 
 def _check_he_source(spec, beam, target, dr, origin: str) -> None:
@@ -402,6 +478,24 @@ def _inside(inner, outer) -> bool:
     return bool(np.all(outer.contains(shrink)))
 
 
+def _sub_spec(spec_cls, data: Any, origin: str, prefix: tuple[str, ...]):
+    """Validate the sub-table ``data`` (a dict) with the pydantic model ``spec_cls``; a one-line
+    ConfigError naming the dotted key (``prefix`` + the key inside the table) otherwise."""
+    from pydantic import ValidationError
+
+    try:
+        return spec_cls.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        key = ".".join(str(x) for x in prefix + tuple(err.get("loc", ())))
+        typ = err.get("type", "")
+        if typ == "missing":
+            raise ConfigError(f"{origin}: missing key '{key}'") from None
+        if typ == "extra_forbidden":
+            raise ConfigError(f"{origin}: unknown key '{key}'; allowed: {', '.join(spec_cls.model_fields)}") from None
+        raise ConfigError(f"{origin}: key '{key}' = {err.get('input')!r}: {err.get('msg', 'invalid value')}") from None
+
+
 def _build_detector(d, origin: str) -> Detector:
     from mesonportal.experiments.media import get_medium
     from mesonportal.geometry import Sphere, rotation_matrix
@@ -447,12 +541,31 @@ def _build_detector(d, origin: str) -> Detector:
         if np.any(dgeom.contains(c[None, :])):
             raise ConfigError(f"{origin}: key 'detector.dirt' must lie outside the detector (it contains its centre)")
         dirt = Dirt(dgeom, dmed)
+    response = None
+    if d.technology == "scintillator":
+        from mesonportal.responses.scintillator import ScintillatorResponse
+
+        if d.response is None:
+            raise ConfigError(f"{origin}: missing section [detector.response] (needed for technology 'scintillator')")
+        try:
+            from mesonportal.experiments.schema import ScintillatorResponseSpec
+
+            response = ScintillatorResponse.from_spec(_sub_spec(ScintillatorResponseSpec, d.response, origin,
+                                                                ("detector", "response")))
+        except ParameterError as exc:
+            raise ConfigError(f"{origin}: {exc}") from None
+    elif d.response is not None:
+        if d.technology != "lartpc":
+            raise ConfigError(f"{origin}: key 'detector.response' is not configurable for technology {d.technology!r}")
+        from mesonportal.responses.lartpc import LArTPCResponse
+
+        response = LArTPCResponse.from_mapping(d.response, f"{origin}: detector.response")
     c, r = geom.bounding_sphere
     fid_r = d.fiducial_radius_cm if d.fiducial_radius_cm is not None else (fid.bounding_sphere[1] if fid is not None else 0.0)
     return Detector(shape=d.shape, center_cm=np.asarray(c, float), radius_cm=float(r), fiducial_radius_cm=float(fid_r),
                     medium=d.medium, density_g_cm3=medium.density_g_cm3, mass_t=d.mass_t, geometry=geom,
                     fiducial=fid, origin_cm=origin_cm, rotation=rot, medium_spec=medium, technology=d.technology,
-                    topologies=tops, bound_nucleons=d.bound_nucleons, dirt=dirt)
+                    topologies=tops, bound_nucleons=d.bound_nucleons, dirt=dirt, response=response)
 
 
 def _check_outside_pipe(det: Detector, dr: DecayRegion, origin: str) -> None:

@@ -13,10 +13,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["MODES", "SHAPES", "ExperimentSpec", "first_error"]
+__all__ = ["MODES", "SHAPES", "ExperimentSpec", "HighEnergySourceSpec", "StoppedSourceSpec", "first_error"]
 
-MODES = ("nu", "nubar", "dump")
+#: beam modes: horn polarities and the dump (BNB-like), "beam" for single-mode stopped-pion sources
+MODES = ("nu", "nubar", "dump", "beam")
 SHAPES = ("sphere", "box", "cylinder", "union")
+#: ``[source] type`` values (no ``[source]``: the horn-focused BNB type)
+SOURCE_TYPES = ("highenergy", "stopped")
 
 
 def R(lo: float | None = None, hi: float | None = None, gt: float | None = None):
@@ -162,6 +165,19 @@ class DirtSpec(ShapeSpec):
     density_g_cm3: R(1e-6, 100.0) | None = None
 
 
+class ScintillatorResponseSpec(_M):
+    """``[detector.response]`` of a scintillator detector (:mod:`mesonportal.responses.scintillator`):
+    visible-energy threshold and analysis window [MeV], resolution σ_E/E = a/√(E/MeV) ⊕ b and a
+    flat selection efficiency."""
+
+    threshold_mev: R(0.0, 1e4)
+    window_lo_mev: R(0.0, 1e4)
+    window_hi_mev: R(0.0, 1e4)
+    resolution_stochastic: R(0.0, 10.0) = 0.0
+    resolution_constant: R(0.0, 1.0) = 0.0
+    efficiency: R(0.0, 1.0) = 1.0
+
+
 class DetectorSpec(ShapeSpec):
     """Active volume (the shape keys of :class:`ShapeSpec`), frame and medium.
 
@@ -180,13 +196,46 @@ class DetectorSpec(ShapeSpec):
     topologies: list[NonEmpty] | None = None
     bound_nucleons: bool = False
     dirt: DirtSpec | None = None
+    #: response parameters of the technology (validated by its response module, e.g.
+    #: :meth:`mesonportal.responses.lartpc.LArTPCResponse.from_mapping`)
+    response: dict[str, Any] | None = None
+
+
+class StoppedSourceSpec(_M):
+    """``[source]`` of a stopped-pion (decay-at-rest) facility, ``type = "stopped"``.
+
+    Yields are per proton on target with their sources in the TOML; the π⁰/η in-flight spectrum
+    is the isotropic moving-source (Maxwell–Boltzmann) parametrisation of
+    :mod:`mesonportal.sources.stopped` with temperature ``pi0_temperature_mev`` in a frame moving
+    along the beam with velocity ``pi0_source_beta``.  Units in the key names (MeV, cm)."""
+
+    type: Literal["stopped"]
+    #: π⁺ that stop and decay at rest per POT (= ν_μ, ν̄_μ and ν_e per POT from the DAR chain)
+    pi_plus_dar_per_pot: R(0.0, 10.0)
+    #: π⁺ decaying in flight, as a fraction of the stopped ones
+    pi_plus_dif_fraction: R(0.0, 1.0) = 0.0
+    #: π⁻ per POT (captured on nuclei, no decay; bookkeeping only)
+    pi_minus_per_pot: R(0.0, 10.0) = 0.0
+    #: fraction of π⁻ that decay (in flight or at rest) before capture (μ⁻ → ν̄_e contamination)
+    pi_minus_decay_fraction: R(0.0, 1.0) = 0.0
+    pi0_per_pot: R(0.0, 10.0) = 0.0
+    eta_per_pot: R(0.0, 10.0) = 0.0
+    pi0_temperature_mev: R(1.0, 1000.0) = 60.0
+    pi0_source_beta: R(0.0, 0.99) = 0.0
+    #: mean kinetic energy of the decay-in-flight π⁺ [MeV] (exponential spectrum)
+    dif_mean_kinetic_mev: R(1.0, 5000.0) = 100.0
+    #: Gaussian spread of the decay points about the target centre [cm]
+    vertex_sigma_cm: R(0.0, 1000.0) = 0.0
+    #: position of the source (beam coordinates) [cm]
+    position_cm: Vec3 = [0.0, 0.0, 0.0]
 
 
 class ExperimentSpec(_M):
     experiment: ExperimentInfo
     beam: BeamSpec
     target: TargetSpec
-    source: HighEnergySourceSpec | None = None
+    #: ``[source]``: absent for the horn-focused BNB type; ``type = "highenergy"`` or ``"stopped"``
+    source: Annotated[HighEnergySourceSpec | StoppedSourceSpec, Field(discriminator="type")] | None = None
     horn: HornSpec | None = None
     decay_region: DecayRegionSpec | None = None
     dump: DumpSpec | None = None
@@ -202,6 +251,10 @@ def first_error(exc: ValidationError, origin: str, raw: Any = None) -> str:
     err = exc.errors(include_url=False)[0]
     loc = tuple(err.get("loc", ()))
     typ = err.get("type", "")
+    if len(loc) >= 2 and loc[0] == "source" and loc[1] in SOURCE_TYPES:  # drop the union tag from the key
+        loc = (loc[0],) + loc[2:]
+    if typ in ("union_tag_invalid", "union_tag_not_found"):
+        return f"{origin}: key 'source.type' must be one of {', '.join(SOURCE_TYPES)}"
     key = _key(loc)
     inp = err.get("input")
     if typ == "missing":

@@ -174,7 +174,13 @@ class Box:
         return cls(np.asarray(origin, float) + rot @ (0.5 * (lo + hi)), 0.5 * (hi - lo), rot)
 
     def _local(self, o: Array, d: Array) -> tuple[Array, Array]:
+        if self._axis_aligned:  # exact: x·1 + y·0 + z·0 = x, and the (N,3)@(3,3) product is slow for large N
+            return o - self.center, d
         return (o - self.center) @ self.rotation, d @ self.rotation
+
+    @property
+    def _axis_aligned(self) -> bool:
+        return bool(np.array_equal(self.rotation, np.eye(3)))
 
     def segments(self, origins, directions):
         o, d = _rays(origins, directions)
@@ -186,7 +192,9 @@ class Box:
         return segments_to_intersection(*self.segments(origins, directions))
 
     def contains(self, points) -> NDArray[np.bool_]:
-        p = (_as_points(points, "points") - self.center) @ self.rotation
+        p = _as_points(points, "points") - self.center
+        if not self._axis_aligned:
+            p = p @ self.rotation
         return np.all(np.abs(p) <= self.half_cm[None, :], axis=1)
 
     @property

@@ -248,7 +248,13 @@ def _target_pdg_and_mass(code: int) -> tuple[int, float]:
 
     pdg = {1: 2212, 6: 1000060120, 18: 1000180400}.get(int(code))
     if pdg is None:
-        raise ParameterError(f"target code {code} unknown (known: 1 = p, 6 = C12, 18 = Ar40)")
+        # any other nucleus of the media table (e.g. O, Si of the dirt): its main isotope
+        from mesonportal.experiments.media import elements
+
+        iso = {el.Z: el.isotope for el in elements().values()}
+        if int(code) not in iso:
+            raise ParameterError(f"target code {code} unknown (known: 1 = p and the Z of the media table's elements)")
+        pdg = 1000000000 + 10000 * int(code) + 10 * iso[int(code)]
     try:
         m = Particle.from_pdgid(pdg).mass
     except Exception:  # noqa: BLE001 - particle raises its own not-found errors
@@ -280,11 +286,15 @@ def records_from_signal_columns(
     detector-coordinate origin in the package's beam coordinates, cm).  The weight is
     ``columns[weight_column]`` [events/POT] × ``exposure_pot``; the default,
     ``weight_before_efficiency``, leaves the detector efficiency to the detector simulation.
+    Event attributes: ``process`` code, and when the columns have them ``region`` (detector /
+    dirt), ``topology`` (the package's LAr-TPC reconstruction) and ``weight_selected`` (events
+    after the package's selection efficiency).
 
-    What the columns cannot give (stated, not guessed): events that failed the MiniBooNE
-    single-shower criterion or fell below the 50 MeV MiniBooNE efficiency threshold were never
-    stored; the interaction times; the nuclear target of argon (the chains read C/H only);
-    the masses of the dark particles are taken from the four-vectors.
+    What the columns cannot give (stated, not guessed): events the detector's response rejected
+    inside the chain (MiniBooNE: single-shower criterion, 50 MeV efficiency threshold; LAr TPC:
+    dark particles below the shower threshold) were never stored; the interaction times; the
+    nuclear target is the main isotope of the element of Z = ``target``; the masses of the dark
+    particles are taken from the four-vectors.
     """
     if not (isinstance(exposure_pot, (int, float)) and math.isfinite(exposure_pot) and exposure_pot > 0):
         raise ParameterError(f"exposure_pot = {exposure_pot!r} must be a finite number > 0 [POT]")
@@ -305,9 +315,23 @@ def records_from_signal_columns(
     proc = np.asarray(columns["process"]).astype(int)
     tgt = np.asarray(columns["target"]).astype(int) if "target" in columns else np.zeros(len(proc), int)
     w = np.asarray(columns[weight_column], float) * float(exposure_pot)
+    # optional per-event attributes: region of the interaction, the package's own reconstructed
+    # topology (LAr TPC) and its selected weight (events for the exposure after the efficiency)
+    region = np.asarray(columns["region"]).astype(int) if "region" in columns else None
+    topo = np.asarray(columns["topology"]).astype(int) if "topology" in columns else None
+    w_sel = (np.asarray(columns["weight"], float) * float(exposure_pot)
+             if "weight" in columns and weight_column != "weight" else None)
+    if topo is not None:
+        from mesonportal.responses.lartpc import LABELS
     for i in range(len(proc)):
         pr = int(proc[i])
         attrs = {"process": str(pr)}
+        if region is not None:
+            attrs["region"] = ("detector", "dirt")[int(region[i])] if region[i] in (0, 1) else str(int(region[i]))
+        if topo is not None:
+            attrs["topology"] = LABELS[int(topo[i])]
+        if w_sel is not None:
+            attrs["weight_selected"] = repr(float(w_sel[i]))
         if pr == 0:
             tpdg, m_t = _target_pdg_and_mass(tgt[i])
             x, g = np.array(p4("dark", i)), np.array(p4("p1", i))

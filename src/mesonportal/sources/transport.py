@@ -174,6 +174,10 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     if species is None:
         species = ALL_SPECIES
     species = tuple(int(s) for s in species)
+    if getattr(experiment, "source_type", "horn") == "stopped":  # [source] type = "stopped"
+        from mesonportal.sources.stopped import simulate_stopped
+
+        return simulate_stopped(experiment, int(n_samples), rng, species=species)
     if getattr(experiment, "source", None) is not None:  # [source] type = "highenergy"
         from mesonportal.sources.highenergy import simulate_highenergy
 

@@ -3,7 +3,10 @@
 * Cross sections σ(s) [MeV⁻²] of η_i η_i → X for the s-channel φ′ (every φ′* decay channel, via
   σ = y_η² (s − 4m²) Γ_X(√s) / (4 p_i |s − m_φ′² + i m_φ′ Γ_φ′|²)) and the s-channel A′
   (η axial current; f f̄ from the full unitary-gauge trace, π⁺π⁻ from the conserved isovector
-  current) — spin-summed interference terms between φ′ and A′ vanish (single-γ⁵ traces).
+  current) — spin-summed interference terms between φ′ and A′ vanish (single-γ⁵ traces) — and,
+  from :mod:`.annihilation`, the coherent sums of all diagrams for η η → φ′φ′, A′A′, φ′A′
+  (t/u-channel η + s-channel), π⁰γ (WZW), π⁰φ′, π⁰A′ and γγ via the A′–π⁰ mixing.  Computed
+  domain: m_η2 · 2 · 1.2 below the K K̄ threshold (pion-only chiral couplings).
 * Thermal average: Gondolo & Gelmini, Nucl. Phys. B360 (1991) 145,
   ⟨σv⟩ = x / (8 m⁵ K₂(x)²) ∫_{4m²}^∞ σ(s)(s − 4m²)√s K₁(x√s/m) ds,
   integrated on composite Gauss–Legendre panels refined towards threshold and around every
@@ -35,12 +38,20 @@ from scipy.special import kve
 
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
+from mesonportal.models.t3r.annihilation import (
+    CHANNEL_KEYS,
+    GAMMA_PI0,
+    boson_channels,
+    boson_thresholds,
+    mixing_coupling,
+)
 from mesonportal.models.t3r.model import T3R_CHARGES, T3RPoint, fermion_mass
 from mesonportal.models.t3r.widths import aprime_widths, phi_widths, total_width
 
 __all__ = ["sigma_channels", "sigma_v_thermal", "thermal_average", "solve_boltzmann", "relic_density",
            "solve_v_for_relic", "RelicResult", "g_eff", "freeze_out_approx", "OMEGA_H2_PLANCK", "MPL_MEV",
-           "SIGMAV_TO_CM3_S", "closed_channel_check"]
+           "SIGMAV_TO_CM3_S", "closed_channel_check", "channel_thresholds", "channel_fractions",
+           "HADRONIC_LIMIT", "MIXING_MAX", "v_min_mixing_gev"]
 
 _N_STEPS = 20000
 MPL_MEV = 1.220890e22  # Planck mass [MeV] (PDG)
@@ -145,7 +156,10 @@ _CTH, _WTH = np.polynomial.legendre.leggauss(8)
 
 def sigma_channels(point: T3RPoint, m_eta: float, s) -> dict[str, np.ndarray]:
     """σ(η η → X) [MeV⁻²] for an η of mass ``m_eta`` [MeV] at Mandelstam s [MeV²] (array), by
-    final state and mediator (keys "phi': <final>", "A': <final>")."""
+    final state and mediator: keys "phi': <final>", "A': <final>" (s-channel only), and the
+    channels of :mod:`.annihilation` ("t/u+s: phi' phi'", "t/u+s: A' A'", "t/u+s: phi' A'",
+    "A' (WZW): pi0 gamma", "A'-pi0 mixing: pi0 phi'" / "pi0 A'" / "gamma gamma"), each the
+    coherent sum of all its diagrams."""
     s = np.atleast_1d(np.asarray(s, float))
     rs = np.sqrt(s)
     pi = np.sqrt(np.clip(s / 4 - m_eta**2, 0, None))
@@ -158,6 +172,8 @@ def sigma_channels(point: T3RPoint, m_eta: float, s) -> dict[str, np.ndarray]:
     den = (s - point.m_phiprime**2) ** 2 + (point.m_phiprime * gphi) ** 2
     pref = np.where(open_, y * y * (s - 4 * m_eta**2) / (4 * np.where(open_, pi, 1.0) * den), 0.0)
     for k, w in wphi.items():
+        if k == "A' A'":  # computed with the t/u-channel diagrams it interferes with (below)
+            continue
         out[f"phi': {k}"] = pref * w
     # --- s-channel A′
     a_eta = point.g_t3r * abs(T3R_CHARGES["eta_L"])
@@ -181,45 +197,73 @@ def sigma_channels(point: T3RPoint, m_eta: float, s) -> dict[str, np.ndarray]:
     pf = np.sqrt(np.clip(s / 4 - C.M_PI**2, 0, None))
     msq = _aprime_pipi_msq(s[None, :], cth, m_eta, a_eta, 2.0 * point.g_t3r, m_a, gam_a)
     out["A': pi+ pi-"] = flux * pf * 0.5 * np.sum(_WTH[:, None] * msq, axis=0) / 4.0 * (pf > 0)
+    # --- t/u-channel and anomalous / π⁰-mixing channels (:mod:`.annihilation`)
+    out.update(boson_channels(point, m_eta, s))
     return out
 
 
-#: Channels listed by the reference talk that are NOT computed here, with their thresholds:
-#: η η → π⁰γ, π⁰φ′, π⁰A′ (anomalous / chiral couplings of A′ and φ′ to π⁰), and the t/u-channel
-#: η η → φ′φ′, A′A′, φ′A′.  Points where they are open (or within the thermal tail) are refused.
-def _unimplemented_thresholds(point: T3RPoint) -> dict[str, float]:
-    return {
-        "pi0 gamma": C.M_PI0,
-        "pi0 phi'": C.M_PI0 + point.m_phiprime,
-        "pi0 A'": C.M_PI0 + point.m_aprime,
-        "phi' phi'": 2 * point.m_phiprime,
-        "A' A'": 2 * point.m_aprime,
-        "phi' A'": point.m_phiprime + point.m_aprime,
-    }
+#: Upper end of the computed domain [MeV]: the thermal reach 2 m_η2 · THERMAL_MARGIN must stay below
+#: the K K̄ threshold — the hadronic channels use leading-order chiral couplings of pions only (no
+#: kaons, η meson, ρ/ω form factors), see :mod:`.annihilation`.
+HADRONIC_LIMIT = 2 * C.M_K
 
+#: Largest A′–π⁰ mixing ε = c m_π0/|m_A′² − m_π0²| for the first-order treatment of :mod:`.annihilation`
+#: (neglected terms O(ε²) ≤ 10 %).
+MIXING_MAX = 0.3
 
 #: The thermal tail reaches √s ≈ 2m(1 + 10/x_f) ≈ 2.4 m (x_f ≈ 20 → e^{-8} suppression beyond it).
 THERMAL_MARGIN = 1.2
 
 
+def channel_thresholds(point: T3RPoint) -> dict[str, float]:
+    """√s thresholds [MeV] of every annihilation channel, keyed as in :func:`sigma_channels`."""
+    mf = {"e+ e-": fermion_mass("e"), "mu+ mu-": fermion_mass("mu"), "nu_s nu_s": point.m_nus,
+          "nu nu (active)": 0.0}
+    out = {}
+    for k, m in mf.items():
+        out[f"phi': {k}"] = 2 * m
+        out[f"A': {k}"] = 2 * m
+    out.update({"phi': gamma gamma": 0.0, "phi': pi+ pi-": 2 * C.M_PI, "phi': pi0 pi0": 2 * C.M_PI0,
+                "A': pi+ pi-": 2 * C.M_PI})
+    for k, thr in boson_thresholds(point).items():
+        out[CHANNEL_KEYS[k]] = thr
+    return out
+
+
+def v_min_mixing_gev(point: T3RPoint) -> float:
+    """Smallest V [GeV] with A′–π⁰ mixing c m_π0/|m_A′² − m_π0²| ≤ :data:`MIXING_MAX`
+    (c = 2 g_T3R f_π = f_π m_A′/(√2 V))."""
+    f_pi = C.F_PI / math.sqrt(2.0)
+    return f_pi * point.m_aprime * C.M_PI0 / (math.sqrt(2.0) * MIXING_MAX * abs(point.m_aprime**2 - C.M_PI0**2)) / 1e3
+
+
 def closed_channel_check(point: T3RPoint) -> None:
     """Refuse points outside the computed domain: (i) every tree-level channel closed (m_η ≤ m_e
-    and m_η ≤ m_νs: only the loop-level γγ and the θ⁴-suppressed active νν remain); (ii) a channel
-    that is not computed here open within the thermal tail (2 m_η2 · 1.2 above its threshold)."""
+    and m_η ≤ m_νs: only loop-level γγ and the θ⁴-suppressed active νν remain); (ii) the thermal
+    tail (2 m_η2 · 1.2) reaching the K K̄ threshold, beyond which the pion-only chiral treatment of
+    the hadronic channels fails; (iii) with V set, m_A′ so close to m_π0 that the A′–π⁰ mixing
+    c m_π0/|m_A′² − m_π0²| exceeds :data:`MIXING_MAX`."""
     m1 = point.m_eta1
     if m1 <= C.M_E and m1 <= point.m_nus:
         raise ParameterError(
             f"parameter 'm_dm' = {m1:.4g} MeV closes every tree-level annihilation channel (e+e-, nu_s nu_s, "
             f"mu+mu-, pi pi); allowed range: m_dm > min(m_e, m_nus) = {min(C.M_E, point.m_nus):.4g} MeV"
         )
-    reach = 2 * point.m_eta2 * THERMAL_MARGIN
-    for lab, thr in _unimplemented_thresholds(point).items():
-        if thr < reach:
+    if point.v_gev is not None:
+        eps = mixing_coupling(point) * C.M_PI0 / abs(point.m_aprime**2 - C.M_PI0**2)
+        if eps > MIXING_MAX:
             raise ParameterError(
-                f"parameter 'm_dm' = {m1:.4g} MeV (with delta = {point.delta:.4g}) opens eta eta -> {lab} "
-                f"(threshold {thr:.4g} MeV), which is not computed; allowed range: "
-                f"m_dm + delta < {min(_unimplemented_thresholds(point).values()) / (2 * THERMAL_MARGIN):.4g} MeV"
+                f"parameter 'm_aprime' = {point.m_aprime:.4g} MeV is too close to m_pi0 = {C.M_PI0:.4g} MeV: "
+                f"A'-pi0 mixing {eps:.2g} > {MIXING_MAX} (treated to first order); allowed range: "
+                f"|m_aprime^2 - m_pi0^2| > {mixing_coupling(point) * C.M_PI0 / MIXING_MAX:.4g} MeV^2 at this V"
             )
+    reach = 2 * point.m_eta2 * THERMAL_MARGIN
+    if reach > HADRONIC_LIMIT:
+        raise ParameterError(
+            f"parameter 'm_dm' = {m1:.4g} MeV (with delta = {point.delta:.4g}) puts the thermal tail above the "
+            f"K K~ threshold (hadronic channels computed with pions only); allowed range: "
+            f"m_dm + delta < {HADRONIC_LIMIT / (2 * THERMAL_MARGIN):.4g} MeV"
+        )
 
 
 def _s_nodes(point: T3RPoint, m_eta: float) -> tuple[np.ndarray, np.ndarray]:
@@ -240,6 +284,19 @@ def _s_nodes(point: T3RPoint, m_eta: float) -> tuple[np.ndarray, np.ndarray]:
                     edges.add(e)
         if 0 < er < top:
             edges.add(er)
+    for thr in channel_thresholds(point).values():
+        e = thr - 2 * m_eta
+        if 0 < e < top:
+            edges.add(e)
+            for k in (-2, 0):  # resolve the opening (β^n rise) of each channel
+                if e + m_eta * 10.0**k < top:
+                    edges.add(e + m_eta * 10.0**k)
+    er = C.M_PI0 - 2 * m_eta  # π⁰ pole of η η → π⁰* → γγ
+    for k in range(0, 8):
+        for sgn in (-1, 1):
+            e = er + sgn * GAMMA_PI0 * 10.0**k
+            if 0 < e < top:
+                edges.add(e)
     ed = np.array(sorted(edges))
     t, w = np.polynomial.legendre.leggauss(12)
     a, b = ed[:-1, None], ed[1:, None]
@@ -269,6 +326,17 @@ def sigma_v_thermal(point: T3RPoint, m_eta: float, x) -> np.ndarray:
         return np.sum(np.array(list(sigma_channels(point, m_eta, s).values())), axis=0)
 
     return thermal_average(sig, m_eta, x, _s_nodes(point, m_eta))
+
+
+def channel_fractions(point: T3RPoint, m_eta: float, x: float) -> dict[str, float]:
+    """Fraction of the Gondolo–Gelmini ⟨σv⟩ of η η (mass ``m_eta`` [MeV]) carried by each channel
+    at x = m_eta/T (keys of :func:`sigma_channels`; they sum to 1)."""
+    eps, w = _s_nodes(point, m_eta)
+    s = (2 * m_eta + eps) ** 2
+    sig = sigma_channels(point, m_eta, s)
+    vals = {k: float(thermal_average(lambda _s, v=v: v, m_eta, x, (eps, w))[0]) for k, v in sig.items()}
+    tot = sum(vals.values())
+    return {k: (v / tot if tot > 0 else 0.0) for k, v in vals.items()}
 
 
 # ------------------------------------------------------------------ Boltzmann
@@ -369,7 +437,7 @@ def solve_v_for_relic(point: T3RPoint, target: float = OMEGA_H2_PLANCK) -> tuple
     closed_channel_check(point)
     from scipy.optimize import brentq
 
-    vmin = point.v_min_gev() * 1.0001
+    vmin = max(point.v_min_gev(), v_min_mixing_gev(point)) * 1.0001
     vmax = 0.999e4
 
     def f(lv):

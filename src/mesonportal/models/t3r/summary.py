@@ -9,7 +9,13 @@ from mesonportal.models.t3r.direct import sigma_si
 from mesonportal.models.t3r.gminus2 import MEASURED_ANOMALY, delta_a_mu
 from mesonportal.models.t3r.mapping import simplified_models
 from mesonportal.models.t3r.model import CONVENTION, T3RPoint
-from mesonportal.models.t3r.relic import OMEGA_H2_PLANCK, relic_density, solve_v_for_relic
+from mesonportal.models.t3r.relic import (
+    OMEGA_H2_PLANCK,
+    channel_fractions,
+    channel_thresholds,
+    relic_density,
+    solve_v_for_relic,
+)
 
 __all__ = ["evaluate"]
 
@@ -19,7 +25,8 @@ def evaluate(m_aprime: float, m_phiprime: float, m_dm: float, v_gev: float | Non
     """Couplings, Δa_μ, relic abundance (V solved for Ω h² = 0.12 when ``v_gev`` is None), σ_SI and
     the simplified-model mapping of a T3R point.  Masses MeV, V GeV.  JSON-ready dict with keys
     ``couplings``, ``delta_a_mu`` (number) and ``delta_a_mu_detail``, ``relic: {v_gev, omega_h2,
-    sigma_v_cm3_s, ...}``, ``sigma_si_pb: {scalar, vector, ...}``, ``simplified_models``,
+    sigma_v_cm3_s, channels, ...}`` (``channels``: every annihilation channel with its threshold
+    and share of ⟨σv⟩ at x_f), ``sigma_si_pb: {scalar, vector, ...}``, ``simplified_models``,
     ``params``, ``convention``."""
     if anomaly not in MEASURED_ANOMALY:
         raise ParameterError(f"parameter 'anomaly' = {anomaly!r}; allowed: {', '.join(MEASURED_ANOMALY)}")
@@ -32,6 +39,14 @@ def evaluate(m_aprime: float, m_phiprime: float, m_dm: float, v_gev: float | Non
         rel = relic_density(point)
         solved = False
     g2 = delta_a_mu(point.v_gev, m_aprime, m_phiprime)
+    thr = channel_thresholds(point)
+    x_f = rel.x_f if rel.x_f == rel.x_f else 20.0
+    frac = channel_fractions(point, point.m_eta1, x_f)
+    channels = [
+        {"channel": k, "threshold_mev": thr[k], "open_at_rest": bool(thr[k] < 2 * point.m_eta1),
+         "fraction_at_x_f": frac[k]}
+        for k in sorted(frac, key=lambda k: -frac[k])
+    ]
     meas = MEASURED_ANOMALY[anomaly]
     total = float(g2["total"])
     return {
@@ -50,6 +65,9 @@ def evaluate(m_aprime: float, m_phiprime: float, m_dm: float, v_gev: float | Non
             "v_gev": point.v_gev, "omega_h2": rel.omega_h2, "sigma_v_cm3_s": rel.sigma_v_xf_cm3_s,
             "x_f": rel.x_f, "y_inf": rel.y_inf, "v_solved_for_omega_h2": OMEGA_H2_PLANCK if solved else None,
             "sigma_v_definition": "<sigma_eff v> (Gondolo-Gelmini, eta1+eta2 coannihilation) at x_f, where Y = 2 Y_eq",
+            "channels": channels,
+            "channels_definition": ("eta1 eta1 -> X: sqrt(s) threshold [MeV], open for eta1 at rest (threshold < 2 m_eta1), "
+                                    "share of the Gondolo-Gelmini <sigma v> of eta1 eta1 at x_f"),
         },
         "sigma_si_pb": sigma_si(point, "p"),
         "simplified_models": simplified_models(point),

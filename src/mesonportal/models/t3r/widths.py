@@ -80,7 +80,8 @@ def aprime_widths(point, m, include_dark: bool = True) -> dict[str, np.ndarray]:
 
     Dirac f with f̄γ^μ(g_V + g_A γ⁵)f: N_c m β [g_V²(1 + 2r) + g_A² (1 − 4r)] / (12π), r = m_f²/m²
     (e, μ); Majorana with axial Feynman rule a γ^μγ⁵ (ν_s, active ν via θ², η₁, η₂):
-    a² m β³ / (24π); π⁺π⁻: g_ππ² m β³ / (48π) with g_ππ = 2 g_T3R."""
+    a² m β³ / (24π); π⁺π⁻: g_ππ² m β³ / (48π) with g_ππ = 2 g_T3R; π⁰γ through the WZW term,
+    G² k³/(12π) with G = e g_T3R/(4π² f_π) (:mod:`.annihilation`; A′ → π⁰φ′ is not included)."""
     m = np.atleast_1d(np.asarray(m, float))
     out: dict[str, np.ndarray] = {}
     for name, lab in (("e", "e+ e-"), ("mu", "mu+ mu-")):
@@ -95,6 +96,10 @@ def aprime_widths(point, m, include_dark: bool = True) -> dict[str, np.ndarray]:
     out["nu nu (active)"] = (a_nu * point.theta_nu**2) ** 2 * m / (24 * math.pi)
     g_pp = 2.0 * g
     out["pi+ pi-"] = g_pp**2 * m * beta(m, C.M_PI) ** 3 / (48 * math.pi)
+    # WZW (docs/t3r.md §3.3): |G| = e g/(4π² f_π), Γ = G² k³/(12π), k = (m² − m_π0²)/(2m)
+    g_wzw = C.E_CHARGE * g / (4 * math.pi**2 * C.F_PI / math.sqrt(2.0))
+    k = np.clip(m * m - C.M_PI0**2, 0.0, None) / (2 * m)
+    out["pi0 gamma"] = g_wzw**2 * k**3 / (12 * math.pi)
     if include_dark:
         a_eta = g * abs(T3R_CHARGES["eta_L"])
         for lab, me in (("eta1 eta1", point.m_eta1), ("eta2 eta2", point.m_eta2)):
