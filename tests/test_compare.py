@@ -131,3 +131,15 @@ def test_detector_only_drops_dirt_rows():
     np.testing.assert_array_equal(d.weights(2.0), [2.0, 0.0, 6.0])
     s2 = SignalSample("miniboone", "nu", 1.0, {}, 1.0, "", {k: v for k, v in cols.items() if k != "region"})
     assert C.detector_only(s2) is s2
+
+
+def test_microboone_verdict_from_the_fit(monkeypatch):
+    # without a registered constraint, the fit's own `--with microboone` verdict fills the column
+    import types
+
+    monkeypatch.setattr(C, "_CONSTRAINTS", {})
+    fit = types.SimpleNamespace(constraints={"microboone": {"verdict": {"excluded_90": True, "excluded_95": False}}})
+    assert C.constraint_verdict("microboone", "x", {"fit": fit}) is False
+    fit.constraints["microboone"]["verdict"]["excluded_90"] = False
+    assert C.constraint_verdict("microboone", "x", {"fit": fit}) is True
+    assert C.constraint_verdict("microboone", "x", {"fit": types.SimpleNamespace(constraints={})}) is None

@@ -23,8 +23,10 @@ automatically) at its own best fit (:func:`mesonportal.analysis.fit.fit_excess`)
   dump/ν mode (same seed) and by the POT ratio;
 * ``pienu_allowed``: PIENU proxy bounds (production.limits) at the best fit; None when the
   hypothesis has no π → ℓ ν X decay (background, 3+1);
-* ``microboone_ok``: verdict of a MicroBooNE constraint registered with
-  :func:`register_constraint` (None until one exists).
+* ``microboone_ok``: MicroBooNE verdict — a constraint registered with
+  :func:`register_constraint`, else the fit's own MicroBooNE constraint (``fit --with
+  microboone``, :mod:`mesonportal.analysis.constraints`): True unless excluded at 90 % CL;
+  None when not evaluated.
 
 3+1 cos θ and E_vis: each ntuple event (weight × P_osc at the best fit) gets an electron from
 free-nucleon CCQE kinematics (:mod:`mesonportal.detection.ccqe`, Llewellyn Smith), smeared with
@@ -104,9 +106,26 @@ def register_constraint(name: str, verdict: Callable[[str, Mapping[str, Any]], b
     _CONSTRAINTS[str(name)] = verdict
 
 
+def _fit_constraint_verdict(name: str) -> Callable[[str, Mapping[str, Any]], bool | None]:
+    """Built-in verdict from a fit evaluated ``with_constraints`` (FitResult.constraints[name],
+    :func:`mesonportal.analysis.constraints.evaluate_constraint` at the MiniBooNE best fit):
+    True = not excluded at 90 % CL, False = excluded at 90 % CL, None = not evaluated."""
+
+    def verdict(_hypothesis: str, context: Mapping[str, Any]) -> bool | None:
+        fit = context.get("fit")
+        con = getattr(fit, "constraints", None) or {}
+        v = (con.get(name) or {}).get("verdict")
+        return None if v is None else not bool(v.get("excluded_90"))
+
+    return verdict
+
+
 def constraint_verdict(name: str, hypothesis: str, context: Mapping[str, Any]) -> bool | None:
-    """Verdict of a registered constraint, None if none is registered (or it cannot decide)."""
+    """Verdict of a registered constraint; for ``"microboone"`` without a registered one, the
+    fit's own MicroBooNE constraint (``fit --with microboone``) if it was evaluated; else None."""
     fn = _CONSTRAINTS.get(name)
+    if fn is None and name == "microboone":
+        fn = _fit_constraint_verdict(name)
     if fn is None:
         return None
     try:
@@ -449,8 +468,9 @@ def lens_markdown(rows: Sequence[Mapping[str, Any]], systematics: Mapping[str, A
           f"- dump OK: predicted beam-dump events ≤ {DUMP_UPPER_LIMIT_EVENTS:.2f} (90% CL, 0 observed; proxy for "
           "arXiv:1807.06137). 3+1: ν-mode oscillation events × package ν_μ flux ratio dump/ν × POT ratio.",
           "- PIENU: proxy bounds on π → ℓνX (production.limits); n/a without such a decay.",
-          "- MicroBooNE: verdict of a registered MicroBooNE constraint (`analysis.compare.register_constraint`); "
-          "n/a until one exists."]
+          "- MicroBooNE: 'yes' unless the MicroBooNE constraint evaluated at the MiniBooNE best fit "
+          "(`fit --with microboone`, LAr-TPC response) excludes it at 90% CL; a constraint registered with "
+          "`analysis.compare.register_constraint` takes precedence; n/a when not evaluated."]
     if systematics:
         L += ["", "## Systematic variations of the benchmark fits", "",
               "Best-fit coupling product (χ²_min, significance) under each variation; reference = default "
@@ -580,7 +600,14 @@ def run_compare(
         else:
             say(f"{name}: fit")
             try:
-                result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed, benchmark=name)
+                try:
+                    result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
+                                                  benchmark=name, with_constraints=("microboone",))
+                except NoSensitivityError:
+                    raise
+                except MesonportalError:  # no MicroBooNE prediction for this model: fit without it
+                    result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
+                                                  benchmark=name)
             except NoSensitivityError as exc:
                 rows.append({"hypothesis": name, "kind": "benchmark", "status": "no sensitivity", "message": str(exc),
                              **{k: None for k in LENS_KEYS if k != "hypothesis"}})
