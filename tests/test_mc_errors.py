@@ -150,14 +150,29 @@ def test_idm_double_clustered_vs_per_row(idm_double):
     x = 2.0 * s.coupling_product_ref
     w2 = s.weights(x) * s.pot
     assert s.totals(x)["mc_stat_error"] >= np.sqrt(np.sum(w2 * w2))
+    sizes = s.info["primaries_per_species"]
+    cl, st = s.columns["meson_index"], s.columns["parent_pdg"]
     for name in HISTOGRAMS:
         col, edges = HISTOGRAMS[name]
+        nb = len(edges) - 1
         _, counts, var = s.histogram(name)
         b = bin_index(s.columns[col], edges)
         ok = b >= 0
-        row_var = np.bincount(b[ok], weights=w[ok] ** 2, minlength=len(edges) - 1)
-        assert np.all(var >= row_var * (1 - 1e-12))
+        row_var = np.bincount(b[ok], weights=w[ok] ** 2, minlength=nb)
+        # plain clustered Σ_i s_i² (no strata sizes): bracketed by per-row and the in-range total
+        plain = clustered_histogram_w2(w, b, nb, cl)
+        assert np.all(plain >= row_var * (1 - 1e-12))
         sub = SignalSample(s.experiment, s.mode, s.pot, s.model, s.coupling_product_ref, "",
                            {k: v[ok] for k, v in s.columns.items()})
-        assert np.sum(var) <= sub.totals()["mc_stat_error"] ** 2 * (1 + 1e-12)
+        assert np.sum(plain) <= sub.totals()["mc_stat_error"] ** 2 * (1 + 1e-12)
         assert np.sum(counts) == pytest.approx(sub.totals()["events_total"], rel=1e-12)
+        # quoted (stratified) variance: Σ_h n_h/(n_h−1) [A_h − T_h²/n_h] per bin (exact identity)
+        expect = np.zeros(nb)
+        for h, n in sizes.items():
+            m = st == int(h)
+            a_h = clustered_histogram_w2(w[m], b[m], nb, cl[m])
+            t_h = np.bincount(b[m & ok], weights=w[m & ok], minlength=nb)
+            expect += (n / (n - 1.0)) * (a_h - t_h * t_h / n) if n > 1 else a_h
+        np.testing.assert_allclose(var, np.clip(expect, 0.0, None), rtol=1e-9)
+        # ... which is below the plain estimator up to its n/(n−1) factor
+        assert np.all(var <= plain * (1 + 1.0 / (min(sizes.values()) - 1) + 1e-12))

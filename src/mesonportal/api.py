@@ -107,18 +107,20 @@ def predict(
     progress: bool = False,
     criterion: str = "circle",
     dirt: bool = True,
+    allocation: str | None = None,
 ):
     """Signal prediction (:func:`mesonportal.analysis.predict.predict_signal`): a
     :class:`~mesonportal.analysis.prediction.SignalSample` with weights in events/POT;
     ``.to_json()`` gives the ``predict --json`` layout.  The response follows the detector's
     technology (LAr TPCs add ``events_by_topology``); ``dirt`` includes up-scattering in the
-    upstream dirt (inelastic DM), stated in ``info['conventions']``."""
+    upstream dirt (inelastic DM), stated in ``info['conventions']``; ``allocation`` shares the
+    meson samples between species (default per family, see docs/mc_errors.md)."""
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:
         raise ParameterError("predict needs a model (make_model(...) or load_benchmark(...))")
     return predict_signal(experiment, mode, model, samples=samples, seed=seed, progress=progress,
-                          criterion=criterion, dirt=dirt)
+                          criterion=criterion, dirt=dirt, allocation=allocation)
 
 
 def dark_flux(

@@ -124,6 +124,19 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
             os.unlink(tmp)
 
 
+def save_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def load_sample(path: Path) -> ParticleSample:
     with np.load(path) as z:
         s = ParticleSample(*(z[c] for c in _COLUMNS))
@@ -133,12 +146,17 @@ def load_sample(path: Path) -> ParticleSample:
     return s
 
 
-def meson_rng(seed: int, species=None) -> np.random.Generator:
+def meson_rng(seed: int, species=None, block: int | None = None) -> np.random.Generator:
     """Generator of a meson simulation: seeded by ``seed`` and the species group, so that groups
     simulated with the same run seed (e.g. π0, η and π±/K± samples of one prediction) use
-    independent random streams."""
+    independent random streams.  ``block`` (int ≥ 0) selects one of independent sub-streams of
+    the same group (the fixed-size blocks of :func:`mesonportal.analysis.allocation.cached_block`);
+    None is the stream of a whole-sample simulation."""
     group = zlib.crc32(repr(None if species is None else sorted(int(s) for s in species)).encode())
-    return np.random.default_rng(np.random.SeedSequence([int(seed), 0x6D65736F, group]))
+    entropy = [int(seed), 0x6D65736F, group]
+    if block is not None:
+        entropy += [0x626C6B, int(block)]
+    return np.random.default_rng(np.random.SeedSequence(entropy))
 
 
 def cached_mesons(exp, mode: str, samples: int, seed: int, species=None, progress: bool = False,
@@ -314,13 +332,15 @@ def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> in
 
 
 # ============================================================================ inspection / cleanup
-#: File-name patterns of cache entries (relative to the cache directory): meson samples and the
-#: tabulated three-body / energy-ICDF tables.  Only these (and leftover temporary files of
+#: File-name patterns of cache entries (relative to the cache directory): meson samples (whole
+#: samples and the per-species blocks of the importance allocation) and the tabulated
+#: three-body / energy-ICDF tables, cached PDG values and importance allocations.  Only these (and leftover temporary files of
 #: interrupted writes) are ever reported or deleted by :func:`cache_info` / :func:`clear_cache`.
 ENTRY_PATTERNS: dict[str, tuple[str, ...]] = {
-    "mesons": ("mesons-*.npz",),
-    "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz"),
-    "temporary": ("*.tmp", "tables/*.tmp", ".chunks-*/*"),
+    "mesons": ("mesons-*.npz", "mesonblock-*.npy"),
+    "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz", "tables/pdg-particle-*.json",
+               "allocations/*.json"),
+    "temporary": ("*.tmp", "tables/*.tmp", "allocations/*.tmp", ".chunks-*/*"),
 }
 
 

@@ -7,11 +7,12 @@ Electroweak inputs follow physics.md §0 (PDG 2022 conventions).
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from functools import lru_cache
 
 import hepunits as hu
-from particle import Particle
 
 # --- fundamental constants (PDG 2022) ---------------------------------------------------------
 HBARC_MEV_FM = 197.3269804  # MeV fm
@@ -38,10 +39,66 @@ PDG = {
 }
 
 
+# --- PDG properties from the ``particle`` package -------------------------------------------
+# Importing ``particle`` and loading its PDG table costs ~0.3–0.7 s per process; the values it
+# returns (mass [MeV], lifetime [ns], None when absent) are kept in a small JSON in the cache
+# directory, keyed by the installed ``particle`` version (a new version re-reads the table).
+_PDG_PROPS: dict[int, tuple[float | None, float | None]] | None = None
+
+
+def _props_path():
+    try:
+        from importlib.metadata import version
+
+        from mesonportal.cache import cache_dir, cache_enabled
+
+        if not cache_enabled():
+            return None
+        return cache_dir() / "tables" / f"pdg-particle-{version('particle')}.json"
+    except Exception:  # noqa: BLE001 - no cache location: read the table every time
+        return None
+
+
+def _pdg_props(pdgid: int) -> tuple[float | None, float | None]:
+    """(mass [MeV], lifetime [ns]) of ``pdgid`` as given by ``particle`` (None where absent)."""
+    global _PDG_PROPS
+    path = None
+    if _PDG_PROPS is None:
+        _PDG_PROPS = {}
+        path = _props_path()
+        if path is not None and path.is_file():
+            try:
+                _PDG_PROPS = {int(k): (v[0], v[1]) for k, v in json.loads(path.read_text()).items()}
+            except Exception:  # noqa: BLE001 - corrupt entry: rebuilt below
+                _PDG_PROPS = {}
+    if pdgid not in _PDG_PROPS:
+        from particle import Particle
+
+        want = set(PDG.values()) | {int(pdgid)}
+        for code in want - set(_PDG_PROPS):
+            p = Particle.from_pdgid(code)
+            _PDG_PROPS[code] = (None if p.mass is None else float(p.mass),
+                                None if p.lifetime is None else float(p.lifetime))
+        path = path or _props_path()
+        if path is not None:
+            import tempfile
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    json.dump({str(k): list(v) for k, v in _PDG_PROPS.items()}, fh)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    return _PDG_PROPS[pdgid]
+
+
 @lru_cache(maxsize=None)
 def mass(pdgid: int) -> float:
     """PDG mass in MeV (particle package)."""
-    m = Particle.from_pdgid(int(pdgid)).mass
+    m = _pdg_props(int(pdgid))[0]
     if m is None:  # pragma: no cover - all particles used here have masses
         raise ValueError(f"no PDG mass for {pdgid}")
     return float(m) * hu.MeV / hu.MeV
@@ -50,7 +107,7 @@ def mass(pdgid: int) -> float:
 @lru_cache(maxsize=None)
 def lifetime(pdgid: int) -> float:
     """PDG mean lifetime in s (particle gives ns); ``inf`` for stable particles."""
-    tau = Particle.from_pdgid(int(pdgid)).lifetime
+    tau = _pdg_props(int(pdgid))[1]
     if tau is None:
         return math.inf
     return float(tau) * hu.ns / hu.s

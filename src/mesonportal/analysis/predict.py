@@ -14,6 +14,7 @@ the same model family with the same seed see identical meson samples and random 
 
 from __future__ import annotations
 
+import json
 import math
 import time
 import warnings
@@ -67,20 +68,135 @@ def _family(model) -> str:
                          "pseudoscalar, idm")
 
 
-def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False) -> ParticleSample:
-    """The (cached) meson sample of a model family: π±/K± (``samples`` split evenly) for the
-    scalar family; for idm the groups of :data:`IDM_GROUPS`."""
+def _neutral_channels(model) -> bool:
+    """True if a long-lived X of ``model`` is also made in π⁰/η decays."""
+    return any(ch.is_open and ch.branching_ratio > 0.0 and abs(ch.parent) in (111, 221)
+               for ch in model.production_channels())
+
+
+def _even_meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False) -> ParticleSample:
+    """The previous implementation ("even" allocation): π±/K± (``samples`` split evenly) for
+    the scalar family; for idm the groups of :data:`IDM_GROUPS`."""
     from mesonportal.cache import cached_mesons
 
     if _family(model) == "scalar":
-        neutral = any(ch.is_open and ch.branching_ratio > 0.0 and abs(ch.parent) in (111, 221)
-                      for ch in model.production_channels())
-        if not neutral:
+        if not _neutral_channels(model):
             return cached_mesons(exp, mode, samples, seed, species=SCALAR_MESONS, progress=progress)
         # a long-lived X also made in π⁰/η → γX (e.g. the long-lived vector with quark couplings)
     groups = [cached_mesons(exp, mode, max(samples // frac, len(sp)), seed, species=sp, progress=progress)
               for sp, frac in IDM_GROUPS]
     return ParticleSample.concatenate(groups)
+
+
+#: Species sampled per model family (each its own stratum of the importance allocation).
+#: (Only the species with an open production channel of the model are sampled, see
+#: :func:`mesonportal.analysis.allocation.contributing_species`; e.g. the long-lived vector with
+#: quark couplings is also made in π⁰/η → γX.)
+FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS + (111, 221),
+                                              "idm": (111, 221, 211, -211, 321, -321)}
+#: Default allocation method per family (:mod:`mesonportal.analysis.allocation`): the importance
+#: allocation where it pays (long-lived X: MC efficiency × 1.7–2.2 for the benchmarks, K± rows
+#: were ~90 % of the events but ~9 % of the signal); for iDM the previous fixed groups were
+#: already near-optimal (π⁰ → γV dominates; measured efficiency ratio 0.96–1.0 before the pilot
+#: cost) and the dirt up-scatterings' heavy-tailed weights make a 5 000-meson pilot unreliable,
+#: so "even" stays the default there (docs/mc_errors.md).
+DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
+_ALLOCATIONS: dict[str, Any] = {}
+
+
+def _run_chain(exp, mode, model, mesons, rng, npm: int, criterion: str, decays: bool, smear: bool,
+               response=None, dirt: bool = True):
+    if response is None:
+        from mesonportal.responses.technology import response_for
+
+        response = response_for(exp.detector, criterion)
+    if _family(model) == "scalar":
+        return scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
+                            decays=decays, smear=smear, response=response)
+    return idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
+                     criterion=criterion, smear=smear, dirt=dirt, response=response)
+
+
+def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocation: str | None = None, *,
+                       n_per_meson: int = 1, criterion: str = "circle", decays: bool = True,
+                       smear: bool = True, dirt: bool = True):
+    """The :class:`~mesonportal.analysis.allocation.Allocation` of a prediction (None for
+    ``"even"``, the previous implementation).  ``"importance"`` runs a pilot prediction
+    (independent streams: pilot meson blocks and ``stage_rng(seed, "pilot")``) once per
+    experiment / mode / model point / seed / samples / chain options; the result is a
+    deterministic function of those and is memoised in memory and on disk."""
+    from mesonportal import cache
+    from mesonportal.analysis import allocation as al
+    from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
+    from mesonportal.pipeline import stage_rng
+
+    family = _family(model)
+    allocation = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
+    if allocation == "even":
+        return None
+    species = FAMILY_SPECIES[family]
+    # the primaries to share: as many as the previous ("even") implementation simulated for this
+    # `samples` (= samples for π±/K± models; ≈ 1.375 × samples for the iDM groups), so that a
+    # given `samples` never means fewer mesons than before
+    budget = int(sum(primaries_per_species(model, samples, None).values()))
+    if allocation != "importance":
+        if "=" not in allocation:
+            raise ParameterError(f"allocation = {allocation!r}; allowed: {', '.join(al.METHODS)} or "
+                                 "SPECIES=FRACTION,... (e.g. pi+=0.7,K+=0.3)")
+        return al.fixed_allocation(model, species, budget, allocation)
+    contrib = al.contributing_species(model, species)
+    if not contrib:
+        return al.Allocation("importance (no open channel)", species, tuple(0 for _ in species), 1)
+    chain_opts = {"n_per_meson": n_per_meson, "criterion": criterion, "decays": decays, "smear": smear,
+                  "dirt": dirt}
+    key = al.allocation_key(exp, mode, model, seed, samples, {**chain_opts, "budget": budget})
+    if key in _ALLOCATIONS:
+        return _ALLOCATIONS[key]
+    path = cache.cache_dir() / "allocations" / f"{key}.json" if cache.cache_enabled() else None
+    if path is not None and path.is_file():
+        try:
+            d = json.loads(path.read_text())
+            res = al.Allocation(d["method"], tuple(d["species"]), tuple(d["primaries"]), int(d["block"]), d["pilot"])
+            _ALLOCATIONS[key] = res
+            return res
+        except Exception:  # corrupt entry: recompute  # noqa: BLE001
+            path.unlink(missing_ok=True)
+    n_pilot = min(al.PILOT_PRIMARIES, max(1, budget // (2 * len(contrib))))
+    pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear,
+                         dirt=dirt)
+    cols = res.columns
+    # cost proxy: forced emissions per primary = meson rows (decay in flight, at rest) × open
+    # channels applying to the species (the forced emission dominates the chain's time)
+    chans = [ch for ch in model.production_channels() if ch.is_open and ch.branching_ratio > 0.0]
+    rows = {s: float(np.count_nonzero(pil.pdgid == s)) / n_pilot
+            * sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
+    figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
+    out = al.importance_from_pilot(species, contrib, budget, figs)
+    _ALLOCATIONS[key] = out
+    if path is not None:
+        cache.save_text(path, json.dumps({"method": out.method, "species": list(out.species),
+                                          "primaries": list(out.primaries), "block": out.block,
+                                          "pilot": out.pilot}))
+    return out
+
+
+def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False,
+                 allocation: str | None = None, **chain_opts) -> ParticleSample:
+    """The (cached) meson sample of a prediction for ``allocation`` (default per family
+    :data:`DEFAULT_ALLOCATION`, see :mod:`mesonportal.analysis.allocation`; ``"even"`` is the
+    previous implementation).  ``chain_opts`` (``n_per_meson``, ``criterion``, ``decays``,
+    ``smear``) must be those of the prediction (they enter the pilot run)."""
+    from mesonportal.analysis import allocation as al
+
+    alloc = resolve_allocation(exp, mode, model, samples, seed, allocation, **chain_opts)
+    if alloc is None:
+        return _even_meson_sample(exp, mode, model, samples, seed, progress)
+    smp = al.assemble(exp, mode, alloc, seed, progress)
+    smp.allocation = alloc  # type: ignore[attr-defined]
+    return smp
 
 
 def default_samples(model) -> int:
@@ -101,6 +217,7 @@ def predict_signal(
     decays: bool = True,
     smear: bool = True,
     dirt: bool = True,
+    allocation: str | None = None,
 ) -> SignalSample:
     """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
 
@@ -120,6 +237,11 @@ def predict_signal(
     dirt : include χ up-scattering in the detector's upstream dirt volume (iDM family, when the
         experiment configures ``[detector.dirt]``).  A convention that changes results (e.g.
         +66 % for idm-double at MiniBooNE); stated in ``info['conventions']``.
+    allocation : how ``samples`` are shared between meson species: ``"importance"`` (pilot-run
+        Neyman allocation; default for long-lived X), ``"even"`` (previous implementation; default
+        for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
+        ``"pi+=0.7,K+=0.2,..."`` (see :mod:`mesonportal.analysis.allocation`); the estimate is
+        unbiased for all of them, the MC error differs
 
     The detector response follows ``detector.technology``
     (:func:`mesonportal.responses.technology.response_for`): ``cherenkov-oil`` → MiniBooNE's
@@ -160,17 +282,17 @@ def predict_signal(
     from mesonportal.responses.technology import response_for
 
     response = response_for(exp.detector, criterion)
-    mesons = meson_sample(exp, mode, model, samples, seed, progress)
+    mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
+                          n_per_meson=npm, criterion=criterion, decays=decays, smear=smear, dirt=dirt)
+    alloc = getattr(mesons, "allocation", None)
+    _warn_small_samples(model, samples, alloc)
     t1 = time.perf_counter()
     rng = stage_rng(seed, "darkchain")
+    res = _run_chain(exp, mode, model, mesons, rng, npm, criterion, decays, smear, response=response, dirt=dirt)
     if family == "scalar":
-        res = scalar_chain(exp, mode, model, mesons, rng, n_per_meson=npm, criterion=criterion,
-                           decays=decays, smear=smear, response=response)
         x_ref = float(model.coupling_product)
         units = getattr(model, "coupling_units", "MeV^-1 (g_mu g_n lam)")
     else:
-        res = idm_chain(exp, mode, model, mesons, rng, n_per_meson=npm, n_two_body=DEFAULT_N_FORWARD,
-                        criterion=criterion, smear=smear, dirt=dirt, response=response)
         x_ref = float(model.coupling_product())
         units = "eps1 eps2 gp2^2/(4 pi)" if model.is_double else "eps1^2 gp1^2/(4 pi)"
     t2 = time.perf_counter()
@@ -181,6 +303,8 @@ def predict_signal(
     info: dict[str, Any] = {
         "stages_per_pot": res.info,
         "samples": samples,
+        "allocation": alloc.describe() if alloc is not None else {"method": "even"},
+        "primaries_per_species": primaries_per_species(model, samples, alloc),
         "n_per_meson": npm,
         "seed": int(seed),
         "criterion": criterion if exp.detector.technology == "cherenkov-oil" else None,
@@ -239,6 +363,35 @@ def predict_signal(
         experiment=exp.name, mode=mode, pot=pot, model=model.describe(), coupling_product_ref=x_ref,
         coupling_units=units, columns=cols, weight_fn=weight_fn, info=info,
     )
+
+
+#: Fewer primary mesons than this for a contributing species makes its MC error estimate
+#: unreliable (a warning names ``samples`` / ``allocation``).
+MIN_PRIMARIES_PER_SPECIES = 100
+
+
+def primaries_per_species(model, samples: int, alloc) -> dict[int, int]:
+    """Sampled primary mesons per species (the strata sizes of the MC error estimator,
+    :mod:`mesonportal.analysis.prediction`) for ``alloc`` (None = "even")."""
+    if alloc is not None:
+        return {int(s): int(n) for s, n in zip(alloc.species, alloc.primaries) if n > 0}
+    if _family(model) == "scalar" and not _neutral_channels(model):
+        return {s: max(1, samples // len(SCALAR_MESONS)) for s in SCALAR_MESONS}
+    return {s: max(1, max(samples // frac, len(sp)) // len(sp)) for sp, frac in IDM_GROUPS for s in sp}
+
+
+def _warn_small_samples(model, samples: int, alloc) -> None:
+    from mesonportal.analysis.allocation import contributing_species
+
+    family = _family(model)
+    per = primaries_per_species(model, samples, alloc)
+    contrib = contributing_species(model, FAMILY_SPECIES[family])
+    low = [s for s in contrib if per.get(s, 0) < MIN_PRIMARIES_PER_SPECIES]
+    if low:
+        warnings.warn(f"samples = {samples} gives fewer than {MIN_PRIMARIES_PER_SPECIES} primary mesons to "
+                      f"{len(low)} contributing species (allocation "
+                      f"{'even' if alloc is None else alloc.method}); the MC error estimate is unreliable — "
+                      "increase --samples", UserWarning, stacklevel=3)
 
 
 #: bins of the visible-energy spectrum of scintillator detectors over their analysis window

@@ -14,8 +14,11 @@ Histograms are expected event counts for the mode's exposure (POT from the exper
 Monte Carlo errors are meson-clustered: rows coming from the same sampled meson (column
 ``meson_index``; several forced draws, strata, channels per meson) are correlated, so the
 variance of a sum of weights is Σ_i (Σ_{rows of meson i} w)² over mesons i, not Σ w² over
-rows (which underestimates it by ~20 % for the iDM chains).  Samples without the column
-(external or older event files) fall back to the per-row Σ w².
+rows (which underestimates it by ~20 % for the iDM chains).  Each meson species is sampled
+as its own stratum with a fixed number of primaries (``info['primaries_per_species']``); with
+it, the estimator is the unbiased stratified one, Σ_h n_h/(n_h−1) [Σ_i s_i² − (Σ_i s_i)²/n_h]
+(:func:`clustered_histogram_w2`).  Samples without the column (external or older event
+files) fall back to the per-row Σ w²; without the strata sizes to Σ_i s_i² (conservative).
 """
 
 from __future__ import annotations
@@ -47,22 +50,34 @@ TOPOLOGY_HISTOGRAMS: dict[str, tuple[str, np.ndarray]] = {
 }
 #: Column with the originating meson of each row (int, unique per sampled meson).
 CLUSTER_COLUMN = "meson_index"
+#: Column with the stratum (species of the originating meson) of each row.
+STRATUM_COLUMN = "parent_pdg"
+#: ``info`` key with the sampled primaries per species {pdg: n} (the strata sizes).
+STRATA_INFO = "primaries_per_species"
 
 
-def clustered_sum_w2(weights: np.ndarray, cluster: np.ndarray | None) -> float:
-    """MC variance of Σ w: Σ_i (Σ_{rows of cluster i} w)² (Σ w² when ``cluster`` is None)."""
+def clustered_sum_w2(weights: np.ndarray, cluster: np.ndarray | None,
+                     stratum: np.ndarray | None = None, sizes: dict[int, int] | None = None) -> float:
+    """MC variance of Σ w: Σ_i (Σ_{rows of cluster i} w)² (Σ w² when ``cluster`` is None);
+    with ``stratum`` (per-row stratum id) and ``sizes`` (primaries per stratum) the unbiased
+    stratified estimator, see :func:`clustered_histogram_w2`."""
     w = np.asarray(weights, float)
-    if cluster is None:
-        return float(np.sum(w * w))
-    _, inv = np.unique(np.asarray(cluster), return_inverse=True)
-    s = np.bincount(inv.ravel(), weights=w)
-    return float(np.sum(s * s))
+    return float(clustered_histogram_w2(w, np.zeros(len(w), np.int64), 1, cluster, stratum, sizes)[0])
 
 
 def clustered_histogram_w2(weights: np.ndarray, bins: np.ndarray, nbins: int,
-                           cluster: np.ndarray | None) -> np.ndarray:
-    """Per-bin MC variance of weighted counts: Σ_i (Σ_{rows of cluster i in the bin} w)²
-    (Σ w² per bin when ``cluster`` is None).  ``bins`` are bin indices (−1 = not counted)."""
+                           cluster: np.ndarray | None, stratum: np.ndarray | None = None,
+                           sizes: dict[int, int] | None = None) -> np.ndarray:
+    """Per-bin MC variance of weighted counts.  ``bins`` are bin indices (−1 = not counted).
+
+    * no ``cluster``: Σ w² per bin (independent rows);
+    * ``cluster`` (e.g. ``meson_index``): Σ_i s_i² with s_i = Σ_{rows of cluster i in the bin} w;
+    * also ``stratum`` (per-row id, e.g. ``parent_pdg``) and ``sizes`` {stratum: n_h, the number
+      of sampled primaries of the stratum, including those without rows}: the unbiased
+      estimator of the variance of a stratified sum of i.i.d. per-primary totals,
+      Σ_h n_h/(n_h − 1) [Σ_{i∈h} s_i² − (Σ_{i∈h} s_i)²/n_h].  The plain Σ s_i² overestimates
+      the variance by Σ_h (Σ_{i∈h} s_i)²/n_h, which matters when most primaries contribute
+      (e.g. forced emission with a wide acceptance).  Strata missing from ``sizes`` use Σ s_i²."""
     w = np.asarray(weights, float)
     b = np.asarray(bins, np.int64)
     ok = b >= 0
@@ -70,9 +85,21 @@ def clustered_histogram_w2(weights: np.ndarray, bins: np.ndarray, nbins: int,
         return np.bincount(b[ok], weights=w[ok] ** 2, minlength=nbins).astype(np.float64)
     _, inv = np.unique(np.asarray(cluster)[ok], return_inverse=True)
     key = inv.ravel().astype(np.int64) * nbins + b[ok]
-    ukey, kinv = np.unique(key, return_inverse=True)
+    ukey, first, kinv = np.unique(key, return_index=True, return_inverse=True)
     s = np.bincount(kinv.ravel(), weights=w[ok])
-    return np.bincount(ukey % nbins, weights=s * s, minlength=nbins).astype(np.float64)
+    var = np.bincount(ukey % nbins, weights=s * s, minlength=nbins).astype(np.float64)
+    if stratum is None or not sizes:
+        return var
+    st = np.asarray(stratum)[ok][first]  # stratum of each (cluster, bin) cell
+    for h, n_h in sizes.items():
+        n_h = int(n_h)
+        sel = st == h
+        if n_h < 2 or not np.any(sel):
+            continue
+        a = np.bincount(ukey[sel] % nbins, weights=s[sel] * s[sel], minlength=nbins)
+        t = np.bincount(ukey[sel] % nbins, weights=s[sel], minlength=nbins)
+        var += (n_h / (n_h - 1.0)) * (a - t * t / n_h) - a
+    return np.clip(var, 0.0, None)
 
 
 @dataclass
@@ -127,15 +154,31 @@ class SignalSample:
     def _cluster(self) -> np.ndarray | None:
         return self.columns.get(CLUSTER_COLUMN)
 
+    def _strata(self) -> tuple[np.ndarray | None, dict[int, int] | None]:
+        """(per-row stratum = ``parent_pdg``, primaries per species) when the prediction
+        recorded ``info['primaries_per_species']``; else (None, None)."""
+        sizes = self.info.get(STRATA_INFO)
+        if not sizes or STRATUM_COLUMN not in self.columns or CLUSTER_COLUMN not in self.columns:
+            return None, None
+        return self.columns[STRATUM_COLUMN], {int(k): int(v) for k, v in sizes.items()}
+
+    def _var(self, w: np.ndarray, bins: np.ndarray, nbins: int, mask: np.ndarray | None = None) -> np.ndarray:
+        cl = self._cluster()
+        st, sizes = self._strata()
+        if mask is not None:
+            w, bins = w[mask], bins[mask]
+            cl = None if cl is None else cl[mask]
+            st = None if st is None else st[mask]
+        return clustered_histogram_w2(w, bins, nbins, cl, st, sizes)
+
     def histogram(self, name: str, coupling_product: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(edges, expected events for the exposure, MC variance) of observable ``name``;
         the variance is meson-clustered when the ``meson_index`` column exists."""
         col, edges = HISTOGRAMS[name]
         w = self.weights(coupling_product) * self.pot
         counts, sumw2 = weighted_histogram(self.columns[col], w, edges)
-        cl = self._cluster()
-        if cl is not None:
-            sumw2 = clustered_histogram_w2(w, bin_index(self.columns[col], edges), len(edges) - 1, cl)
+        if self._cluster() is not None:
+            sumw2 = self._var(w, bin_index(self.columns[col], edges), len(edges) - 1)
         return edges, counts, sumw2
 
     def enu_qe_counts(self, coupling_product: float | None = None) -> np.ndarray:
@@ -143,15 +186,18 @@ class SignalSample:
         return self.histogram("enu_qe", coupling_product)[1]
 
     def totals(self, coupling_product: float | None = None) -> dict[str, float]:
-        """``events_total``, ``events_200_1250`` and the MC statistical error of the total
-        (meson-clustered when the ``meson_index`` column exists)."""
+        """``events_total``, ``events_200_1250`` and the MC statistical errors of both
+        (``mc_stat_error``, ``mc_stat_error_200_1250``; meson-clustered when the ``meson_index``
+        column exists)."""
         w = self.weights(coupling_product) * self.pot
         eqe = self.columns["e_qe"]
         win = (eqe >= EXCESS_WINDOW_MEV[0]) & (eqe < EXCESS_WINDOW_MEV[1])
+        zero = np.zeros(len(w), np.int64)
         return {
             "events_total": float(np.sum(w)),
             "events_200_1250": float(np.sum(w[win])),
-            "mc_stat_error": float(np.sqrt(clustered_sum_w2(w, self._cluster()))),
+            "mc_stat_error": float(np.sqrt(self._var(w, zero, 1)[0])),
+            "mc_stat_error_200_1250": float(np.sqrt(self._var(w, zero, 1, win)[0])),
         }
 
     @property

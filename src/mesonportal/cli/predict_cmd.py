@@ -32,8 +32,13 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
               "fit of `mesonportal fit`); default: the model's own couplings (reference coupling product).")
 @click.option("--dirt/--no-dirt", default=True, show_default=True,
               help="Include up-scattering in the upstream dirt (inelastic DM; stated in the output's conventions).")
+@click.option("--allocation", default=None, metavar="METHOD",
+              help="How --samples are shared between meson species: importance (pilot-run optimal "
+                   "allocation; default for scalar/pseudoscalar/long-lived models), even (previous "
+                   "split; default for idm), or fractions such as pi+=0.7,K+=0.3 (every contributing "
+                   "species needs a positive fraction).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
-            criterion, coupling_product, dirt):
+            criterion, coupling_product, dirt, allocation):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
     LAr TPC (MicroBooNE, SBND, ICARUS) also events by topology and shower energy/angle histograms."""
     from mesonportal.analysis.events_io import EVENT_SUFFIXES
@@ -52,7 +57,7 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sample = predict(experiment, mode, model, samples=samples, seed=seed,
-                         progress=sys.stderr.isatty(), criterion=criterion, dirt=dirt)
+                         progress=sys.stderr.isatty(), criterion=criterion, dirt=dirt, allocation=allocation)
     for w in caught:
         click.echo(f"mesonportal: warning: {w.message}", err=True)
     if events_path:

@@ -375,18 +375,21 @@ def _pack(parts, m, species, ctau, info, extra_keys=()) -> Arrivals:
         return Arrivals(np.zeros((0, 4)), np.zeros((0, 3)), np.zeros((0, 3)), z, np.zeros(0, np.int64),
                         np.zeros(0, np.int64), z, z, z, m, species,
                         {k: np.zeros(0, np.int64 if k in _INT_EXTRAS else np.float64) for k in extra_keys}, info)
-    p4 = np.concatenate([p[0] for p in parts])
-    entry = np.concatenate([p[6].entry for p in parts])
-    chord = np.concatenate([p[6].chord for p in parts])
-    extra = {k: np.concatenate([p[7][k] for p in parts]) for k in extra_keys} if extra_keys else {}
-    keep = np.concatenate([p[3] for p in parts]) > 0.0
-    arr = Arrivals(p4, np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts]),
-                   np.concatenate([p[3] for p in parts]), np.concatenate([p[4] for p in parts]).astype(np.int64),
-                   np.concatenate([p[5] for p in parts]).astype(np.int64), entry, chord,
-                   _survival(p4, m, ctau, entry), m, species, extra, info)
     # rows with zero forced weight (no kinematic solution along the sampled direction) carry no
-    # probability: removing them changes nothing
-    return arr.select(keep)
+    # probability: removing them changes nothing.  Rows are selected part by part before the
+    # one concatenation (a single copy of every column; same rows and order as select-after).
+    keeps = [np.asarray(p[3]) > 0.0 for p in parts]
+
+    def cat(get, dtype=None):
+        out = np.concatenate([np.asarray(get(p))[k] for p, k in zip(parts, keeps)])
+        return out if dtype is None else out.astype(dtype, copy=False)
+
+    p4 = cat(lambda p: p[0])
+    entry = cat(lambda p: p[6].entry)
+    extra = {k: cat(lambda p, k=k: p[7][k]) for k in extra_keys} if extra_keys else {}
+    return Arrivals(p4, cat(lambda p: p[1]), cat(lambda p: p[2]), cat(lambda p: p[3]), cat(lambda p: p[4], np.int64),
+                    cat(lambda p: p[5], np.int64), entry, cat(lambda p: p[6].chord),
+                    _survival(p4, m, ctau, entry), m, species, extra, info)
 
 
 def _truncated_exponential(rng, length: Array, lam: Array) -> Array:

@@ -278,8 +278,14 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     empty = fast & (th_lo >= th_max)
     c1_lo = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_h, +1)
     c1_hi = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_lo, +1)
-    c2_lo = np.where(fast, _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_lo, -1), 0.0)
-    c2_hi = np.where(fast, _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_h, -1), 0.0)
+    # backward branch only exists for fast parents: evaluate it on those rows only
+    c2_lo = np.zeros(n)
+    c2_hi = np.zeros(n)
+    f = np.flatnonzero(fast)
+    if f.size:
+        args = (beta[f], gamma[f], inv_g2[f], e0[f], p0[f], mm[f])
+        c2_lo[f] = _cos_star(*args, th_lo[f], -1)
+        c2_hi[f] = _cos_star(*args, th_h[f], -1)
     c1_lo = np.where(at_rest, np.cos(th_hi), c1_lo)
     c1_hi = np.where(at_rest, np.cos(th_lo), c1_hi)
     l1 = np.clip(c1_hi - c1_lo, 0.0, None)

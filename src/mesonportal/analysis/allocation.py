@@ -1,0 +1,334 @@
+"""Importance allocation of the meson sample between species (issue #10).
+
+A prediction estimates a sum over meson species h (π⁺, π⁻, K⁺, K⁻, π⁰, η):
+``T = Σ_h T_h``, each from its own independent sample of ``n_h`` primary mesons with weights
+``w_prod / n_h`` (:func:`mesonportal.sources.transport.simulate_mesons`).  The estimator is
+unbiased for *any* ``n_h ≥ 1`` (each species is a stratum with its own exact normalisation),
+and its variance is ``Σ_h V_h / n_h`` with ``V_h`` the per-primary variance of the species'
+contribution.  Minimising it at fixed cost ``Σ_h c_h n_h`` gives the Neyman (optimal)
+allocation ``n_h ∝ sqrt(V_h / c_h)`` (Cochran, *Sampling Techniques*, 3rd ed., §5.5).
+
+Allocation methods (``allocation`` argument of :func:`mesonportal.analysis.predict.predict_signal`):
+
+* ``"importance"`` (default for long-lived X models, see
+  :data:`mesonportal.analysis.predict.DEFAULT_ALLOCATION`): a pilot run (independent random streams, :data:`PILOT_PRIMARIES`
+  primaries per species, the model's own chain) estimates ``V_h`` of ``events_200_1250``;
+  ``c_h`` = 1 + forced emissions per primary (meson rows × open channels of the species: a
+  deterministic cost proxy, no timings, so the result is reproducible); then ``n_h ∝ sqrt(V_h / c_h)`` with a floor of :data:`FLOOR_FRACTION` of an
+  even share for every species that can contribute (a noisy pilot can never starve one);
+* the total shared is the number of primaries the previous implementation simulated for the
+  same ``samples`` (``samples`` for π±/K± models, ≈ 1.375 × ``samples`` for the iDM groups);
+* ``"even"``: the previous implementation (samples split evenly; for idm the fixed π⁰ : η :
+  π±/K± = 1 : 1/4 : 1/8 groups) — bit-for-bit the old meson samples;
+* explicit fractions, e.g. ``"211=0.7,321=0.2,-211=0.05,-321=0.05"`` (PDG codes or names
+  pi+, pi-, K+, K-, pi0, eta); a species that can contribute must get a positive fraction.
+
+Species whose production channels are all closed for the model (or that no channel applies
+to) get no samples: their contribution is exactly zero, so nothing is lost.
+
+The meson sample of a species is assembled from fixed-size blocks
+(:func:`mesonportal.cache.cached_mesons` with ``block=j``, independent streams), so that
+allocations that differ between model points reuse the cached blocks; the weights of a species
+made of ``k`` blocks are divided by ``k`` (exact).  Units: weights are mesons decaying per POT.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mesonportal.exceptions import ParameterError
+from mesonportal.sample import ParticleSample
+
+#: Primary mesons per cached block of a species sample (allocation granularity).
+BLOCK = 10_000
+#: Primary mesons per species in the pilot run of the importance allocation.
+PILOT_PRIMARIES = 5_000
+#: Block id of the pilot samples (independent of the main blocks 0, 1, 2, ...).
+PILOT_BLOCK = 1_000_000
+#: Minimum share of a contributing species, as a fraction of an even share.
+FLOOR_FRACTION = 0.1
+#: Allocation methods by name.
+METHODS = ("importance", "even")
+
+SPECIES_NAMES = {"pi+": 211, "pi-": -211, "k+": 321, "k-": -321, "pi0": 111, "eta": 221}
+_NAME_OF = {v: k.replace("k", "K") for k, v in SPECIES_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """Primary mesons per species of one prediction.
+
+    ``species`` PDG codes, ``primaries`` (same order; 0 = not sampled, the species cannot
+    contribute), ``block`` primaries per cached block, ``method`` and the pilot estimates
+    (``pilot``: per species ``variance_per_primary``, ``cost_per_primary``, ``events``)."""
+
+    method: str
+    species: tuple[int, ...]
+    primaries: tuple[int, ...]
+    block: int
+    pilot: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.primaries))
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready summary (method, primaries per species name, pilot figures)."""
+        out: dict[str, Any] = {"method": self.method, "block": self.block,
+                               "primaries": {_NAME_OF.get(s, str(s)): int(n) for s, n in zip(self.species, self.primaries)}}
+        if self.pilot:
+            out["pilot"] = self.pilot
+        return out
+
+
+def contributing_species(model, species: tuple[int, ...]) -> tuple[int, ...]:
+    """The species of ``species`` with at least one open production channel of ``model``
+    (BR > 0) that applies to them."""
+    out = []
+    for s in species:
+        for ch in model.production_channels():
+            if ch.is_open and ch.branching_ratio > 0.0 and ch.sample_rest_frame is not None \
+                    and bool(ch.applies_to(np.array([s]))[0]):
+                out.append(s)
+                break
+    return tuple(out)
+
+
+def parse_fractions(spec: str, species: tuple[int, ...]) -> dict[int, float]:
+    """``"211=0.7,pi-=0.1,..."`` → {pdg: fraction}; one-line :class:`ParameterError` naming
+    ``allocation`` for unknown species, malformed or negative values."""
+    out: dict[int, float] = {}
+    allowed = ", ".join(_NAME_OF.get(s, str(s)) for s in species)
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if "=" not in part:
+            raise ParameterError(f"allocation = {spec!r}: expected SPECIES=FRACTION items, or one of "
+                                 f"{', '.join(METHODS)}")
+        k, v = (x.strip() for x in part.split("=", 1))
+        try:
+            pdg = SPECIES_NAMES[k.lower()] if k.lower() in SPECIES_NAMES else int(k)
+        except ValueError:
+            raise ParameterError(f"allocation: unknown species {k!r}; allowed: {allowed}") from None
+        if pdg not in species:
+            raise ParameterError(f"allocation: species {k!r} is not sampled for this model; allowed: {allowed}")
+        try:
+            f = float(v)
+        except ValueError:
+            raise ParameterError(f"allocation: fraction {v!r} of {k} is not a number") from None
+        if not np.isfinite(f) or f < 0.0:
+            raise ParameterError(f"allocation: fraction of {k} = {v} must be a finite number >= 0")
+        out[pdg] = f
+    if sum(out.values()) <= 0.0:
+        raise ParameterError(f"allocation = {spec!r}: the fractions must have a positive sum")
+    return out
+
+
+def block_size(samples: int, n_species: int) -> int:
+    """Primaries per block: :data:`BLOCK`, smaller for small ``samples`` so that every species
+    gets ≥ 4 blocks of an even share."""
+    return int(max(1, min(BLOCK, samples // (4 * max(n_species, 1)))))
+
+
+def shares_to_primaries(shares: dict[int, float], species: tuple[int, ...], samples: int, block: int,
+                        floor: dict[int, float] | None = None) -> tuple[int, ...]:
+    """Whole blocks per species from (unnormalised) shares: ``samples`` split in proportion to
+    the shares, species below their ``floor`` raised to it and the others scaled down so that
+    the total stays ``samples``; ≥ 1 block for each positive share."""
+    pos = {s: float(shares.get(s, 0.0)) for s in species if shares.get(s, 0.0) > 0.0}
+    floor = floor or {}
+    fixed: dict[int, float] = {}
+    while True:  # at most len(species) passes
+        free = {s: f for s, f in pos.items() if s not in fixed}
+        budget = max(samples - sum(fixed.values()), 0.0)
+        tot = sum(free.values())
+        n = {s: budget * f / tot for s, f in free.items()} if tot > 0 else {}
+        low = [s for s, v in n.items() if v < floor.get(s, 0.0)]
+        if not low:
+            break
+        for s in low:
+            fixed[s] = floor[s]
+    n.update(fixed)
+    return tuple(int(max(1, round(n[s] / block))) * block if s in pos else 0 for s in species)
+
+
+def fixed_allocation(model, species: tuple[int, ...], samples: int, spec: str) -> Allocation:
+    """Allocation from explicit fractions; a contributing species left at zero is an error
+    (its contribution would silently be missing)."""
+    fr = parse_fractions(spec, species)
+    contrib = contributing_species(model, species)
+    missing = [s for s in contrib if fr.get(s, 0.0) <= 0.0]
+    if missing:
+        names = ", ".join(_NAME_OF.get(s, str(s)) for s in missing)
+        raise ParameterError(f"allocation = {spec!r} gives no samples to {names}, which contribute to the signal of "
+                             f"{getattr(model, 'name', 'the model')}; give them a positive fraction")
+    fr = {s: f for s, f in fr.items() if s in contrib}
+    b = block_size(samples, len(contrib))
+    return Allocation("fixed", species, shares_to_primaries(fr, species, samples, b), b)
+
+
+def neyman_shares(variance: dict[int, float], cost: dict[int, float]) -> dict[int, float]:
+    """Optimal shares n_h ∝ sqrt(V_h / c_h) (zero where V_h = 0)."""
+    return {s: float(np.sqrt(max(v, 0.0) / max(cost.get(s, 1.0), 1e-300))) for s, v in variance.items()}
+
+
+def importance_from_pilot(species: tuple[int, ...], contrib: tuple[int, ...], samples: int,
+                          pilot: dict[int, dict[str, float]]) -> Allocation:
+    """Neyman allocation from pilot figures ``pilot[pdg] = {variance_per_primary, cost_per_primary,
+    events}``, with the :data:`FLOOR_FRACTION` floor; even over ``contrib`` if the pilot saw no
+    signal at all."""
+    b = block_size(samples, len(contrib))
+    var = {s: pilot[s]["variance_per_primary"] for s in contrib}
+    cost = {s: pilot[s]["cost_per_primary"] for s in contrib}
+    shares = neyman_shares(var, cost)
+    if sum(shares.values()) <= 0.0:
+        shares = {s: 1.0 for s in contrib}
+        method = "importance (pilot saw no signal: even)"
+    else:
+        method = "importance"
+    floor = {s: FLOOR_FRACTION * samples / len(contrib) for s in contrib}
+    shares = {s: (v if v > 0 else 1e-300) for s, v in shares.items()}  # every contributor sampled
+    prim = shares_to_primaries(shares, species, samples, b, floor)
+    piloted = {_NAME_OF.get(s, str(s)): {k: float(v) for k, v in pilot[s].items()} for s in contrib}
+    return Allocation(method, species, prim, b, {"primaries_per_species": PILOT_PRIMARIES, "species": piloted})
+
+
+def pilot_figures(columns: dict[str, np.ndarray], pdg_of_row: np.ndarray, n_primaries: dict[int, int],
+                  rows_per_primary: dict[int, float], window: tuple[float, float]) -> dict[int, dict[str, float]]:
+    """Per-species figures of a pilot prediction: events in the E_QE ``window`` (per POT),
+    per-primary variance V_h = n_h (Σ_i y_i² − T_h²/n_h) with y_i the window weight of meson
+    row i, and the cost proxy 1 + ``rows_per_primary`` (forced emissions per primary)."""
+    w = np.asarray(columns["weight"], float)
+    eqe = np.asarray(columns["e_qe"], float)
+    mi = np.asarray(columns["meson_index"], np.int64)
+    win = (eqe >= window[0]) & (eqe < window[1]) & (w > 0)
+    out = {}
+    for s, n in n_primaries.items():
+        sel = win & (pdg_of_row[mi] == s)
+        if np.any(sel):
+            _, inv = np.unique(mi[sel], return_inverse=True)
+            y = np.bincount(inv.ravel(), weights=w[sel])
+            t = float(y.sum())
+            v = n * max(float(np.sum(y * y)) - t * t / n, 0.0)
+        else:
+            t, v = 0.0, 0.0
+        out[s] = {"events_per_pot": t, "variance_per_primary": v, "cost_per_primary": 1.0 + rows_per_primary.get(s, 0.0)}
+    return out
+
+
+_BLOCK_DTYPE = np.dtype([("p4", np.float64, (4,)), ("vertex", np.float64, (3,)), ("pdgid", np.int64),
+                         ("weight", np.float64), ("parent", np.int64)])
+#: In-process memo of assembled species samples (scans and fits revisit them): key -> sample.
+_SPECIES_MEMO: dict[tuple, tuple[np.ndarray, ...]] = {}
+#: Bytes kept in :data:`_SPECIES_MEMO` at most (oldest entries dropped first).
+SPECIES_MEMO_BYTES = 256 * 2**20
+
+
+def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, fingerprint: dict | None = None,
+                 progress: bool = False) -> np.ndarray:
+    """One block of ``n`` primaries of species ``pdg`` at their decay points (structured array
+    with the :class:`~mesonportal.sample.ParticleSample` columns), simulated with the
+    independent stream ``meson_rng(seed, (pdg,), block)`` and cached on disk as one ``.npy``
+    (a single read per block)."""
+    from mesonportal import cache
+    from mesonportal.sources.transport import simulate_mesons
+
+    fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
+    key = cache.cache_key("mesons-block", source=fp, mode=mode, samples=int(n), seed=int(seed),
+                          species=[int(pdg)], block=int(block))
+    name = cache._source_name(exp)
+    path = cache.cache_dir() / f"mesonblock-{name}-{mode}-{key}.npy" if cache.cache_enabled() else None
+    if path is not None and path.is_file():
+        try:
+            arr = np.load(path, allow_pickle=False)
+            if arr.dtype == _BLOCK_DTYPE:
+                return arr
+        except Exception:  # corrupt entry: recompute  # noqa: BLE001
+            pass
+        path.unlink(missing_ok=True)
+    smp = simulate_mesons(exp, mode, int(n), cache.meson_rng(seed, (int(pdg),), int(block)), species=(int(pdg),),
+                          progress=progress)
+    arr = np.empty(len(smp), _BLOCK_DTYPE)
+    for c in _BLOCK_DTYPE.names:
+        arr[c] = getattr(smp, c)
+    if path is not None:
+        import os
+        import tempfile
+
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.save(fh, arr, allow_pickle=False)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    return arr
+
+
+def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict, progress: bool,
+                    first_block: int = 0) -> tuple[np.ndarray, ...]:
+    """Columns (p4, vertex, pdgid, weight, parent) of ``n_blocks`` blocks of one species, the
+    weights divided by ``n_blocks`` (memoised in process)."""
+    import json as _json
+
+    key = (_json.dumps(fp, sort_keys=True, default=str), mode, int(n_blocks), int(block), int(seed),
+           int(pdg), int(first_block))
+    hit = _SPECIES_MEMO.pop(key, None)
+    if hit is not None:
+        _SPECIES_MEMO[key] = hit  # most recent last
+        return hit
+    arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
+    a = np.concatenate(arrs) if len(arrs) > 1 else arrs[0]
+    cols = (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
+            a["weight"] / n_blocks, np.ascontiguousarray(a["parent"]))
+    _SPECIES_MEMO[key] = cols
+    while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
+        _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
+    return cols
+
+
+def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
+    if not parts:
+        return ParticleSample.empty()
+    return ParticleSample(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
+
+
+def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
+    """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks
+    (:func:`cached_block`), weights divided by the number of blocks (exact normalisation)."""
+    from mesonportal.cache import source_fingerprint
+
+    fp = source_fingerprint(exp, mode)
+    parts = [_species_sample(exp, mode, n // alloc.block, alloc.block, seed, s, fp, progress)
+             for s, n in zip(alloc.species, alloc.primaries) if n // alloc.block > 0]
+    return _join(parts)
+
+
+def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = PILOT_PRIMARIES) -> ParticleSample:
+    """Independent pilot samples (block :data:`PILOT_BLOCK`) of ``n`` primaries per species."""
+    from mesonportal.cache import source_fingerprint
+
+    fp = source_fingerprint(exp, mode)
+    return _join([_species_sample(exp, mode, 1, n, seed, s, fp, False, first_block=PILOT_BLOCK) for s in species])
+
+
+def allocation_key(exp, mode: str, model, seed: int, samples: int, extra: dict) -> str:
+    """Content key of an importance allocation (experiment, mode, model point, seed, samples,
+    chain options, pilot settings, package version)."""
+    from mesonportal.cache import cache_key, experiment_fingerprint
+
+    return cache_key("allocation", experiment=experiment_fingerprint(exp), mode=mode,
+                     model=json.loads(json.dumps(model.describe(), default=str)), seed=int(seed),
+                     samples=int(samples), extra=extra, pilot=[PILOT_PRIMARIES, FLOOR_FRACTION, BLOCK])
+
+
+__all__ = ["Allocation", "METHODS", "BLOCK", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
+           "parse_fractions", "fixed_allocation", "importance_from_pilot", "neyman_shares", "pilot_figures",
+           "assemble", "pilot_mesons", "block_size", "shares_to_primaries"]
