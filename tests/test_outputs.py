@@ -23,10 +23,10 @@ def test_reproduce_removes_only_its_previous_outputs(tmp_path):
     out = tmp_path / "results"
     out.mkdir()
     (out / "my_notes.md").write_text("mine")
-    reproduce(out, ("scalar", "pseudoscalar"), samples=SAMPLES, plots=False)
+    reproduce(out, ("scalar", "pseudoscalar"), samples=SAMPLES, plots=False, lens=False)  # lens: test_compare.py
     first = json.loads((out / MANIFEST).read_text())["files"]
     assert set(first) == {"scalar/fit.json", "pseudoscalar/fit.json", "report.md", "summary.json", "stopped_pion.json"}
-    reproduce(out, ("scalar",), samples=SAMPLES, plots=False)
+    reproduce(out, ("scalar",), samples=SAMPLES, plots=False, lens=False)
     assert not (out / "pseudoscalar").exists()  # not described by the new report: gone
     assert (out / "scalar" / "fit.json").is_file() and (out / "my_notes.md").read_text() == "mine"
     summary = json.loads((out / "summary.json").read_text())

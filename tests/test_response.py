@@ -152,13 +152,20 @@ def test_circle_radius_table_lookup():
 
 
 def test_circle_cut_collinear_and_wide_pairs():
-    # Circle criterion r = √[(1−cosΔ)²/4 + (1−E_max/E_tot)²] < r₁(E_tot) (physics.md §4).
-    # Collinear equal-energy pair: r = 0.5 exactly -> passes at E_tot = 150 MeV (r₁ = 0.541) but
-    # NOT at 400 MeV (row 0.40–0.42 GeV: r₁ = 0.187): the circle is centred on "collinear AND one-sided".
+    # Circle criterion r = √[(1−cosΔ)²/4 + (1−E_max/E_tot)²] < r₁(E_tot) (arXiv:2210.08021 Table II).
+    # Collinear equal-energy pair: r = 0.5 exactly -> the Table II circle alone ("circle-table")
+    # passes it at E_tot = 150 MeV (r₁ = 0.541) but NOT at 400 MeV (r₁ = 0.187): the circle is
+    # centred on "collinear AND one-sided".  Physically its two rings coincide, so the default
+    # "circle" (circle OR Δ < 13°, rings overlapping) passes it at every energy.
     for etot, expect in ((150.0, True), (400.0, False)):
         a, b = pair_at_angle(etot / 2, etot / 2, 0.0)
-        mask, _ = R.single_shower(a, b)
-        assert mask[0] == expect
+        assert R.single_shower(a, b, "circle-table")[0][0] == expect
+        assert R.single_shower(a, b)[0][0]
+    # symmetric pair at 12° (rings overlap) passes the default, at 14° it does not (r = 0.5)
+    a, b = pair_at_angle(200.0, 200.0, 12.0)
+    assert R.single_shower(a, b)[0][0] and not R.single_shower(a, b, "circle-table")[0][0]
+    a, b = pair_at_angle(200.0, 200.0, 14.0)
+    assert not R.single_shower(a, b)[0][0]
     # Collinear asymmetric pair (E_max/E_tot = 0.9, r = 0.1 < 0.187): passes at 400 MeV.
     a, b = pair_at_angle(360.0, 40.0, 0.0)
     assert R.single_shower(a, b)[0][0]
@@ -166,9 +173,10 @@ def test_circle_cut_collinear_and_wide_pairs():
     for etot in (150.0, 400.0, 1000.0):
         a, b = pair_at_angle(etot / 2, etot / 2, 90.0)
         assert not R.single_shower(a, b)[0][0]
-    # Δ = 10°, E_max/E_tot = 0.95 at 800 MeV: r = √(0.0076² + 0.05²) = 0.0506 < r₁ = 0.155 -> passes.
-    a, b = pair_at_angle(760.0, 40.0, 10.0)
-    assert R.single_shower(a, b)[0][0]
+    # Δ = 30°, E_max/E_tot = 0.95 at 800 MeV: r = √(0.067² + 0.05²) = 0.084 < r₁ = 0.155 -> passes
+    # through the circle (not through the overlap).
+    a, b = pair_at_angle(760.0, 40.0, 30.0)
+    assert R.single_shower(a, b)[0][0] and R.single_shower(a, b, "circle-table")[0][0]
 
 
 def test_angle_criterion():

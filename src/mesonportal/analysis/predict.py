@@ -229,7 +229,8 @@ def predict_signal(
     samples : primary mesons to simulate (default :data:`DEFAULT_SAMPLES`, :data:`DEFAULT_SAMPLES_STOPPED`
         for stopped-pion sources); cached on disk
     seed : run seed (meson source and dark chain)
-    criterion : single-shower criterion for pairs, "circle" (default) or "angle"
+    criterion : single-shower criterion for pairs, "circle" (default: Table II circle or
+        overlapping rings), "angle" or "circle-table" (Table II circle alone)
     n_per_meson : forced emissions per meson and channel (default 1)
     decays : include decays of a long-lived X inside the detector (scalar family)
     smear : apply the detector energy/angle resolution

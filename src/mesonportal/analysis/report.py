@@ -179,6 +179,11 @@ def markdown_report(rows: list[Mapping[str, Any]], meta: Mapping[str, Any] | Non
         "evaluated at the best fit with the rescaling convention of docs/fit.md.",
     ]
     lines += _other_experiments_md(rows)
+    if meta.get("lens"):
+        lines += ["", "## The MiniBooNE lens", "",
+                  f"Background only, the 3+1 oscillation fit and every benchmark scored on the same release "
+                  f"(E_QE χ², cos θ / E_vis shape tests, ν̄/ν, dump, PIENU) and each benchmark's systematic "
+                  f"variations: see `{meta['lens'].split(' ')[0]}`."]
     notes = [f"- {r['benchmark']}: {n}" for r in rows for n in r.get("notes", [])]
     if notes:
         lines += ["", "Notes:", ""] + notes

@@ -25,7 +25,7 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
 @click.option("--events", "events_path", type=click.Path(dir_okay=False), default=None,
               help="Write the weighted events to FILE.parquet (all columns + metadata) or FILE.hepmc3 "
                    "(final-state particles, vertices in detector coordinates, weight = events for the exposure).")
-@click.option("--criterion", type=click.Choice(["circle", "angle"]), default="circle", show_default=True,
+@click.option("--criterion", type=click.Choice(["circle", "angle", "circle-table"]), default="circle", show_default=True,
               help="Single-shower criterion for e+e- / gamma gamma pairs (MiniBooNE Cherenkov response).")
 @click.option("--coupling-product", "coupling_product", type=click.FloatRange(min=0, min_open=True, max=1e300),
               default=None, help="Report and plot the signal reweighted to this coupling product (e.g. the best "

@@ -88,12 +88,15 @@ def reproduce(
     constraints: tuple[str, ...] = ("microboone",),
     other_experiments: tuple[str, ...] = ("microboone", "sbnd", "icarus"),
     dirt: bool = True,
+    lens: bool = True,
 ) -> list[dict]:
     """Fit ``benchmarks`` and write the results directory; returns the summary rows.
     ``progress``: optional callable(benchmark, message); ``stopped``: add the stopped-pion section
     (:mod:`mesonportal.analysis.stopped_report`).  ``constraints``: tested at each best
     fit (verdict in the report); ``other_experiments``: predicted events (per topology for LAr
-    TPCs) at each best fit; ``dirt``: include up-scattering in the dirt (iDM)."""
+    TPCs) at each best fit; ``dirt``: include up-scattering in the dirt (iDM).
+    ``lens``: also write the MiniBooNE lens (``<out>/compare/``,
+    :func:`mesonportal.analysis.compare.run_compare`) reusing the fits."""
     from mesonportal import __version__
     from mesonportal.analysis.report import failed_row, summary_row, write_summary
     from mesonportal.cli.fit_cmd import run_fit
@@ -104,6 +107,7 @@ def reproduce(
     clean_previous_outputs(outdir)
     written: list[Path] = []
     rows: list[dict] = []
+    fitted: dict = {}
     best_fits: list[tuple] = []
     t0 = time.perf_counter()
     for name in benchmarks:
@@ -124,6 +128,7 @@ def reproduce(
         bdir = outdir / name
         bdir.mkdir(parents=True, exist_ok=True)
         (bdir / "fit.json").write_text(json.dumps(result.to_json(), indent=2, allow_nan=False), encoding="utf-8")
+        fitted[name] = (result, preds, _dump)
         written.append(bdir / "fit.json")
         if plots:
             if say:
@@ -155,6 +160,14 @@ def reproduce(
         "python": platform.python_version(),
         "wall time [s]": round(time.perf_counter() - t0, 1),
     }
+    if lens and experiment == "miniboone":
+        from mesonportal.analysis.compare import run_compare
+
+        cdir = outdir / "compare"
+        run_compare(cdir, benchmarks, samples=samples, seed=seed, plots=plots, fits=fitted,
+                    status=(lambda m: progress("lens", m)) if progress else None)
+        written += sorted(p for p in cdir.rglob("*") if p.is_file())
+        meta["lens"] = "compare/compare.md (3+1, shape tests, systematic variations; compare/lens.json)"
     written += list(write_summary(outdir, rows, meta))
     if stopped and best_fits:
         from mesonportal.analysis.stopped_report import append_to_report, stopped_rows
@@ -177,12 +190,13 @@ def reproduce(
 @seed_option
 @experiment_option
 @click.option("--no-plots", is_flag=True, help="Skip the plots (JSON and report only).")
+@click.option("--no-lens", is_flag=True, help="Skip the MiniBooNE lens (compare/: 3+1, shapes, systematics).")
 @click.option("--no-stopped", is_flag=True, help="Skip the stopped-pion section (CCM, LSND, KARMEN, COHERENT, JSNS2).")
 @click.option("--dirt/--no-dirt", default=True, show_default=True,
               help="Include up-scattering in the upstream dirt (inelastic DM).")
 @click.option("--no-other-experiments", is_flag=True,
               help="Skip the MicroBooNE constraint and the MicroBooNE/SBND/ICARUS predictions.")
-def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, dirt, no_other_experiments):
+def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, dirt, no_other_experiments, no_lens):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
     from rich.console import Console
 
@@ -196,16 +210,18 @@ def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, di
     t0 = time.perf_counter()
     with err.status("starting") as status:
         def progress(bench: str, msg: str) -> None:
-            status.update(f"[{names.index(bench) + 1}/{len(names)}] {bench}: {msg} "
+            k = f"{names.index(bench) + 1}/{len(names)}" if bench in names else bench
+            status.update(f"[{k}] {bench}: {msg} "
                           f"({time.perf_counter() - t0:.0f} s)")
         kw = {"constraints": (), "other_experiments": ()} if no_other_experiments else {}
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
-                         plots=not no_plots, progress=progress, stopped=not no_stopped, dirt=dirt, **kw)
+                         plots=not no_plots, progress=progress, stopped=not no_stopped, dirt=dirt, lens=not no_lens, **kw)
     con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
     con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
                          compact=con.width < 150))
     if con.width < 150:
         err.print(f"(compact table; all columns in {Path(out) / 'report.md'})")
-    err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json)")
+    err.print(f"results written to {Path(out).resolve()} (report.md, summary.json, <benchmark>/fit.json, "
+              "compare/ lens)")
     if not any(r.get("status") == "ok" for r in rows):
         raise NoSensitivityError("no benchmark could be fitted (see report.md)")

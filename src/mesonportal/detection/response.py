@@ -50,7 +50,14 @@ CIRCLE_COLUMNS = {
     "1C/100S": 4, "100C/1S": 5,  # rCircle1 (the criterion used here)
     "circle0/1C/100S": 6, "circle0/100C/1S": 7,
 }
-SHOWER_CRITERIA = ("circle", "angle")
+#: Single-shower criteria: ``"circle"`` (default: Table II circle OR overlapping rings),
+#: ``"angle"`` (opening angle or soft partner) and ``"circle-table"`` (Table II circle alone).
+SHOWER_CRITERIA = ("circle", "angle", "circle-table")
+#: Opening angle [deg] below which the two Cherenkov rings (half-angle ≈ 47° in mineral oil) overlap
+#: into one: the same 13° as the angle criterion (physics.md §4).  The Table II circle was fitted on
+#: π0 → γγ, whose opening angle is ≥ 2 arcsin(m_π0/E_π0) ≈ 12° even at 1.3 GeV, so it was never
+#: calibrated on more collinear pairs; below this angle the pair is one ring whatever the energy split.
+RING_OVERLAP_DEG = 13.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,15 +272,20 @@ def single_shower(
     extrapolate: bool = True,
     angle_max_deg: float = 13.0,
     soft_threshold_mev: float = 30.0,
+    overlap_deg: float = RING_OVERLAP_DEG,
 ) -> tuple[NDArray[np.bool_], Array]:
     """Does a pair (e⁺e⁻ or γγ) of four-momenta ``p_a``, ``p_b`` (N, 4) [MeV] look like one
     electron-like shower in MiniBooNE?
 
     ``criterion="circle"`` (default, arXiv:2210.08021 Table II, physics.md §4): with Δ the
     opening angle, E_tot = E_a + E_b and E_max = max(E_a, E_b), pass if
-    √[(1 − cosΔ)²/4 + (1 − E_max/E_tot)²] < r₁(E_tot)   (see :func:`circle_radius`).
-    Note: the origin of this plane is "collinear and fully asymmetric"; a collinear pair with
-    equal energies sits at radius 0.5 and passes only where r₁ > 0.5 (E_tot < 160 MeV).
+    √[(1 − cosΔ)²/4 + (1 − E_max/E_tot)²] < r₁(E_tot)   (see :func:`circle_radius`)
+    **or** the rings overlap, Δ < ``overlap_deg`` (13°, :data:`RING_OVERLAP_DEG`).  The origin of
+    the Table II plane is "collinear and fully asymmetric": a collinear pair with equal energies
+    sits at radius 0.5 and would pass the circle alone only where r₁ > 0.5 (E_tot < 160 MeV),
+    although its two rings coincide.  The table was fitted on π0 → γγ, which never has
+    Δ < ~12° at MiniBooNE energies, so below the overlap angle the pair is one ring
+    (docs/response.md).  ``criterion="circle-table"``: the Table II circle alone.
 
     ``criterion="angle"``: pass if Δ < ``angle_max_deg`` (13°) or the softer particle's kinetic
     energy E − m < ``soft_threshold_mev`` (30 MeV).
@@ -296,10 +308,14 @@ def single_shower(
     cos_d = np.where(denom > 0, np.sum(a[:, 1:] * b[:, 1:], axis=1) / np.where(denom > 0, denom, 1.0), 1.0)
     cos_d = np.clip(cos_d, -1.0, 1.0)
     e_tot = a[:, 0] + b[:, 0]
-    if criterion == "circle":
+    if criterion in ("circle", "circle-table"):
         e_max = np.maximum(a[:, 0], b[:, 0])
         r = np.sqrt(0.25 * (1.0 - cos_d) ** 2 + (1.0 - e_max / e_tot) ** 2)
         mask = r < circle_radius(e_tot, column=column, extrapolate=extrapolate)
+        if criterion == "circle":
+            if not (0.0 <= overlap_deg <= 180.0):
+                raise ParameterError(f"overlap_deg must be in [0, 180] degrees, got {overlap_deg}")
+            mask = mask | (cos_d > np.cos(np.radians(overlap_deg)))
     else:
         if not (0.0 < angle_max_deg <= 180.0) or soft_threshold_mev < 0.0:
             raise ParameterError("angle_max_deg must be in (0, 180] and soft_threshold_mev >= 0")
