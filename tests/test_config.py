@@ -22,10 +22,15 @@ def shipped_raw() -> dict:
 def test_miniboone_shipped_values():
     exp = load_experiment("miniboone")
     assert "miniboone" in available_experiments()
-    # arXiv:0806.1449: 8.89 GeV/c protons, 71.1 cm Be target of radius 0.51 cm, 1.85 g/cm3
+    # arXiv:0806.1449: 8.89 GeV/c protons; official target (G4BNB BooNE_50m.gdml, bundled
+    # data/bnb_official/target.txt): Be rod 71.12 cm long, radius 0.47625 cm, 1.85 g/cm3
     assert exp.beam.momentum_mev == pytest.approx(8890.0)
-    assert exp.target.length_cm == pytest.approx(71.1)
-    assert exp.target.radius_cm == pytest.approx(0.51)
+    assert exp.target.length_cm == pytest.approx(71.12)
+    assert exp.target.radius_cm == pytest.approx(0.47625)
+    assert exp.target.density_g_cm3 == pytest.approx(1.85)
+    # G4BNB input/production.in p-Be cross sections at 8.89 GeV/c
+    assert exp.target.sigma_inel_mb == pytest.approx(212.3)
+    assert exp.target.sigma_qel_mb == pytest.approx(34.6)
     # arXiv:2006.16883 / 1807.06137 exposures
     assert exp.pot("nu") == pytest.approx(18.75e20)
     assert exp.pot("nubar") == pytest.approx(11.27e20)
@@ -48,11 +53,17 @@ def test_target_interaction_probability_is_about_80_percent():
 
 
 def test_horn_profile_interpolation():
+    # Official geometry (G4BNB BooNE_50m.gdml): target face at z_horn = 3.49 cm; at z_horn = 100 cm the
+    # inner conductor spans r = 4.74..5.04 cm; halfway to 110.6 cm it is linear: 5.49..5.79 cm.
     h = load_experiment("miniboone").horn
+    assert h.z_offset_cm == pytest.approx(-3.49)
     z0, z1 = h.z_range_cm
-    r = h.inner_radius(np.array([z0, 0.5 * (z0 + z1), z1]))
-    assert np.all(r > 0) and np.all(r < h.outer_radius_cm)
+    assert (z0, z1) == pytest.approx((-3.49, 180.4 - 3.49))
+    z = np.array([100.0, 105.3]) - 3.49
+    assert h.inner_radius(z) == pytest.approx([4.74, 5.49], abs=1e-9)
+    assert h.field_inner_radius(z) == pytest.approx([5.04, 5.79], abs=1e-9)
     assert np.isnan(h.inner_radius(np.array([z1 + 1.0]))[0])
+    assert h.outer_radius_cm == pytest.approx(30.0)
 
 
 def test_unknown_experiment_message():
@@ -111,7 +122,7 @@ _scalars = st.one_of(
 @given(
     section=st.sampled_from(["beam", "target", "horn", "decay_region", "dump", "detector", "experiment", "bogus"]),
     key=st.one_of(st.text(min_size=1, max_size=12), st.sampled_from(["momentum_mev", "radius_cm", "pot", "center_cm",
-                                                                      "inner_radius_profile", "current_ka", "length_cm"])),
+                                                                      "geometry", "target_shift_cm", "current_ka", "length_cm"])),
     value=_scalars,
     drop=st.booleans(),
 )

@@ -33,8 +33,8 @@ def test_derived_species():
     pi0 = 0.5 * (spectra.d2sigma_dp_domega(211, p, th) + spectra.d2sigma_dp_domega(-211, p, th))
     assert np.allclose(spectra.d2sigma_dp_domega(111, p, th), pi0)
     assert np.allclose(spectra.d2sigma_dp_domega(221, p, th), spectra.ETA_TO_PI0 * pi0)
-    assert np.allclose(spectra.d2sigma_dp_domega(130, p, th),
-                       0.5 * spectra.sanford_wang(p, th, spectra.SW_PARAMS["K0"]))
+    # G4BNB applies its SWKaonZeroLongPar fit to K0_L directly (no factor 1/2)
+    assert np.allclose(spectra.d2sigma_dp_domega(130, p, th), spectra.sanford_wang(p, th, spectra.SW_PARAMS["K0"]))
     with pytest.raises(ParameterError):
         spectra.d2sigma_dp_domega(2212, p, th)
 
@@ -72,3 +72,29 @@ def test_total_cross_section_vs_mc():
     rng = np.random.default_rng(9)
     _, _, w = beam.sample_production(rng, -211, 200_000, 8.89)
     assert w.mean() == pytest.approx(spectra.total_cross_section_mb(-211), rel=0.01)
+
+
+def test_official_coefficients_from_bundled_table():
+    # Reference: SBNSoftware/G4BNB input/production.in (commit 7476727), read from the package's own
+    # data/bnb_official/meson_production.txt: exact digits, incl. the pi- fit's extra digits.
+    assert spectra.SW_PARAMS["pi+"] == (220.7, 1.080, 1.000, 1.978, 1.32, 5.572, 0.08678, 9.686, 1.0)
+    assert spectra.SW_PARAMS["pi-"] == (213.66, 0.93785, 5.4537, 1.2096, 1.2836, 4.7807, 0.073383, 8.3294, 1.0)
+    assert spectra.SW_PARAMS["K0"] == (15.13, 1.975, 4.084, 0.9277, 0.7306, 4.362, 0.04789, 13.3, 1.278)
+    assert spectra.FS_KPLUS_PARAMS == (11.70, 0.88, 4.77, 1.51, 2.21, 2.17, 1.51, 0.0)
+
+
+def test_kaon_xf_endpoints():
+    # x_F = p_z*/p*_max (G4BNB FScal): 0 for a kaon at rest in the CM; 1 for the forward kaon of
+    # p p -> K+ Lambda p at threshold of the (Lambda p) system, built here by an explicit boost.
+    mp, mk = spectra.M_P * 1e-3, spectra.M_K * 1e-3
+    from mesonportal.constants import mass
+    ml = mass(3122) * 1e-3
+    e = np.sqrt(8.89**2 + mp**2)
+    s = 2 * mp * (mp + e)
+    gamma = np.sqrt(s) / (2 * mp)
+    bg = np.sqrt(gamma**2 - 1)
+    assert spectra.kaon_xf_g4bnb(bg * mk * 1e3, 0.0) == pytest.approx(0.0, abs=1e-12)
+    pstar = np.sqrt((s - (ml + mp + mk) ** 2) * (s - (ml + mp - mk) ** 2)) / (2 * np.sqrt(s))
+    estar = np.sqrt(pstar**2 + mk**2)
+    p_lab = gamma * pstar + bg * estar
+    assert spectra.kaon_xf_g4bnb(p_lab * 1e3, 0.0) == pytest.approx(1.0, rel=1e-9)

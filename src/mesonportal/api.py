@@ -64,19 +64,31 @@ def absorber_z(exp: Experiment, mode: str) -> float:
     return exp.decay_region.absorber_z_cm
 
 
+#: Conventions for neutrinos from decays at rest in :func:`neutrino_flux`.
+DAR_CONVENTIONS = ("official", "all")
+
+
 def neutrino_flux(
     experiment: str | Experiment = "miniboone",
     mode: str = "nu",
     samples: int = DEFAULT_FLUX_SAMPLES,
     seed: int = 12345,
     progress: bool = False,
+    dar_neutrinos: str | None = None,
     edges_mev=None,
 ) -> dict[str, Any]:
     """Standard-Model neutrino flux through the detector (ν / cm² / POT per bin: 50 MeV bins
     0–10 GeV, or 1 MeV bins 0–300 MeV for a stopped-pion source; or ``edges_mev``).
 
+    ``dar_neutrinos`` (convention, stated in the output): ``"official"`` leaves out the ν from π±
+    and μ± that decay at rest, as the official MiniBooNE flux does (the BNB simulation records a
+    neutrino only if its π or μ parent has momentum > 1 MeV/c at decay; K decays at rest are kept:
+    G4BNB input/production.in, pionMomentumThr = muonMomentumThr = 1 MeV, kaonMomentumThr = −1);
+    ``"all"`` keeps every decay. Default: ``"official"`` in the target modes (nu, nubar) of a horn
+    beam, ``"all"`` otherwise (dump mode, stopped-pion and high-energy sources).
+
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
-    ``experiment`` and ``mode`` added.
+    ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ...}``) added.
     """
     from mesonportal.analysis.flux import neutrino_flux as _flux
     from mesonportal.cache import cached_mesons
@@ -84,16 +96,27 @@ def neutrino_flux(
     exp = _experiment(experiment)
     check_mode(exp, mode)
     samples = check_samples(samples)
+    if dar_neutrinos is None:
+        horn_beam = getattr(exp, "source_type", "horn") == "horn" and mode in ("nu", "nubar")
+        dar_neutrinos = "official" if horn_beam else "all"
+    if dar_neutrinos not in DAR_CONVENTIONS:
+        raise ParameterError(f"dar_neutrinos = {dar_neutrinos!r}; allowed: {', '.join(DAR_CONVENTIONS)}")
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
+    opts = {}
+    if dar_neutrinos == "official":
+        pion_at_rest = (np.abs(mesons.pdgid) == 211) & (mesons.momentum < 1.0)
+        mesons = mesons.select(~pion_at_rest)
+        opts["include_muons_at_rest"] = False
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
     if edges_mev is None:
         from mesonportal.analysis.flux import DEFAULT_EDGES_MEV
 
         edges_mev = STOPPED_FLUX_EDGES_MEV if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_EDGES_MEV
-    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev)
+    flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev, **opts)
     flux["experiment"] = exp.name
     flux["mode"] = mode
+    flux["conventions"] = {"dar_neutrinos": dar_neutrinos}
     return flux
 
 

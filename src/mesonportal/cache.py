@@ -90,7 +90,9 @@ def source_fingerprint(exp, mode: str) -> dict:
         h = _jsonable(exp.horn)
         h["current_ka"] = _jsonable(exp.horn.current_ka.get(mode))
         d["horn"] = h
-    if mode == "dump":
+    if mode == "dump" or exp.dump is not None:
+        # in target modes the [dump] section holds the steel-fate inputs (sources/fates.py) used
+        # where meson paths end (absorber, pipe wall, shielding)
         d["dump"] = _jsonable(exp.dump)
     if getattr(exp, "source", None) is not None:
         d["source"] = _jsonable(exp.source)

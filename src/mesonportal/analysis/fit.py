@@ -592,6 +592,7 @@ def dump_consistency(dump: SignalSample, x: float, nu: SignalSample | None = Non
         "events_mc_stat_error": float(t["mc_stat_error"]),
         "upper_limit_events": DUMP_UPPER_LIMIT_EVENTS,
         "consistent": bool(n <= DUMP_UPPER_LIMIT_EVENTS),
+        "signal_split": dump.signal_split(x) if x > 0 else None,
         "criterion": "events (all energies) <= 2.30 = 90% CL Poisson limit, 0 observed, no background "
                      "(proxy for MiniBooNE's null dump-mode result, arXiv:1807.06137)",
     }

@@ -297,6 +297,11 @@ def predict_signal(
         units = "eps1 eps2 gp2^2/(4 pi)" if model.is_double else "eps1^2 gp1^2/(4 pi)"
     t2 = time.perf_counter()
     cols = res.columns
+    if "meson_index" in cols and len(mesons):
+        # whether the dark particle's parent meson decayed at rest (signal split, dump verdict)
+        mi = np.asarray(cols["meson_index"], np.int64)
+        at_rest = mesons.momentum == 0.0
+        cols["parent_at_rest"] = at_rest[np.clip(mi, 0, len(mesons) - 1)] if len(mi) else np.zeros(0, bool)
     w = cols["weight"]
     pot = exp.pot(mode)
     weight_fn = res.weight_fn

@@ -200,6 +200,19 @@ class SignalSample:
             "mc_stat_error_200_1250": float(np.sqrt(self._var(w, zero, 1, win)[0])),
         }
 
+    def signal_split(self, coupling_product: float | None = None) -> dict[str, float] | None:
+        """Expected events (all energies, for the exposure) split by the decay that made the dark
+        particle: ``decay_at_rest`` (π±/K± at rest), ``decay_in_flight`` (π±/K±/K0_L in flight)
+        and ``pi0_eta`` (prompt π0/η decays). Needs the ``parent_pdg`` and ``parent_at_rest``
+        columns (None without them)."""
+        if "parent_pdg" not in self.columns or "parent_at_rest" not in self.columns:
+            return None
+        w = self.weights(coupling_product) * self.pot
+        prompt = np.isin(np.abs(self.columns["parent_pdg"]), (111, 221))
+        rest = np.asarray(self.columns["parent_at_rest"], bool) & ~prompt
+        return {"decay_at_rest": float(np.sum(w[rest])), "decay_in_flight": float(np.sum(w[~rest & ~prompt])),
+                "pi0_eta": float(np.sum(w[prompt]))}
+
     @property
     def topologies(self) -> tuple[str, ...] | None:
         """Selection topologies of a topology-tagged (LAr-TPC) sample, None otherwise."""
@@ -270,6 +283,9 @@ class SignalSample:
                                "coupling_product": self.coupling_product_ref if coupling_product is None else coupling_product,
                                "coupling_units": self.coupling_units}
         out.update(self.totals(coupling_product))
+        split = self.signal_split(coupling_product)
+        if split is not None:
+            out["signal_split"] = split
         hist = {}
         for name in HISTOGRAMS:
             edges, counts, sumw2 = self.histogram(name, coupling_product)

@@ -29,6 +29,7 @@ _COLUMNS = (
     ("events ν", "events_nu"),
     ("events ν̄", "events_nubar"),
     ("events dump", "events_dump"),
+    ("dump: at rest / in flight / π⁰η", "dump_split"),
     ("PIENU", "pienu"),
     ("dump OK", "dump_ok"),
 )
@@ -50,6 +51,16 @@ def format_interval(iv: list[float | None] | tuple, kind: str = "") -> str:
     if not lo:
         return f"< {_g(hi)}"
     return f"[{_g(lo)}, {_g(hi)}]"
+
+
+def _split(split: Mapping[str, float] | None) -> str:
+    """'a / b / c' percentages of the dump signal from decays at rest / in flight / π⁰-η."""
+    if not split:
+        return "–"
+    tot = sum(split.values())
+    if not tot > 0:
+        return "–"
+    return " / ".join(f"{100 * split[k] / tot:.0f}%" for k in ("decay_at_rest", "decay_in_flight", "pi0_eta"))
 
 
 def _yes_no(v: bool | None) -> str:
@@ -84,6 +95,7 @@ def summary_row(name: str, result: FitResult) -> dict[str, Any]:
         "pienu_allowed": result.pienu_allowed,
         "dump_consistent": dump.get("consistent"),
         "dump_ratio_to_scaled_nu": dump.get("ratio_to_scaled_nu_prediction"),
+        "dump_signal_split": dump.get("signal_split"),
         "notes": list(result.notes),
         "constraints": {k: {"chi2": v["chi2"], "ndof": v["ndof"], "delta_chi2": v["delta_chi2"],
                             "mu_hat": v["mu_hat"], "verdict": v["verdict"],
@@ -128,6 +140,7 @@ def _cells(row: Mapping[str, Any]) -> dict[str, str]:
         "events_nu": _g(row.get("events_nu"), ".1f"),
         "events_nubar": _g(row.get("events_nubar"), ".1f"),
         "events_dump": _g(row.get("events_dump"), ".3g"),
+        "dump_split": _split(row.get("dump_signal_split")),
         "pienu": {True: "allowed", False: "excluded", None: "–"}[row.get("pienu_allowed")],
         "dump_ok": _yes_no(row.get("dump_consistent")),
     }
@@ -159,6 +172,9 @@ def markdown_report(rows: list[Mapping[str, Any]], meta: Mapping[str, Any] | Non
         "dump all energies (1.86e20 POT).",
         f"- Dump OK: predicted dump-mode events ≤ {DUMP_UPPER_LIMIT_EVENTS:.2f} (90% CL Poisson limit for 0 "
         "observed events without background) — a proxy for MiniBooNE's null beam-dump result, arXiv:1807.06137.",
+        "- Dump split: share of the dump-mode signal from π±/K± decays at rest / decays in flight (π±, K±, K0_L, "
+        "incl. decays while slowing down in the steel) / prompt π⁰, η decays (charged-meson fates in steel: "
+        "docs/sources.md).",
         "- PIENU: π→ℓνX proxy bounds of `production.limits` (arXiv:2006.00389 values, status 'proxy'), "
         "evaluated at the best fit with the rescaling convention of docs/fit.md.",
     ]

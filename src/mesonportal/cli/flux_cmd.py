@@ -45,8 +45,11 @@ def flux_json(flux: dict) -> dict:
 @json_option
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None,
               help="Draw the prediction (over the official flux where there is one) to FILE.")
+@click.option("--dar-neutrinos", type=click.Choice(["official", "all"]), default=None,
+              help="Neutrinos from pi/mu decays at rest: 'official' leaves them out as the official MiniBooNE "
+                   "flux does, 'all' keeps them (default: official in nu/nubar mode, all in dump mode).")
 @model_options
-def command(experiment, mode, samples, seed, as_json, plot_path, model_name, params, benchmark):
+def command(experiment, mode, samples, seed, as_json, plot_path, dar_neutrinos, model_name, params, benchmark):
     """Neutrino flux through the detector from the simulated meson source (per POT); with
     --model/--benchmark the flux of the model's dark particle (phi, a or chi) instead."""
     from mesonportal import api
@@ -61,7 +64,8 @@ def command(experiment, mode, samples, seed, as_json, plot_path, model_name, par
     if model is not None:
         _dark(api, model, experiment, mode, samples, seed, as_json, plot_path)
         return
-    flux = api.neutrino_flux(experiment, mode, samples, seed, progress=sys.stderr.isatty())
+    flux = api.neutrino_flux(experiment, mode, samples, seed, progress=sys.stderr.isatty(),
+                              dar_neutrinos=dar_neutrinos)
     if plot_path:
         from mesonportal.datasets import has_official_flux
 

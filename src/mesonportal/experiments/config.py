@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mesonportal.exceptions import ConfigError, ParameterError, UnknownExperimentError
+from mesonportal.experiments.bnb_geometry import HornTable, check_target_in_horn, load_horn_table, load_target_table
 
 from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-exported)
 
@@ -71,24 +72,42 @@ class Target:
 
 @dataclass(frozen=True)
 class Horn:
-    outer_radius_cm: float
+    """Magnetic horn from a geometry table (:mod:`mesonportal.experiments.bnb_geometry`).
+
+    ``table`` is in horn coordinates (z = 0 at the conductor's upstream face); the package works
+    in target coordinates (z = 0 at the target's upstream face): z_target = z_horn + ``z_offset_cm``
+    with ``z_offset_cm = −(target_z_start_cm + target_shift_cm)``.
+    """
+
     current_ka: dict[str, float]
-    z_offset_cm: float
-    inner_conductor_thickness_cm: float
-    inner_conductor_material: str
-    inner_radius_profile: np.ndarray  # (K, 2): z_cm (profile coordinates), r_cm
-    inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length (cm)
+    geometry: str
+    table: HornTable
+    target_z_start_cm: float  # upstream face of the target in horn coordinates (from the geometry)
+    target_shift_cm: float = 0.0  # user shift of the target downstream of its tabulated position
+    inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length in the conductor (cm)
+
+    @property
+    def z_offset_cm(self) -> float:
+        return -(self.target_z_start_cm + self.target_shift_cm)
+
+    @property
+    def outer_radius_cm(self) -> float:
+        """Largest outer radius of the field region (cm)."""
+        return float(np.max(self.table.surfaces["r_field_max"][1]))
 
     def inner_radius(self, z_cm: np.ndarray) -> np.ndarray:
-        """Inner-conductor radius (cm) at target-frame z (cm), linear interpolation; NaN outside."""
-        zp = self.inner_radius_profile[:, 0] + self.z_offset_cm
-        r = np.interp(z_cm, zp, self.inner_radius_profile[:, 1], left=np.nan, right=np.nan)
-        return r
+        """Inner-conductor inner surface r_in (cm) at target-frame z (cm); NaN outside the conductor."""
+        return self.table.radius("r_in", np.asarray(z_cm, dtype=float) - self.z_offset_cm)
+
+    def field_inner_radius(self, z_cm: np.ndarray) -> np.ndarray:
+        """Inner radius r_out (cm) of the field region at target-frame z (cm); NaN outside it."""
+        return self.table.radius("r_out", np.asarray(z_cm, dtype=float) - self.z_offset_cm)
 
     @property
     def z_range_cm(self) -> tuple[float, float]:
-        zp = self.inner_radius_profile[:, 0] + self.z_offset_cm
-        return float(zp[0]), float(zp[-1])
+        """Conductor z range in target coordinates (cm)."""
+        z0, z1 = self.table.conductor_z_range
+        return z0 + self.z_offset_cm, z1 + self.z_offset_cm
 
 
 @dataclass(frozen=True)
@@ -108,6 +127,9 @@ class Dump:
     density_g_cm3: float = 7.874
     sigma_inel_mb: float = 702.0
     absorption_length_cm: float = 16.77
+    pion_interaction_length_cm: float = 20.42  # PDG iron: 160.8 g/cm^2 (sources/fates.py)
+    kaon_interaction_length_cm: float = 20.42  # assumption: = pion value (sources/fates.py)
+    kplus_charge_exchange_fraction: float = 0.2  # assumption (sources/fates.py)
 
 
 @dataclass(frozen=True)
@@ -314,25 +336,38 @@ def _build(spec, origin: str) -> Experiment:
                 spot_sigma_y_cm=b.spot_sigma_y_cm, divergence_sigma_x_rad=b.divergence_sigma_x_rad,
                 divergence_sigma_y_rad=b.divergence_sigma_y_rad, pot=dict(b.pot))
     t = spec.target
-    target = Target(material=t.material, atomic_number=t.atomic_number, mass_number=t.mass_number,
-                    length_cm=t.length_cm, radius_cm=t.radius_cm, density_g_cm3=t.density_g_cm3,
-                    sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
-                    absorption_length_cm=_inf(t.absorption_length_cm))
+    dims = {"length_cm": t.length_cm, "radius_cm": t.radius_cm, "density_g_cm3": t.density_g_cm3}
     horn = None
     if spec.horn is not None:
         h = spec.horn
         for m in beam.pot:
             if m not in h.current_ka:
                 raise ConfigError(f"{origin}: missing key 'horn.current_ka.{m}' (mode {m!r} has an exposure in [beam.pot])")
-        prof = np.array(h.inner_radius_profile, float)
-        if np.any(np.diff(prof[:, 0]) <= 0):
-            raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' z values must increase strictly")
-        horn = Horn(outer_radius_cm=h.outer_radius_cm, current_ka=dict(h.current_ka), z_offset_cm=h.z_offset_cm,
-                    inner_conductor_thickness_cm=h.inner_conductor_thickness_cm,
-                    inner_conductor_material=h.inner_conductor_material, inner_radius_profile=prof,
+        try:
+            table = load_horn_table(h.geometry)
+            tgt = load_target_table(h.geometry)
+        except ConfigError as exc:
+            raise ConfigError(f"{origin}: key 'horn.geometry' = {h.geometry!r}: {exc}") from None
+        # target dimensions default to the geometry's target table (a TOML value overrides it)
+        for key in dims:
+            if dims[key] is None:
+                dims[key] = getattr(tgt, key)
+        horn = Horn(current_ka=dict(h.current_ka), geometry=h.geometry, table=table, target_z_start_cm=tgt.z_start_cm,
+                    target_shift_cm=h.target_shift_cm,
                     inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm))
-        if np.any(horn.inner_radius_profile[:, 1] >= horn.outer_radius_cm):
-            raise ConfigError(f"{origin}: key 'horn.inner_radius_profile' radii must be below horn.outer_radius_cm")
+        check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, dims["length_cm"], dims["radius_cm"],
+                             f"{origin}: [target] with horn.geometry = {h.geometry!r} and "
+                             f"horn.target_shift_cm = {horn.target_shift_cm:g}")
+    for key, v in dims.items():
+        if v is None:
+            raise ConfigError(f"{origin}: missing key 'target.{key}' (required without a [horn] geometry)")
+    if t.sigma_qel_mb >= t.sigma_inel_mb:
+        raise ConfigError(f"{origin}: key 'target.sigma_qel_mb' = {t.sigma_qel_mb:g} must be below "
+                          f"target.sigma_inel_mb = {t.sigma_inel_mb:g}")
+    target = Target(material=t.material, atomic_number=t.atomic_number, mass_number=t.mass_number,
+                    length_cm=dims["length_cm"], radius_cm=dims["radius_cm"], density_g_cm3=dims["density_g_cm3"],
+                    sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
+                    absorption_length_cm=_inf(t.absorption_length_cm))
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region
@@ -346,7 +381,10 @@ def _build(spec, origin: str) -> Experiment:
         d = spec.dump
         dump = Dump(absorber_z_cm=d.absorber_z_cm, absorber_material=d.absorber_material, mass_number=d.mass_number,
                     density_g_cm3=d.density_g_cm3, sigma_inel_mb=d.sigma_inel_mb,
-                    absorption_length_cm=d.absorption_length_cm)
+                    absorption_length_cm=d.absorption_length_cm,
+                    pion_interaction_length_cm=d.pion_interaction_length_cm,
+                    kaon_interaction_length_cm=d.kaon_interaction_length_cm,
+                    kplus_charge_exchange_fraction=d.kplus_charge_exchange_fraction)
     src = None
     if spec.source is not None:
         if spec.source.type == "stopped":

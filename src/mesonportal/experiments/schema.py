@@ -68,22 +68,21 @@ class TargetSpec(_M):
     material: NonEmpty
     atomic_number: R(1, 120)
     mass_number: R(1, 300)
-    length_cm: R(1e-6, 1e5)
-    radius_cm: R(1e-6, 1e4)
-    density_g_cm3: R(1e-6, 100.0)
+    # length, radius and density default to the horn geometry's target table (horn.geometry)
+    length_cm: R(1e-6, 1e5) | None = None
+    radius_cm: R(1e-6, 1e4) | None = None
+    density_g_cm3: R(1e-6, 100.0) | None = None
     sigma_inel_mb: R(1e-3, 1e5)
     sigma_qel_mb: R(0.0, 1e5) = 0.0
     absorption_length_cm: R(1e-3, 1e9) | None = None
 
 
 class HornSpec(_M):
-    outer_radius_cm: R(1e-3, 1e4)
+    # a bundled geometry name ("bnb_official") or a directory holding horn.txt and target.txt
+    # (mesonportal.experiments.bnb_geometry)
+    geometry: NonEmpty
     current_ka: dict[str, R(-1e4, 1e4)]
-    z_offset_cm: R(-1e5, 1e5) = 0.0
-    inner_conductor_thickness_cm: R(0.0, 100.0) = 0.0
-    inner_conductor_material: NonEmpty = "Al"
-    inner_radius_profile: Annotated[list[Annotated[list[R(0.0, 1e5)], Field(min_length=2, max_length=2)]],
-                                    Field(min_length=2)]
+    target_shift_cm: R(-1e4, 1e4) = 0.0
     inner_conductor_absorption_length_cm: R(1e-3, 1e9) | None = None
 
     _modes = field_validator("current_ka")(classmethod(lambda cls, v: _check_modes(v)))
@@ -104,6 +103,10 @@ class DumpSpec(_M):
     density_g_cm3: R(1e-6, 100.0) = 7.874
     sigma_inel_mb: R(1e-3, 1e5) = 702.0
     absorption_length_cm: R(1e-3, 1e9) = 16.77
+    # charged-meson fates in steel (sources/fates.py): dump mode and target-mode path ends
+    pion_interaction_length_cm: R(1e-3, 1e6) = 20.42
+    kaon_interaction_length_cm: R(1e-3, 1e6) = 20.42
+    kplus_charge_exchange_fraction: R(0.0, 1.0) = 0.2
 
 
 class HighEnergySourceSpec(_M):

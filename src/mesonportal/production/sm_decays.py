@@ -996,6 +996,7 @@ def _species_blocks(
     polarised_muons: bool = True,
     mu_minus_capture_fraction: float = MU_MINUS_CAPTURE_FRACTION_FE,
     pipe_radius_cm: float | None = None,
+    include_muons_at_rest: bool = True,
 ):
     """Generator of the :class:`NeutrinoBlock` of n parents of one species, P (4, n) MeV,
     vtx (3, n) cm, w (n,) (inputs already checked): the meson channels, then per muon channel
@@ -1031,6 +1032,8 @@ def _species_blocks(
             yield _muon_block(rng, mu[:, fl], dec, mw[fl] * p_flight[fl], None if spin is None else spin[:, fl],
                               plus, center, radius, with_dirs)
         # at rest at the end of the path (unpolarised), weight × (1 − p_flight) (× (1 − capture) for μ−)
+        if not include_muons_at_rest:
+            continue
         p_rest = 1.0 - p_flight
         if not plus:
             p_rest *= 1.0 - mu_minus_capture_fraction
@@ -1081,7 +1084,7 @@ DEFAULT_CHUNK_SIZE = 16384
 
 _DEFAULT_OPTIONS = dict(
     n_nu_per_decay=1, n_mu_per_decay=1, include_muon_decays=True, polarised_muons=True,
-    mu_minus_capture_fraction=MU_MINUS_CAPTURE_FRACTION_FE, pipe_radius_cm=None,
+    mu_minus_capture_fraction=MU_MINUS_CAPTURE_FRACTION_FE, pipe_radius_cm=None, include_muons_at_rest=True,
 )
 
 

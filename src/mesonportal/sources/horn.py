@@ -1,21 +1,28 @@
 """Vectorised tracking of mesons through the BNB magnetic horn (NumPy, all tracks at once).
 
-Field (physics.md §1): toroidal B = μ0 I / (2π r) φ̂ between the inner conductor r_in(z)
-(``Horn.inner_radius``) and the outer conductor r = ``outer_radius_cm``; zero inside the inner
-conductor (no enclosed current) and outside the horn's z range. Sign: I > 0 means the
-inner-conductor current flows along +z, so B ∥ +φ̂ and v × B points to −r̂ for q > 0: I = +174 kA
-(ν mode) focuses π+/K+, −174 kA (ν̄ mode) focuses π−/K−, 0 (dump) no field.
+Geometry (:class:`HornGeometry`, from the experiment's horn table, official BNB geometry by
+default: SBNSoftware/G4BNB ``BooNE_50m.gdml``): four piecewise-conical surfaces — the inner
+conductor's inner surface r_in(z) and outer surface r_out(z), the field region's outer radius
+r_field_max(z) and the aluminium envelope r_conductor_max(z). Regions: the field region
+(r_out < r < r_field_max, z in its planes' range; air with field), aluminium (the conductor
+envelope outside the field region: inner-conductor wall, flares, end plates, outer conductor) and
+field-free air (the bore r < r_in that holds the target, and everything outside the horn).
+
+Field (physics.md §1): toroidal B = μ0 I / (2π r) φ̂ in the field region only; zero in the bore (no
+enclosed current) and — approximation — in the aluminium (the skin-depth current distribution
+inside the 3 mm wall is not modelled; see docs/sources.md). Sign: I > 0 means the
+inner-conductor current flows along +z, so B ∥ +φ̂ and v × B points to −r̂ for q > 0:
+I = +174 kA (ν mode) focuses π+/K+, −174 kA (ν̄ mode) focuses π−/K−, 0 (dump) no field.
 
 Equation of motion dp/ds = q (p̂ × B) with p in MeV, B in T, s in cm:
-0.299792458 GeV/c per (T·m) = 2.99792458 MeV/c per (T·cm). A step rotates p about B̂ (at the step midpoint) by
-α = −2.99792458 q |B| ds / |p| and moves the track along the arc chord, so |p| is conserved to
-rounding. The step is min(5 cm, max(0.5 cm, r/2), 0.2 rad / curvature): halving it changes the
-fraction of tracks leaving within 10 or 30 mrad by < 0.2% (checked on 2e5 π+).  Inside the inner conductor the field is zero and tracks move on straight lines; the
-crossing with the piecewise-conical conductor surface is solved analytically.
-
-Conductor crossings: the inner conductor is aluminium of thickness t; a crossing meson survives
-with probability exp(−ℓ/λ_I), ℓ = t / |d̂·n̂| (n̂ the surface normal; ℓ capped at
-:data:`MAX_CONDUCTOR_PATH_CM` for grazing tracks).
+0.299792458 GeV/c per (T·m) = 2.99792458 MeV/c per (T·cm). A step rotates p about B̂ (at the step
+midpoint) by α = −2.99792458 q |B| ds / |p| and moves the track along the arc chord, so |p| is
+conserved to rounding. The step is min(5 cm, max(0.5 cm, r/2), 0.2 rad / curvature). A step that
+leaves the field region is cut at the boundary crossed by its chord (the rotation is scaled by
+the same fraction). Outside the field, tracks move on straight lines from boundary to boundary
+(crossings with the conical surfaces and the planes solved analytically); every straight segment
+is reported to the forced-decay accumulator with its material ("conductor" for aluminium, where
+mesons are absorbed with the aluminium interaction length, "air" otherwise).
 """
 
 from __future__ import annotations
@@ -24,8 +31,10 @@ import numpy as np
 
 MEV_PER_T_CM = 2.99792458  # MeV/c of transverse momentum per tesla·cm, for unit charge
 MU0_OVER_2PI_T_CM_PER_A = 2e-5  # μ0/(2π) in T·cm/A
-MAX_CONDUCTOR_PATH_CM = 20.0
 INSIDE, FIELD, EXIT_DOWNSTREAM, STOPPED = 0, 1, 2, 3
+#: region codes of :meth:`HornGeometry.region`
+R_AIR, R_FIELD, R_AL = 0, 1, 2
+_EPS = 1e-6  # cm: tracks are moved this far past a boundary
 
 
 def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -36,54 +45,19 @@ def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     return v * c + np.cross(axis, v) * s + axis * kv * (1.0 - c)
 
 
-def field_tesla(pos: np.ndarray, horn, current_ka: float) -> tuple[np.ndarray, np.ndarray]:
-    """|B| (T, signed by the current) and unit φ̂ at positions (N,3); zero outside the field
-    region r_in(z) < r < r_out, z in the horn range."""
-    x, y, z = pos[:, 0], pos[:, 1], pos[:, 2]
-    r = np.hypot(x, y)
-    rin = horn.inner_radius(z)
-    inside = (r > np.nan_to_num(rin, nan=np.inf)) & (r < horn.outer_radius_cm)
-    rs = np.where(r > 0, r, 1.0)
-    b = np.where(inside, MU0_OVER_2PI_T_CM_PER_A * current_ka * 1e3 / rs, 0.0)
-    phi = np.column_stack([-y / rs, x / rs, np.zeros_like(x)])
-    return b, phi
+class _Surface:
+    """A piecewise-conical surface r(z), z strictly increasing (target coordinates, cm)."""
 
-
-class HornGeometry:
-    """Pre-computed cone segments of the inner conductor (target-frame z)."""
-
-    def __init__(self, horn) -> None:
-        prof = horn.inner_radius_profile
-        self.z = prof[:, 0] + horn.z_offset_cm
-        self.r = prof[:, 1]
+    def __init__(self, z: np.ndarray, r: np.ndarray) -> None:
+        self.z = np.asarray(z, dtype=float)
+        self.r = np.asarray(r, dtype=float)
         self.k = np.diff(self.r) / np.diff(self.z)
-        self.z_start, self.z_end = float(self.z[0]), float(self.z[-1])
-        self.r_out = horn.outer_radius_cm
-        self.t = horn.inner_conductor_thickness_cm
-        self.lam = horn.inner_conductor_absorption_length_cm
-        self.horn = horn
 
-    def r_in(self, z: np.ndarray) -> np.ndarray:
-        return np.interp(z, self.z, self.r)
-
-    def slope(self, z: np.ndarray) -> np.ndarray:
-        j = np.clip(np.searchsorted(self.z, z, side="right") - 1, 0, len(self.k) - 1)
-        return self.k[j]
-
-    def crossing_survival(self, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
-        """exp(−ℓ/λ) for crossing the inner conductor at pos with direction d."""
-        if self.t <= 0 or not np.isfinite(self.lam):
-            return np.ones(len(pos))
-        r = np.hypot(pos[:, 0], pos[:, 1])
-        rs = np.where(r > 0, r, 1.0)
-        k = self.slope(pos[:, 2])
-        dn = (d[:, 0] * pos[:, 0] / rs + d[:, 1] * pos[:, 1] / rs - k * d[:, 2]) / np.sqrt(1.0 + k * k)
-        path = np.minimum(self.t / np.maximum(np.abs(dn), 1e-12), MAX_CONDUCTOR_PATH_CM)
-        return np.exp(-path / self.lam)
+    def __call__(self, z) -> np.ndarray:
+        return np.interp(z, self.z, self.r, left=np.nan, right=np.nan)
 
     def first_crossing(self, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
-        """Smallest s > 0 at which the straight line pos + s d meets r = r_in(z) inside the
-        horn's z range (inf if none)."""
+        """Smallest s > 0 at which pos + s d meets the surface within its z range (inf if none)."""
         x0, y0, z0 = pos[:, 0:1], pos[:, 1:2], pos[:, 2:3]
         dx, dy, dz = d[:, 0:1], d[:, 1:2], d[:, 2:3]
         za, zb = self.z[None, :-1], self.z[None, 1:]
@@ -98,20 +72,84 @@ class HornGeometry:
         sq = np.sqrt(np.where(ok, disc, 0.0))
         small = np.abs(a) < 1e-14
         a_s = np.where(small, 1.0, a)
-        s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), (-b - sq) / (2 * a_s))
-        s2 = np.where(small, np.inf, (-b + sq) / (2 * a_s))
-        best = np.full(s1.shape, np.inf)
-        with np.errstate(invalid="ignore"):
-            return self._pick(s1, s2, best, ok, z0, dz, za, zb, r0, kz)
-
-    @staticmethod
-    def _pick(s1, s2, best, ok, z0, dz, za, zb, r0, kz):
-        for s in (s1, s2):
-            zz = z0 + dz * s
-            rr = r0 + kz * s  # radius of the cone at the hit (must be >= 0)
-            good = ok & (s > 1e-9) & (zz >= za - 1e-9) & (zz <= zb + 1e-9) & (rr >= 0)
-            best = np.where(good & (s < best), s, best)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), (-b - sq) / (2 * a_s))
+            s2 = np.where(small, np.inf, (-b + sq) / (2 * a_s))
+            best = np.full(s1.shape, np.inf)
+            for s in (s1, s2):
+                zz = z0 + dz * s
+                rr = r0 + kz * s  # radius of the cone at the hit (must be >= 0)
+                good = ok & (s > 1e-9) & (zz >= za - 1e-9) & (zz <= zb + 1e-9) & (rr >= 0)
+                best = np.where(good & (s < best), s, best)
         return best.min(axis=1)
+
+
+class HornGeometry:
+    """Horn surfaces in target coordinates (z = 0 at the target's upstream face), built from an
+    experiment's :class:`~mesonportal.experiments.config.Horn`."""
+
+    def __init__(self, horn) -> None:
+        off = horn.z_offset_cm
+        t = horn.table
+        self.surf = {name: _Surface(z + off, r) for name, (z, r) in t.surfaces.items()}
+        zc0, zc1 = t.conductor_z_range
+        zf0, zf1 = t.field_z_range
+        self.z_start, self.z_end = zc0 + off, zc1 + off
+        self.zf_start, self.zf_end = zf0 + off, zf1 + off
+        self.r_out = horn.outer_radius_cm  # largest field radius (cm)
+        self.r_envelope = float(np.max(t.surfaces["r_conductor_max"][1]))  # outer radius of the horn (cm)
+        self.horn = horn
+
+    def r_in(self, z: np.ndarray) -> np.ndarray:
+        """Inner surface of the inner conductor (cm) at target-frame z; NaN outside the conductor."""
+        return self.surf["r_in"](z)
+
+    def region(self, pos: np.ndarray) -> np.ndarray:
+        """R_FIELD, R_AL or R_AIR for positions (N,3) (cm, target frame)."""
+        z = pos[:, 2]
+        r = np.hypot(pos[:, 0], pos[:, 1])
+        with np.errstate(invalid="ignore"):
+            in_f = (z >= self.zf_start) & (z <= self.zf_end)
+            fld = in_f & (r > self.surf["r_out"](z)) & (r < self.surf["r_field_max"](z))
+            in_c = (z >= self.z_start) & (z <= self.z_end)
+            al = in_c & (r >= self.surf["r_in"](z)) & (r <= self.surf["r_conductor_max"](z)) & ~fld
+        out = np.full(len(z), R_AIR, dtype=np.int8)
+        out[fld] = R_FIELD
+        out[al] = R_AL
+        return out
+
+    def in_field(self, pos: np.ndarray) -> np.ndarray:
+        """True where positions (N,3) are in the field region (cheaper than :meth:`region`)."""
+        z = pos[:, 2]
+        r = np.hypot(pos[:, 0], pos[:, 1])
+        with np.errstate(invalid="ignore"):
+            return (r > self.surf["r_out"](z)) & (r < self.surf["r_field_max"](z))
+
+    def next_boundary(self, pos: np.ndarray, d: np.ndarray, surfaces=None) -> np.ndarray:
+        """Distance (cm) along straight lines to the next surface (all, or the names in
+        ``surfaces``) or region plane (inf if none)."""
+        s = np.full(len(pos), np.inf)
+        for name in (surfaces or self.surf):
+            s = np.minimum(s, self.surf[name].first_crossing(pos, d))
+        dz = d[:, 2]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for zp in (self.z_start, self.z_end, self.zf_start, self.zf_end):
+                sp = (zp - pos[:, 2]) / dz
+                s = np.where((sp > 1e-9) & np.isfinite(sp) & (sp < s), sp, s)
+        return s
+
+
+def field_tesla(pos: np.ndarray, horn, current_ka: float) -> tuple[np.ndarray, np.ndarray]:
+    """|B| (T, signed by the current) and unit φ̂ at positions (N,3) (target frame, cm); zero
+    outside the field region r_out(z) < r < r_field_max(z) of the horn table."""
+    geom = horn if isinstance(horn, HornGeometry) else HornGeometry(horn)
+    x, y = pos[:, 0], pos[:, 1]
+    r = np.hypot(x, y)
+    inside = geom.region(pos) == R_FIELD
+    rs = np.where(r > 0, r, 1.0)
+    b = np.where(inside, MU0_OVER_2PI_T_CM_PER_A * current_ka * 1e3 / rs, 0.0)
+    phi = np.column_stack([-y / rs, x / rs, np.zeros_like(x)])
+    return b, phi
 
 
 def track_horn(
@@ -132,13 +170,13 @@ def track_horn(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Track mesons (positions cm, momenta MeV, charges in units of e) through the horn.
 
-    Tracks start anywhere with z ≥ 0 (typically at the target surface). Returns
-    (position, momentum, status) with status ``EXIT_DOWNSTREAM`` (left the horn at z ≥ z_end,
-    inside the outer conductor) or ``STOPPED`` (hit the outer conductor, the upstream end,
-    or looped for more than ``max_path_cm`` of path in the field, e.g. slow mesons trapped in
-    the toroidal field, or made more than ``max_steps`` field steps, or exceeded ``max_iter``). If ``acc`` is given, every path segment is reported to
-    ``acc.segment(idx, p0, p1, mom0, axis, angle, length, category)`` and every conductor
-    crossing to ``acc.scale(idx, survival, "conductor")`` (forced-decay bookkeeping).
+    Returns (position, momentum, status) with status ``EXIT_DOWNSTREAM`` (passed the downstream
+    plane of the conductor, z ≥ z_end) or ``STOPPED`` (left the horn upstream, or looped for more
+    than ``max_path_cm`` of path in the field — slow mesons trapped in the toroidal field — or made
+    more than ``max_steps`` steps (field steps and straight boundary-to-boundary jumps together, e.g. a
+    slow meson skimming a conductor surface), or exceeded ``max_iter``). If ``acc`` is given, every
+    path segment is reported to ``acc.segment(idx, p0, p1, mom0, axis, angle, length, category)``
+    with category "conductor" (aluminium) or "air" (forced-decay bookkeeping).
     """
     pos = np.array(pos, dtype=float)
     mom = np.array(mom, dtype=float)
@@ -148,11 +186,8 @@ def track_horn(
         idx = np.arange(n)
     pmag = np.linalg.norm(mom, axis=1)
     status = np.full(n, INSIDE, dtype=np.int8)
-    r = np.hypot(pos[:, 0], pos[:, 1])
-    inz = (pos[:, 2] >= geom.z_start) & (pos[:, 2] < geom.z_end)
-    status[inz & (r > geom.r_in(pos[:, 2])) & (r < geom.r_out)] = FIELD
-    status[(pos[:, 2] >= geom.z_end) & (r < geom.r_out)] = EXIT_DOWNSTREAM
-    status[(r >= geom.r_out)] = STOPPED
+    status[geom.region(pos) == R_FIELD] = FIELD
+    status[pos[:, 2] >= geom.z_end] = EXIT_DOWNSTREAM
     path = np.zeros(n)
     nstep = np.zeros(n, dtype=np.int32)
     for _ in range(max_iter):
@@ -161,9 +196,12 @@ def track_horn(
         if len(ins) == 0 and len(fld) == 0:
             break
         if len(ins):
-            _inside_jump(pos, mom, pmag, status, ins, geom, acc, idx)
+            _straight_jump(pos, mom, pmag, status, ins, geom, acc, idx)
+            nstep[ins] += 1
+            status[ins[(nstep[ins] > max_steps) & (status[ins] != EXIT_DOWNSTREAM)]] = STOPPED
         if len(fld):
-            path[fld] += _field_step(pos, mom, pmag, q, status, fld, geom, current_ka, acc, idx, ds_field_cm, ds_neutral_cm, max_angle)
+            path[fld] += _field_step(pos, mom, pmag, q, status, fld, geom, current_ka, acc, idx, ds_field_cm,
+                                     ds_neutral_cm, max_angle)
             nstep[fld] += 1
             trapped = fld[((path[fld] > max_path_cm) | (nstep[fld] > max_steps)) & (status[fld] == FIELD)]
             status[trapped] = STOPPED
@@ -173,45 +211,51 @@ def track_horn(
     return pos, mom, status
 
 
-def _inside_jump(pos, mom, pmag, status, sel, geom: HornGeometry, acc, idx) -> None:
-    """Field-free straight flight inside the inner conductor to the next surface."""
+def _after_move(p1: np.ndarray, d: np.ndarray, geom: HornGeometry) -> np.ndarray:
+    """New tracking status at p1 for a track moving along d (after a boundary crossing)."""
+    reg = geom.region(p1)
+    new = np.where(reg == R_FIELD, FIELD, INSIDE).astype(np.int8)
+    # through the outer conductor: into the shielding around the horn (stops there; the air gap to
+    # the shielding is neglected)
+    r = np.hypot(p1[:, 0], p1[:, 1])
+    new[(reg == R_AIR) & (r >= geom.r_envelope) & (p1[:, 2] < geom.z_end)] = STOPPED
+    new[(p1[:, 2] >= geom.z_end) & (d[:, 2] >= 0)] = EXIT_DOWNSTREAM
+    new[(p1[:, 2] <= geom.z_start) & (d[:, 2] <= 0)] = STOPPED  # leaves the horn upstream
+    return new
+
+
+def _straight_jump(pos, mom, pmag, status, sel, geom: HornGeometry, acc, idx) -> None:
+    """Field-free straight flight (bore, aluminium, air around the horn) to the next boundary."""
     p0 = pos[sel]
     d = mom[sel] / pmag[sel, None]
-    z0 = p0[:, 2]
+    reg = geom.region(p0)
+    # a track in the bore (air, r < r_in) can only meet r_in or a plane first; elsewhere test all surfaces
+    r0 = np.hypot(p0[:, 0], p0[:, 1])
+    with np.errstate(invalid="ignore"):
+        bore = (reg == R_AIR) & (r0 < geom.r_in(p0[:, 2]))
+        # in the inner-conductor wall (between r_in and r_out, inside the field region's z range) the
+        # next boundary is r_in or r_out (or a plane)
+        z0 = p0[:, 2]
+        wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < geom.surf["r_out"](z0))
+    s = np.empty(len(sel))
+    rest = ~(bore | wall)
+    for m, names in ((bore, ("r_in",)), (wall, ("r_in", "r_out")), (rest, None)):
+        if np.any(m):
+            s[m] = geom.next_boundary(p0[m], d[m], names)
     dz = d[:, 2]
-    # upstream of the horn: fly to the horn entrance plane
-    up = z0 < geom.z_start
-    s_cross = np.where(up, np.inf, geom.first_crossing(p0, d))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_end = np.where(dz > 0, (geom.z_end - z0) / dz, np.inf)
-        s_up = np.where(dz < 0, (geom.z_start - z0) / dz, np.inf)
-        s_entr = np.where(up & (dz > 0), (geom.z_start - z0) / dz, np.inf)
-    s_up = np.where(up, np.where(dz > 0, np.inf, 0.0), s_up)
-    s = np.minimum.reduce([s_cross, s_end, s_up, s_entr])
-    s = np.where(np.isfinite(s), s, 0.0)
-    p1 = p0 + d * s[:, None]
+    # no boundary ahead: flying upstream/sideways out of the horn (stopped) or parallel to z
+    lost = ~np.isfinite(s)
+    s = np.where(lost, 0.0, s)
+    p1 = p0 + d * (s + _EPS)[:, None]
     if acc is not None:
-        acc.segment(idx[sel], p0, p1, mom[sel], None, None, s, "air")
+        al = reg == R_AL
+        for cat, m in (("conductor", al), ("air", ~al)):
+            if np.any(m):
+                j = np.nonzero(m)[0]
+                acc.segment(idx[sel[j]], p0[j], p1[j], mom[sel[j]], None, None, s[j] + _EPS, cat)
     pos[sel] = p1
-    new = np.full(len(sel), STOPPED, dtype=np.int8)
-    crossed = (s_cross <= np.minimum.reduce([s_end, s_up, s_entr])) & np.isfinite(s_cross)
-    entered = (~crossed) & up & (s_entr <= s_up)
-    exited = (~crossed) & (~up) & (s_end <= s_up) & np.isfinite(s_end)
-    new[exited] = EXIT_DOWNSTREAM
-    # entering the horn upstream face: inside the conductor aperture -> keep flying inside
-    if np.any(entered):
-        r1 = np.hypot(p1[entered, 0], p1[entered, 1])
-        new[np.nonzero(entered)[0][r1 < geom.r_in(np.full(len(r1), geom.z_start))]] = INSIDE
-        # beyond the aperture: hits the horn end plate (stopped)
-        p1[entered, 2] = np.nextafter(geom.z_start, np.inf)
-        pos[sel[entered]] = p1[entered]
-    if np.any(crossed):
-        c = np.nonzero(crossed)[0]
-        surv = geom.crossing_survival(p1[c], d[c])
-        if acc is not None:
-            acc.scale(idx[sel[c]], surv, "conductor")
-        pos[sel[c]] = p1[c] + d[c] * 1e-6
-        new[c] = FIELD
+    new = _after_move(p1, d, geom)
+    new[lost] = np.where(dz[lost] > 0, EXIT_DOWNSTREAM, STOPPED)
     status[sel] = new
 
 
@@ -228,8 +272,8 @@ def _rot_phi(v: np.ndarray, ax: np.ndarray, ay: np.ndarray, angle: np.ndarray) -
     return out
 
 
-def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, acc, idx, ds_field, ds_neutral, max_angle,
-                r_step_fraction=0.5):
+def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, acc, idx, ds_field, ds_neutral,
+                max_angle, r_step_fraction=0.5):
     p0 = pos[sel]
     m0 = mom[sel]
     pm = pmag[sel]
@@ -253,25 +297,26 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     m1 = _rot_phi(m0, ax, ay, alpha)
     chord = np.where(np.abs(alpha) > 1e-8, np.sin(0.5 * alpha) / np.where(np.abs(alpha) > 1e-8, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
     p1 = p0 + ((chord * step)[:, None]) * (m0 + m1)
+    left = ~geom.in_field(p1)
+    frac = np.ones(len(sel))
+    if np.any(left):
+        # cut the step where its chord leaves the field region; scale the rotation likewise
+        j = np.nonzero(left)[0]
+        cv = p1[j] - p0[j]
+        cl = np.linalg.norm(cv, axis=1)
+        u = cv / np.maximum(cl, 1e-300)[:, None]
+        sb = geom.next_boundary(p0[j], u)
+        f = np.clip(np.where(np.isfinite(sb), sb, cl) / np.maximum(cl, 1e-300), 0.0, 1.0)
+        frac[j] = f
+        p1[j] = p0[j] + u * (f * cl + _EPS)[:, None]
+        m1[j] = _rot_phi(m0[j], ax[j], ay[j], alpha[j] * f)
     if acc is not None:
-        acc.segment(idx[sel], p0, p1, m0, np.column_stack([ax, ay, np.zeros_like(ax)]), alpha, ds, "air")
+        acc.segment(idx[sel], p0, p1, m0, np.column_stack([ax, ay, np.zeros_like(ax)]), alpha * frac, ds * frac, "air")
     pos[sel] = p1
     mom[sel] = m1
-    z1 = p1[:, 2]
-    r1 = np.hypot(p1[:, 0], p1[:, 1])
     new = np.full(len(sel), FIELD, dtype=np.int8)
-    down = z1 >= geom.z_end
-    new[down] = EXIT_DOWNSTREAM
-    out = (~down) & (r1 >= geom.r_out)
-    new[out] = STOPPED
-    upst = (~down) & (~out) & (z1 < geom.z_start)
-    new[upst] = STOPPED
-    inw = (~down) & (~out) & (~upst) & (r1 <= geom.r_in(z1))
-    if np.any(inw):
-        c = np.nonzero(inw)[0]
-        surv = geom.crossing_survival(p1[c], m1[c] / pm[c, None])
-        if acc is not None:
-            acc.scale(idx[sel[c]], surv, "conductor")
-        new[c] = INSIDE
+    if np.any(left):
+        j = np.nonzero(left)[0]
+        new[j] = _after_move(p1[j], m1[j] / pm[j, None], geom)
     status[sel] = new
-    return ds
+    return ds * frac

@@ -7,8 +7,9 @@ internally). Outside the kinematic range of a fit (or for θ > π/2) they return
 
 References
 ----------
-* Sanford–Wang (SW) fits for π+, π−, K0 on Be at p_B = 8.89 GeV/c: MiniBooNE flux paper,
-  arXiv:0806.1449 (PRD 79, 072002), Tables III/IV; coefficients as in physics.md §1.
+* Sanford–Wang (SW) fits for π+, π−, K0_L on Be at p_B = 8.89 GeV/c: MiniBooNE flux paper,
+  arXiv:0806.1449 (PRD 79, 072002); coefficients read from the bundled official-simulation input
+  ``data/bnb_official/meson_production.txt`` (G4BNB input/production.in).
 * K+ Feynman-scaling fit: C. Mariani et al., arXiv:1110.0417 (PRD 84, 114021).
 * K−: K+ Feynman-scaling shape × a constant K−/K+ ratio (see :data:`KMINUS_TO_KPLUS`).
 * π0 = ½(π+ + π−) SW; η = π0 × :data:`ETA_TO_PI0`.
@@ -22,14 +23,33 @@ from mesonportal.constants import M_K, M_P
 
 P_BEAM_GEV = 8.89  # BNB proton momentum, arXiv:0806.1449
 
-# Sanford-Wang coefficients c1..c9 (arXiv:0806.1449, physics.md §1).
-SW_PARAMS: dict[str, tuple[float, ...]] = {
-    "pi+": (220.7, 1.080, 1.0, 1.978, 1.32, 5.572, 0.0868, 9.686, 1.0),
-    "pi-": (213.7, 0.9379, 5.454, 1.210, 1.284, 4.781, 0.07338, 8.329, 1.0),
-    "K0": (15.130, 1.975, 4.084, 0.928, 0.731, 4.362, 0.048, 13.300, 1.278),
-}
-# Feynman-scaling K+ coefficients c1..c7 (arXiv:1110.0417, Table III; physics.md §1).
-FS_KPLUS_PARAMS: tuple[float, ...] = (11.70, 0.88, 4.77, 1.51, 2.21, 2.17, 1.51)
+def _load_production_table() -> tuple[dict[str, tuple[float, ...]], tuple[float, ...]]:
+    """SW and FS coefficients from ``data/bnb_official/meson_production.txt`` (G4BNB
+    input/production.in, commit 7476727; fits of arXiv:0806.1449 and arXiv:1110.0417)."""
+    from mesonportal.data import read_text
+    from mesonportal.exceptions import DataError
+
+    sw: dict[str, tuple[float, ...]] = {}
+    fs: tuple[float, ...] | None = None
+    for line in read_text("bnb_official/meson_production.txt").splitlines():
+        tok = line.split("#", 1)[0].split()
+        if not tok:
+            continue
+        form, name, vals = tok[0], tok[1], tuple(float(v) for v in tok[2:])
+        if form == "SW" and len(vals) == 9:
+            sw[{"K0L": "K0"}.get(name, name)] = vals
+        elif form == "FS" and name == "K+" and len(vals) == 8:
+            fs = vals
+        else:
+            raise DataError(f"data/bnb_official/meson_production.txt: malformed row {line.strip()!r}")
+    if set(sw) != {"pi+", "pi-", "K0"} or fs is None:
+        raise DataError("data/bnb_official/meson_production.txt must hold SW pi+, pi-, K0L and FS K+ rows")
+    return sw, fs
+
+
+# Sanford-Wang coefficients c1..c9 (π+, π−, K0_L) and Feynman-scaling K+ coefficients c1..c8, exactly
+# as in the official simulation's input (bundled table; arXiv:0806.1449 Tables, arXiv:1110.0417 Table III).
+SW_PARAMS, FS_KPLUS_PARAMS = _load_production_table()
 
 #: K−/K+ production ratio. No p-Be K− parametrisation at 8.89 GeV/c is published in
 #: arXiv:0806.1449; we take the K+ Feynman-scaling shape times a constant ratio 0.1, an
@@ -80,19 +100,42 @@ def feynman_x(p_mev, theta, m_mev: float, p_beam_gev: float = P_BEAM_GEV) -> np.
     return 2.0 * pl_cm / sqrt_s
 
 
-def kplus_feynman(p_mev, theta, p_beam_gev: float = P_BEAM_GEV, params: tuple[float, ...] = FS_KPLUS_PARAMS) -> np.ndarray:
-    """K+ d²σ/dpdΩ [mb/(GeV/c sr)], Feynman scaling (arXiv:1110.0417 eq. 6):
-    (p²/E) c1 (1 − |x_F|) exp[−c2 p_T − c3 |x_F|^c4 − c5 p_T² − c7 |p_T x_F|^c6]."""
-    c1, c2, c3, c4, c5, c6, c7 = params
+def kaon_xf_g4bnb(p_mev, theta, p_beam_gev: float = P_BEAM_GEV) -> np.ndarray:
+    """x_F = p_z*/p*_max of a K+ as in the official simulation's Feynman-scaling model: p_z* in the
+    proton–nucleon CM frame (nucleon at rest, mass m_p), p*_max the largest CM kaon momentum allowed
+    by p N → K+ Λ N."""
+    from mesonportal.constants import mass
+
+    p = _gev(p_mev)
+    m = M_K * 1e-3
+    mp = M_P * 1e-3
+    ml = mass(3122) * 1e-3
+    e_beam = np.sqrt(p_beam_gev**2 + mp**2)
+    s = 2.0 * mp * (mp + e_beam)
+    e_max = (s + m * m - (ml + mp) ** 2) / (2.0 * np.sqrt(s))
+    p_max = np.sqrt(e_max * e_max - m * m)
+    gamma = np.sqrt(s) / (2.0 * mp)
+    beta = np.sqrt(1.0 - 1.0 / gamma**2)
+    e = np.sqrt(p * p + m * m)
+    pz_cm = gamma * (p * np.cos(theta) - beta * e)
+    return pz_cm / p_max
+
+
+def kplus_feynman(p_mev, theta, p_beam_gev: float = P_BEAM_GEV, params: tuple[float, ...] | None = None) -> np.ndarray:
+    """K+ d²σ/dpdΩ [mb/(GeV/c sr)], Feynman scaling (arXiv:1110.0417, as implemented in G4BNB):
+    (p²/E) c1 (1 − |x_F|)^c8 exp[−c3 |x_F|^c4 − c7 |p_T x_F|^c6 − c2 p_T − c5 p_T²] with
+    x_F from :func:`kaon_xf_g4bnb`; zero for |x_F| > 1."""
+    c1, c2, c3, c4, c5, c6, c7, c8 = FS_KPLUS_PARAMS if params is None else params
     p = _gev(p_mev)
     th = np.asarray(theta, dtype=float)
     p, th = np.broadcast_arrays(p, th)
     m = M_K * 1e-3
-    xf = np.abs(feynman_x(p * 1e3, th, M_K, p_beam_gev))
+    xf = np.abs(kaon_xf_g4bnb(p * 1e3, th, p_beam_gev))
     pt = p * np.sin(th)
     e = np.sqrt(p * p + m * m)
-    ok = (p > 0) & (xf < 1.0) & (th >= 0) & (th <= 0.5 * np.pi)
-    val = (p * p / e) * c1 * (1.0 - xf) * np.exp(-c2 * pt - c3 * xf**c4 - c5 * pt**2 - c7 * np.abs(pt * xf) ** c6)
+    ok = (p > 0) & (xf <= 1.0) & (th >= 0) & (th <= 0.5 * np.pi)
+    xs = np.where(ok, xf, 0.0)
+    val = (p * p / e) * c1 * (1.0 - xs) ** c8 * np.exp(-c2 * pt - c3 * xs**c4 - c5 * pt**2 - c7 * np.abs(pt * xs) ** c6)
     return np.where(ok, np.clip(val, 0.0, None), 0.0)
 
 
@@ -102,7 +145,7 @@ SPECIES = {211: "pi+", -211: "pi-", 321: "K+", -321: "K-", 130: "K0L", 111: "pi0
 def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) -> np.ndarray:
     """d²σ/dpdΩ [mb/(GeV/c sr)] on Be for a species code in :data:`SPECIES`.
 
-    K0_L = ½ K0 (SW); π0 = ½(π+ + π−) (SW); η = π0 × :data:`ETA_TO_PI0` at the same (p, θ);
+    K0_L: SW with the official K0_L coefficients (G4BNB uses them for K0_L directly); π0 = ½(π+ + π−) (SW); η = π0 × :data:`ETA_TO_PI0` at the same (p, θ);
     K− = K+ × :data:`KMINUS_TO_KPLUS`.
     """
     from mesonportal.exceptions import ParameterError
@@ -113,7 +156,7 @@ def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) 
     if pdgid == -211:
         return sanford_wang(p_mev, theta, SW_PARAMS["pi-"], p_beam_gev)
     if pdgid == 130:
-        return 0.5 * sanford_wang(p_mev, theta, SW_PARAMS["K0"], p_beam_gev)
+        return sanford_wang(p_mev, theta, SW_PARAMS["K0"], p_beam_gev)
     if pdgid == 321:
         return kplus_feynman(p_mev, theta, p_beam_gev)
     if pdgid == -321:

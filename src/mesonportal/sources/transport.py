@@ -7,14 +7,16 @@ their decay points** as a :class:`~mesonportal.sample.ParticleSample` whose weig
 expected decays per POT.
 
 Forced decays: along each path the survival is S(s) = exp(−∫(μ_d + μ_a) ds) with decay rate
-μ_d = m/(p cτ) and absorption rate μ_a = 1/λ of the traversed material (Be target, air; the Al
-inner conductor enters as a factor exp(−ℓ/λ_Al) at each crossing). Every meson gives one
-decay-in-flight record with weight w·P_dec, P_dec = ∫ S μ_d ds, at a point drawn from S μ_d
-(one-pass weighted reservoir sampling over path segments), and — if it reaches the end of its
-path (absorber, pipe wall, collimator, outer conductor, horn end plate) — π+/K+ give a
-decay-at-rest record with weight w·S_end; π−/K− are captured (weight in ``summary``);
-K0_L reaching the end is absorbed there. π0 and η decay promptly at the production point.
-Weight in = decay in flight + at rest + captured + absorbed (checked in the tests).
+μ_d = m/(p cτ) and absorption rate μ_a = 1/λ of the traversed material (Be target, air, the
+aluminium of the horn). Every meson gives one decay-in-flight record with weight w·P_dec,
+P_dec = ∫ S μ_d ds, at a point drawn from S μ_d (one-pass weighted reservoir sampling over path
+segments). A charged π/K that reaches the end of its path (50 m absorber, pipe wall, collimator,
+shielding around the horn — all treated as steel) or, in dump mode, is born in the steel absorber
+then meets the steel-fate model of :mod:`mesonportal.sources.fates`: decay in flight while slowing
+down, nuclear interaction, or ranging out (π+/K+ decay at rest, π−/K− are captured; K+ survive
+interactions except charge exchange). K0_L reaching the end is absorbed there. π0 and η decay
+promptly at the production point. Weight in = decay in flight + at rest + captured + absorbed
+(checked in the tests).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mesonportal.experiments.config import check_mode
 from mesonportal.kinematics import rotate_to_axis
 from mesonportal.sample import ParticleSample
 from mesonportal.sources import beam as _beam
+from mesonportal.sources.fates import SteelInputs, steel_fates
 from mesonportal.sources.horn import EXIT_DOWNSTREAM, HornGeometry, rotate, track_horn
 from mesonportal.sources.spectra import SPECIES
 
@@ -37,6 +40,7 @@ ALL_SPECIES: tuple[int, ...] = (211, -211, 321, -321, 130, 111, 221)
 CHARGE = {211: 1, -211: -1, 321: 1, -321: -1, 130: 0, 111: 0, 221: 0}
 AT_REST = (211, 321)
 CAPTURED = (-211, -321)
+STEEL = AT_REST + CAPTURED  # charged mesons whose path ends in steel (sources/fates.py)
 PROMPT = (111, 221)
 FATES = ("prompt", "decay_in_flight", "decay_at_rest", "captured", "absorbed_target",
          "absorbed_conductor", "absorbed_air", "absorbed_end")
@@ -101,19 +105,6 @@ class _ForcedDecay:
         vtx = self.p0 + f[:, None] * (self.p1 - self.p0)
         mom = rotate(self.m0, self.axis, f * self.angle)
         return vtx, mom
-
-
-def _target_exit_length(pos, d, length_cm, radius_cm) -> np.ndarray:
-    """Straight-line path length from inside the target cylinder to its surface."""
-    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
-    a = dx * dx + dy * dy
-    b = 2.0 * (pos[:, 0] * dx + pos[:, 1] * dy)
-    c = pos[:, 0] ** 2 + pos[:, 1] ** 2 - radius_cm**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_side = np.where(a > 0, (-b + np.sqrt(np.clip(b * b - 4 * a * c, 0, None))) / (2 * np.where(a > 0, a, 1)), np.inf)
-        s_z = np.where(dz > 0, (length_cm - pos[:, 2]) / dz, np.where(dz < 0, -pos[:, 2] / dz, np.inf))
-    s = np.minimum(np.clip(s_side, 0, None), np.clip(s_z, 0, None))
-    return np.where(c > 0, 0.0, s)  # started outside (beam tail): no Be path
 
 
 def _cylinder_exit(pos, d, radius) -> np.ndarray:
@@ -247,10 +238,18 @@ def _records(pdgid, vtx, mom3, w, m):
 def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
     t = experiment.target
     p_beam = _beam.beam_momentum_gev(experiment)
-    p, th, w, xy, pdir, d = _primary(experiment, pdgid, k, rng, p_beam)
-    z = _beam.sample_interaction_depth(rng, k, t.length_cm, t.interaction_length_cm)
-    vtx = np.column_stack([xy[:, 0] + pdir[:, 0] / pdir[:, 2] * z, xy[:, 1] + pdir[:, 1] / pdir[:, 2] * z, z])
-    w = w * _beam.target_yield_factor(experiment) / n_per
+    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam)
+    # proton histories (quasi-elastic rescattering included): meson-producing vertices and directions
+    pv, pd, n_int = _beam.proton_interactions(rng, k, experiment)
+    if n_int == 0:
+        summ["produced"] += 0.0
+        return ParticleSample.empty()
+    pick = rng.integers(0, n_int, k)
+    vtx, pdir = pv[pick], pd[pick]
+    phi = rng.uniform(0.0, 2.0 * np.pi, k)
+    st = np.sin(th)
+    d = rotate_to_axis(np.column_stack([st * np.cos(phi), st * np.sin(phi), np.cos(th)]), pdir)
+    w = w * (n_int / k) / _beam.meson_multiplicity_norm_mb(experiment) / n_per
     m = mass(pdgid)
     mom = d * p[:, None]
     summ["produced"] += float(w.sum())
@@ -259,10 +258,11 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSampl
         return _records(pdgid, vtx, mom, w, m)
     horn, dr = experiment.horn, experiment.decay_region
     mu_d = m / (p * ctau(pdgid))
-    rates = {"target": 1.0 / t.absorption_length_cm, "air": 1.0 / dr.absorption_length_cm}
+    rates = {"target": 1.0 / t.absorption_length_cm, "air": 1.0 / dr.absorption_length_cm,
+             "conductor": 1.0 / horn.inner_conductor_absorption_length_cm}
     acc = _ForcedDecay(k, mu_d, rates, rng)
     idx = np.arange(k)
-    s_t = _target_exit_length(vtx, d, t.length_cm, t.radius_cm)
+    s_t = _beam.target_exit_length(vtx, d, t.length_cm, t.radius_cm)
     pos = vtx + d * s_t[:, None]
     acc.segment(idx, vtx, pos, mom, None, None, s_t, "target")
     geom = HornGeometry(horn)
@@ -284,14 +284,34 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSampl
     summ["absorbed_air"] += float((w * acc.absorbed["air"]).sum())
     w_end = w * s_end
     recs = [_records(pdgid, dvtx, dmom, w_fl, m)]
-    if pdgid in AT_REST:
-        summ["decay_at_rest"] += float(w_end.sum())
-        recs.append(_records(pdgid, pos, np.zeros_like(pos), w_end, m))
-    elif pdgid in CAPTURED:
-        summ["captured"] += float(w_end.sum())
+    if pdgid in STEEL:
+        # the end of the path (absorber, pipe wall, collimator, shielding) is treated as steel
+        recs += _steel(pdgid, pos, mom, w_end, rng, steel_inputs(experiment), summ)
     else:
         summ["absorbed_end"] += float(w_end.sum())
     return ParticleSample.concatenate([r for r in recs if r is not None])
+
+
+def steel_inputs(experiment) -> SteelInputs:
+    """Inputs of the steel-fate model from the experiment's [dump] section (defaults otherwise)."""
+    d = experiment.dump
+    if d is None:
+        return SteelInputs()
+    return SteelInputs(density_g_cm3=d.density_g_cm3, pion_interaction_length_cm=d.pion_interaction_length_cm,
+                       kaon_interaction_length_cm=d.kaon_interaction_length_cm,
+                       kplus_charge_exchange_fraction=d.kplus_charge_exchange_fraction)
+
+
+def _steel(pdgid, start, mom, w, rng, inputs, summ) -> list:
+    """Records of the steel fates of charged mesons (see :mod:`mesonportal.sources.fates`)."""
+    m = mass(pdgid)
+    f = steel_fates(pdgid, start, mom, w, rng, inputs)
+    summ["decay_in_flight"] += float(f.dif_weight.sum())
+    summ["decay_at_rest"] += float(f.dar_weight.sum())
+    summ["captured"] += f.captured
+    summ["absorbed_end"] += f.absorbed
+    return [_records(pdgid, f.dif_vertex, f.dif_momentum, f.dif_weight, m),
+            _records(pdgid, f.dar_vertex, np.zeros_like(f.dar_vertex), f.dar_weight, m)]
 
 
 def _dump_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
@@ -311,12 +331,10 @@ def _dump_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
     if pdgid in PROMPT:
         summ["prompt"] += float(w.sum())
         return _records(pdgid, vtx, mom, w, m)
-    if pdgid in AT_REST:
-        summ["decay_at_rest"] += float(w.sum())
-        return _records(pdgid, vtx, np.zeros_like(vtx), w, m)
-    if pdgid in CAPTURED:
-        summ["captured"] += float(w.sum())
-        return ParticleSample.empty()
+    if pdgid in STEEL:
+        recs = _steel(pdgid, vtx, mom, w, rng, steel_inputs(experiment), summ)
+        recs = [r for r in recs if r is not None]
+        return ParticleSample.concatenate(recs) if recs else ParticleSample.empty()
     # K0_L: decay competes with absorption in steel
     mu_d = m / (p * ctau(pdgid))
     mu_a = 1.0 / dmp.absorption_length_cm
