@@ -9,8 +9,6 @@ Statistic and verdict definition: :mod:`mesonportal.datasets.counting`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
-
 from mesonportal.datasets.counting import CountingDataset, load_counting_dataset
 
 __all__ = ["DATASET", "EXPOSURE_POT", "ndof", "chi2", "verdict", "upper_limit_scale"]
@@ -19,17 +17,9 @@ DATASET: CountingDataset = load_counting_dataset("microboone_constraints/ee_2025
 EXPOSURE_POT: float = DATASET.exposure_pot
 ndof: int = DATASET.ndof
 
-
-def chi2(signal_events_by_topology: Mapping[str, float]) -> float:
-    """χ² for background + signal (events at 6.87e20 POT by topology)."""
-    return DATASET.chi2(signal_events_by_topology)
-
-
-def verdict(signal: Mapping[str, float]) -> dict[str, Any]:
-    """``{chi2, ndof, events, excluded_90, excluded_95, ...}``; definition in :mod:`.counting`."""
-    return DATASET.verdict(signal)
-
-
-def upper_limit_scale(signal: Mapping[str, float], cl: float = 0.90) -> float:
-    """Factor by which ``signal`` can be scaled before it is excluded at ``cl``."""
-    return DATASET.upper_limit_scale(signal, cl)
+#: χ² for background + signal (events at the data set's exposure, keyed by topology)
+chi2 = DATASET.chi2
+#: ``{chi2, ndof, events, excluded_90, excluded_95, ...}``; definition in :mod:`.counting`
+verdict = DATASET.verdict
+#: factor by which a signal can be scaled before it is excluded at ``cl`` (default 0.90)
+upper_limit_scale = DATASET.upper_limit_scale

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.sample import ParticleSample
@@ -81,3 +82,34 @@ class DarkModel(ABC):
     def describe(self) -> dict[str, Any]:
         """JSON-serialisable description: model name, parameters (masses, couplings),
         conventions, widths / lifetimes and branching ratios."""
+
+
+class DecayingDarkParticle:
+    """Width bookkeeping of a dark particle from its :meth:`partial_widths` (channel → Γ [MeV]):
+    ``total_width`` [MeV], ``branching_ratios`` (all 0 if Γ = 0), ``lifetime`` [s] (inf if it
+    cannot decay) and ``ctau`` [cm].  Mixed into the long-lived-X models."""
+
+    def partial_widths(self) -> dict[str, float]:  # pragma: no cover - implemented by the models
+        raise NotImplementedError
+
+    @property
+    def total_width(self) -> float:
+        """Total width Γ [MeV]."""
+        return float(sum(self.partial_widths().values()))
+
+    def branching_ratios(self) -> dict[str, float]:
+        """BR per channel of :meth:`partial_widths` (all 0 if Γ = 0)."""
+        w = self.partial_widths()
+        tot = sum(w.values())
+        return {k: (v / tot if tot > 0 else 0.0) for k, v in w.items()}
+
+    @property
+    def lifetime(self) -> float:
+        """Proper lifetime [s] (inf if the particle cannot decay)."""
+        g = self.total_width
+        return C.HBAR / g if g > 0 else math.inf
+
+    @property
+    def ctau(self) -> float:
+        """cτ [cm]."""
+        return self.lifetime * C.C_LIGHT

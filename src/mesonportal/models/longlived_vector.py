@@ -58,7 +58,7 @@ from numpy.typing import NDArray
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
 from mesonportal.models import idm as _idm
-from mesonportal.models.base import MASS_MIN_MEV, DarkModel, check_real
+from mesonportal.models.base import MASS_MIN_MEV, DarkModel, DecayingDarkParticle, check_real
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.production.three_body import ThreeBodyTable, cached_three_body_table
 from mesonportal.sample import DARK_PDG
@@ -265,7 +265,7 @@ def _emission_table(meson: str, lepton: str, m_v: float, q_meson: float, q_lepba
 
 
 @dataclass(frozen=True)
-class LongLivedVector(DarkModel):
+class LongLivedVector(DecayingDarkParticle, DarkModel):
     """Long-lived vector χ + heavy scalar φ (module docstring; physics.md §2.3).
 
     Parameters (ParameterError names the parameter and its range):
@@ -398,27 +398,6 @@ class LongLivedVector(DarkModel):
                         + width_vector_to_three_photons(m, self.g_mu, C.M_MU)),
         }
 
-    @property
-    def total_width(self) -> float:
-        """Γ_χ [MeV]."""
-        return float(sum(self.partial_widths().values()))
-
-    def branching_ratios(self) -> dict[str, float]:
-        """BR of χ per channel of :meth:`partial_widths` (all 0 if Γ = 0)."""
-        w = self.partial_widths()
-        tot = sum(w.values())
-        return {k: (v / tot if tot > 0 else 0.0) for k, v in w.items()}
-
-    @property
-    def lifetime(self) -> float:
-        """Proper lifetime of χ [s] (inf if it cannot decay)."""
-        g = self.total_width
-        return C.HBAR / g if g > 0 else math.inf
-
-    @property
-    def ctau(self) -> float:
-        """cτ of χ [cm]."""
-        return self.lifetime * C.C_LIGHT
 
     def decay_length_cm(self, energy_mev: float) -> float:
         """Lab decay length γβcτ [cm] at energy ``energy_mev``."""

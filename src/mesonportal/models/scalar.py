@@ -35,7 +35,7 @@ import numpy as np
 
 from mesonportal import constants as C
 from mesonportal.exceptions import ParameterError
-from mesonportal.models.base import MASS_MIN_MEV, DarkModel, check_real
+from mesonportal.models.base import MASS_MIN_MEV, DarkModel, DecayingDarkParticle, check_real
 from mesonportal.production.channels import ProductionChannel
 from mesonportal.production.three_body import ThreeBodyTable
 from mesonportal.sample import DARK_PDG
@@ -158,7 +158,7 @@ def width_lepton_pair(m_x: float, m_l: float, g: float, parity: int) -> float:
 
 # ---------------------------------------------------------------------------------- models
 @dataclass(frozen=True)
-class _SpinZeroZprime(DarkModel):
+class _SpinZeroZprime(DecayingDarkParticle, DarkModel):
     """Common implementation of :class:`ScalarZprime` and :class:`PseudoscalarZprime`.
 
     Parameters (validated; ParameterError names the parameter and its range):
@@ -258,27 +258,6 @@ class _SpinZeroZprime(DarkModel):
             "mu+ mu-": width_lepton_pair(self.m_x, C.M_MU, self.g_mu, p),
         }
 
-    @property
-    def total_width(self) -> float:
-        """Γ_X [MeV]."""
-        return float(sum(self.partial_widths().values()))
-
-    def branching_ratios(self) -> dict[str, float]:
-        """BR of X into each channel of :meth:`partial_widths` (all 0 if Γ_X = 0)."""
-        w = self.partial_widths()
-        tot = sum(w.values())
-        return {k: (v / tot if tot > 0 else 0.0) for k, v in w.items()}
-
-    @property
-    def lifetime(self) -> float:
-        """Proper lifetime of X [s] (inf if it cannot decay)."""
-        g = self.total_width
-        return C.HBAR / g if g > 0 else math.inf
-
-    @property
-    def ctau(self) -> float:
-        """c τ of X [cm]."""
-        return self.lifetime * C.C_LIGHT
 
     # ------------------------------------------------------------------ production
     def _lepton_coupling(self, lepton: str) -> float:
