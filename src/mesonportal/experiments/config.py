@@ -56,6 +56,9 @@ class Target:
     sigma_inel_mb: float
     sigma_qel_mb: float
     absorption_length_cm: float = math.inf  # meson absorption length in the target (cm)
+    tertiary_production: bool = False  # re-interactions of secondary hadrons (sources/tertiary.py)
+    tertiary_min_momentum_mev: float = 1000.0  # parents below this momentum make no tertiaries (MeV/c)
+    tertiary_sample_fraction: float = 0.3  # tertiary samples per primary sample of each species
 
     @property
     def number_density_cm3(self) -> float:
@@ -367,7 +370,9 @@ def _build(spec, origin: str) -> Experiment:
     target = Target(material=t.material, atomic_number=t.atomic_number, mass_number=t.mass_number,
                     length_cm=dims["length_cm"], radius_cm=dims["radius_cm"], density_g_cm3=dims["density_g_cm3"],
                     sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
-                    absorption_length_cm=_inf(t.absorption_length_cm))
+                    absorption_length_cm=_inf(t.absorption_length_cm), tertiary_production=t.tertiary_production,
+                    tertiary_min_momentum_mev=t.tertiary_min_momentum_mev,
+                    tertiary_sample_fraction=t.tertiary_sample_fraction)
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region

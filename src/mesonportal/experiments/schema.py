@@ -75,6 +75,10 @@ class TargetSpec(_M):
     sigma_inel_mb: R(1e-3, 1e5)
     sigma_qel_mb: R(0.0, 1e5) = 0.0
     absorption_length_cm: R(1e-3, 1e9) | None = None
+    # tertiary production by secondary hadrons re-interacting in the target (sources/tertiary.py)
+    tertiary_production: bool = False
+    tertiary_min_momentum_mev: R(0.0, 1e6) = 1000.0
+    tertiary_sample_fraction: R(0.01, 10.0) = 0.3
 
 
 class HornSpec(_M):

@@ -138,7 +138,7 @@ def _downstream_path(pos, d, z_horn_end, dr) -> np.ndarray:
 
 
 def _empty_summary(species) -> dict:
-    return {SPECIES[s]: {f: 0.0 for f in ("produced",) + FATES} for s in species}
+    return {SPECIES[s]: {f: 0.0 for f in ("produced", "produced_tertiary") + FATES} for s in species}
 
 
 def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Generator, *, species=None,
@@ -158,6 +158,10 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     ``parent`` = 0. The attribute ``summary`` (dict species -> fate -> weight per POT) holds
     the produced weight and its split into prompt / decay_in_flight / decay_at_rest /
     captured / absorbed_{target, conductor, air, end}; nothing is dropped silently.
+    ``produced`` includes the tertiary mesons made by re-interactions of secondary hadrons in the
+    target (``produced_tertiary``, :mod:`mesonportal.sources.tertiary`) when the experiment's
+    ``target.tertiary_production`` is on; they take ``target.tertiary_sample_fraction`` × the
+    primary samples of each species (no K− tertiaries).
     """
     check_mode(experiment, mode)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
@@ -189,12 +193,15 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     summary = _empty_summary(species)
     out: list[ParticleSample] = []
     jobs = []
+    tert = (not dump) and experiment.target.tertiary_production
+    n_tert = max(1, int(round(experiment.target.tertiary_sample_fraction * n_per))) if tert else 0
     for s in species:
-        left = n_per
-        while left > 0:
-            k = min(CHUNK, left)
-            jobs.append((s, k))
-            left -= k
+        for kind, total in (("primary", n_per), ("tertiary", n_tert if s != -321 else 0)):
+            left = total
+            while left > 0:
+                k = min(CHUNK, left)
+                jobs.append((s, k, kind))
+                left -= k
     bar = None
     if progress:
         from rich.console import Console
@@ -204,7 +211,10 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
         bar.start()
         task = bar.add_task(f"mesons ({mode})", total=len(jobs))
     try:
-        for s, k in jobs:
+        for s, k, kind in jobs:
+            if kind == "tertiary":
+                out.append(_tertiary_chunk(experiment, mode, s, k, n_tert, rng, summary[SPECIES[s]]))
+                continue
             fn = _dump_chunk if dump else _target_chunk
             out.append(fn(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]]))
             if bar is not None:
@@ -236,7 +246,6 @@ def _records(pdgid, vtx, mom3, w, m):
 
 
 def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
-    t = experiment.target
     p_beam = _beam.beam_momentum_gev(experiment)
     p, th, w = _beam.sample_production(rng, pdgid, k, p_beam)
     # proton histories (quasi-elastic rescattering included): meson-producing vertices and directions
@@ -250,6 +259,28 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSampl
     st = np.sin(th)
     d = rotate_to_axis(np.column_stack([st * np.cos(phi), st * np.sin(phi), np.cos(th)]), pdir)
     w = w * (n_int / k) / _beam.meson_multiplicity_norm_mb(experiment) / n_per
+    return _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ)
+
+
+def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ) -> ParticleSample:
+    """``k`` of the ``n_tert`` tertiary samples of ``pdgid`` (:mod:`mesonportal.sources.tertiary`)."""
+    from mesonportal.sources.tertiary import tertiary_mesons
+
+    t = experiment.target
+    vtx, d, p, w, _ = tertiary_mesons(experiment, pdgid, k, rng, t.tertiary_min_momentum_mev)
+    keep = w > 0
+    w = w[keep] / n_tert
+    summ["produced_tertiary"] += float(w.sum())
+    if not np.any(keep):
+        return ParticleSample.empty()
+    return _target_transport(experiment, mode, pdgid, vtx[keep], d[keep], p[keep], w, rng, summ)
+
+
+def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> ParticleSample:
+    """Mesons born at ``vtx`` (cm) in the target along unit ``d`` with momentum ``p`` (MeV) and weight
+    ``w`` (per POT): target chord, horn, decay region, fates."""
+    t = experiment.target
+    k = len(p)
     m = mass(pdgid)
     mom = d * p[:, None]
     summ["produced"] += float(w.sum())
