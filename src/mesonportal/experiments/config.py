@@ -73,6 +73,22 @@ class Target:
         return 1.0 / (self.number_density_cm3 * self.sigma_inel_mb * 1e-27)
 
 
+_CAVITY_KEYS = ("x_half_width_cm", "y_min_cm", "y_max_cm", "z_min_cm", "z_max_cm")
+
+
+def _cavity(c, origin) -> tuple[float, ...] | None:
+    """``horn.cavity`` as (x_half_width, y_min, y_max, z_min, z_max) in horn coordinates (cm)."""
+    if c is None:
+        return None
+    if set(c) != set(_CAVITY_KEYS):
+        raise ConfigError(f"{origin}: key 'horn.cavity' needs exactly the keys {', '.join(_CAVITY_KEYS)}")
+    v = tuple(float(c[k]) for k in _CAVITY_KEYS)
+    if not (v[0] > 0 and v[1] < 0 < v[2] and v[3] < 0 < v[4]):
+        raise ConfigError(f"{origin}: key 'horn.cavity' must enclose the horn axis at z = 0 "
+                          "(x_half_width_cm > 0, y_min_cm < 0 < y_max_cm, z_min_cm < 0 < z_max_cm)")
+    return v
+
+
 @dataclass(frozen=True)
 class Horn:
     """Magnetic horn from a geometry table (:mod:`mesonportal.experiments.bnb_geometry`).
@@ -88,6 +104,8 @@ class Horn:
     target_z_start_cm: float  # upstream face of the target in horn coordinates (from the geometry)
     target_shift_cm: float = 0.0  # user shift of the target downstream of its tabulated position
     inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length in the conductor (cm)
+    # air cavity around the horn (x_half_width, y_min, y_max, z_min, z_max; horn coordinates, cm) or None
+    cavity: tuple[float, ...] | None = None
 
     @property
     def z_offset_cm(self) -> float:
@@ -357,7 +375,8 @@ def _build(spec, origin: str) -> Experiment:
                 dims[key] = getattr(tgt, key)
         horn = Horn(current_ka=dict(h.current_ka), geometry=h.geometry, table=table, target_z_start_cm=tgt.z_start_cm,
                     target_shift_cm=h.target_shift_cm,
-                    inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm))
+                    inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm),
+                    cavity=_cavity(h.cavity, origin))
         check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, dims["length_cm"], dims["radius_cm"],
                              f"{origin}: [target] with horn.geometry = {h.geometry!r} and "
                              f"horn.target_shift_cm = {horn.target_shift_cm:g}")

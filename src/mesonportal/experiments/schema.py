@@ -88,6 +88,8 @@ class HornSpec(_M):
     current_ka: dict[str, R(-1e4, 1e4)]
     target_shift_cm: R(-1e4, 1e4) = 0.0
     inner_conductor_absorption_length_cm: R(1e-3, 1e9) | None = None
+    # air cavity around the horn (horn coordinates, cm): x_half_width_cm, y_min_cm, y_max_cm, z_min_cm, z_max_cm
+    cavity: dict[str, R(-1e5, 1e5)] | None = None
 
     _modes = field_validator("current_ka")(classmethod(lambda cls, v: _check_modes(v)))
 

@@ -33,7 +33,7 @@ from mesonportal.kinematics import rotate_to_axis
 from mesonportal.sample import ParticleSample
 from mesonportal.sources import beam as _beam
 from mesonportal.sources.fates import SteelInputs, steel_fates
-from mesonportal.sources.horn import EXIT_DOWNSTREAM, HornGeometry, rotate, track_horn
+from mesonportal.sources.horn import EXIT_DOWNSTREAM, STOPPED, HornGeometry, rotate, track_horn
 from mesonportal.sources.spectra import SPECIES
 
 ALL_SPECIES: tuple[int, ...] = (211, -211, 321, -321, 130, 111, 221)
@@ -135,6 +135,18 @@ def _downstream_path(pos, d, z_horn_end, dr) -> np.ndarray:
     s_wall_p = _cylinder_exit(pos, d, dr.pipe_radius_cm)
     s = np.where(stop_in_coll, s_wall_c, np.minimum(s_wall_p, s_abs))
     return np.where(fwd, np.clip(s, 0.0, None), 0.0)
+
+
+def _cavity_path(pos, d, horn) -> np.ndarray:
+    """Straight path length (cm) from ``pos`` (target coordinates) along unit ``d`` to the wall of the
+    box-shaped air cavity ``horn.cavity`` around the horn (horn coordinates; G4BNB volume PICV)."""
+    xh, y0, y1, z0, z1 = horn.cavity
+    shift = horn.target_z_start_cm + horn.target_shift_cm  # z_target = z_horn - shift
+    lo = np.array([-xh, y0, z0 - shift])
+    hi = np.array([xh, y1, z1 - shift])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(d > 0, (hi - pos) / d, np.where(d < 0, (lo - pos) / d, np.inf))
+    return np.clip(np.min(s, axis=1), 0.0, None)
 
 
 def _empty_summary(species) -> dict:
@@ -299,6 +311,15 @@ def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> Parti
     geom = HornGeometry(horn)
     current = horn.current_ka.get(mode, 0.0)
     pos, mom, status = track_horn(pos, mom, np.full(k, CHARGE[pdgid]), geom, current, acc, idx)
+    if horn.cavity is not None:
+        # tracks leaving the horn sideways fly on through the air cavity around it to its steel walls
+        side = np.nonzero((status == STOPPED) & (np.hypot(pos[:, 0], pos[:, 1]) >= geom.r_envelope - 1e-6))[0]
+        if len(side):
+            ds = mom[side] / p[side, None]
+            s_c = _cavity_path(pos[side], ds, horn)
+            p1 = pos[side] + ds * s_c[:, None]
+            acc.segment(side, pos[side], p1, mom[side], None, None, s_c, "air")
+            pos[side] = p1
     ex = np.nonzero(status == EXIT_DOWNSTREAM)[0]
     if len(ex):
         de = mom[ex] / p[ex, None]
