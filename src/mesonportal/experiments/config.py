@@ -59,6 +59,7 @@ class Target:
     tertiary_production: bool = False  # re-interactions of secondary hadrons (sources/tertiary.py)
     tertiary_min_momentum_mev: float = 1000.0  # parents below this momentum make no tertiaries (MeV/c)
     tertiary_sample_fraction: float = 0.3  # tertiary samples per primary sample of each species
+    pi_minus_parametrisation: str = "table_vi"  # pi- SW set (sources/spectra.py PI_MINUS_SETS)
 
     @property
     def number_density_cm3(self) -> float:
@@ -391,7 +392,8 @@ def _build(spec, origin: str) -> Experiment:
                     sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
                     absorption_length_cm=_inf(t.absorption_length_cm), tertiary_production=t.tertiary_production,
                     tertiary_min_momentum_mev=t.tertiary_min_momentum_mev,
-                    tertiary_sample_fraction=t.tertiary_sample_fraction)
+                    tertiary_sample_fraction=t.tertiary_sample_fraction,
+                    pi_minus_parametrisation=t.pi_minus_parametrisation)
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region

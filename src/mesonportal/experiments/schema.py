@@ -79,6 +79,8 @@ class TargetSpec(_M):
     tertiary_production: bool = False
     tertiary_min_momentum_mev: R(0.0, 1e6) = 1000.0
     tertiary_sample_fraction: R(0.01, 10.0) = 0.3
+    # pi- Sanford-Wang set (sources/spectra.py PI_MINUS_SETS)
+    pi_minus_parametrisation: Literal["table_vi", "april07_baseline"] = "table_vi"
 
 
 class HornSpec(_M):

@@ -110,15 +110,16 @@ def proposal(pdgid: int, p_beam_gev: float) -> ProposalGrid:
 
 
 def sample_production(
-    rng: np.random.Generator, pdgid: int, n: int, p_beam_gev: float
+    rng: np.random.Generator, pdgid: int, n: int, p_beam_gev: float, pi_minus: str = "table_vi"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance-sample n mesons: (p [MeV], θ [rad], w) with w = (2π sinθ d²σ/dpdΩ)/q in mb,
-    so that mean(w · 1[bin]) estimates σ in that bin (mb)."""
+    so that mean(w · 1[bin]) estimates σ in that bin (mb). ``pi_minus``: the π− SW set
+    (:data:`mesonportal.sources.spectra.PI_MINUS_SETS`; the proposal is the same for both)."""
     if n < 0:
         raise ParameterError(f"number of samples n = {n} must be >= 0")
     prop = proposal(pdgid, p_beam_gev)
     p, t, q = prop.sample(rng, n)
-    f = spectra.d2sigma_dp_domega(pdgid, p, t, p_beam_gev)  # mb/(GeV/c sr)
+    f = spectra.d2sigma_dp_domega(pdgid, p, t, p_beam_gev, pi_minus=pi_minus)  # mb/(GeV/c sr)
     w = 2.0 * np.pi * np.sin(t) * f * 1e-3 / q  # 1e-3: per GeV/c -> per MeV/c
     return p, t, w
 

@@ -42,8 +42,8 @@ def _load_production_table() -> tuple[dict[str, tuple[float, ...]], tuple[float,
             fs = vals
         else:
             raise DataError(f"data/bnb_official/meson_production.txt: malformed row {line.strip()!r}")
-    if set(sw) != {"pi+", "pi-", "K0"} or fs is None:
-        raise DataError("data/bnb_official/meson_production.txt must hold SW pi+, pi-, K0L and FS K+ rows")
+    if set(sw) != {"pi+", "pi-", "pi-_april07", "K0"} or fs is None:
+        raise DataError("data/bnb_official/meson_production.txt must hold SW pi+, pi-, pi-_april07, K0L and FS K+ rows")
     return sw, fs
 
 
@@ -166,11 +166,26 @@ def kplus_feynman(p_mev, theta, p_beam_gev: float = P_BEAM_GEV, params: tuple[fl
 SPECIES = {211: "pi+", -211: "pi-", 321: "K+", -321: "K-", 130: "K0L", 111: "pi0", 221: "eta"}
 
 
-def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) -> np.ndarray:
+#: π− Sanford–Wang sets: "table_vi" (flux paper Table VI, the active row of G4BNB production.in) and
+#: "april07_baseline" (the set the official ν-mode flux file was generated with; production.in comment).
+PI_MINUS_SETS = {"table_vi": "pi-", "april07_baseline": "pi-_april07"}
+
+
+def _pim(pi_minus: str) -> tuple[float, ...]:
+    from mesonportal.exceptions import ParameterError
+
+    if pi_minus not in PI_MINUS_SETS:
+        raise ParameterError(f"pi_minus = {pi_minus!r}; allowed: {', '.join(PI_MINUS_SETS)}")
+    return SW_PARAMS[PI_MINUS_SETS[pi_minus]]
+
+
+def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV,
+                      pi_minus: str = "table_vi") -> np.ndarray:
     """d²σ/dpdΩ [mb/(GeV/c sr)] on Be for a species code in :data:`SPECIES`.
 
     K0_L: SW with the official K0_L coefficients (G4BNB uses them for K0_L directly); π0 = ½(π+ + π−) (SW); η = π0 × :data:`ETA_TO_PI0` at the same (p, θ);
     K− = the MARS table at 8.89 GeV/c (:func:`kminus_mars`), else K+ × :func:`kminus_to_kplus`.
+    ``pi_minus`` names the π− SW set (:data:`PI_MINUS_SETS`; also enters π0 and η).
     """
     from mesonportal.exceptions import ParameterError
 
@@ -178,7 +193,7 @@ def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) 
     if pdgid == 211:
         return sanford_wang(p_mev, theta, SW_PARAMS["pi+"], p_beam_gev)
     if pdgid == -211:
-        return sanford_wang(p_mev, theta, SW_PARAMS["pi-"], p_beam_gev)
+        return sanford_wang(p_mev, theta, _pim(pi_minus), p_beam_gev)
     if pdgid == 130:
         return sanford_wang(p_mev, theta, SW_PARAMS["K0"], p_beam_gev)
     if pdgid == 321:
@@ -189,7 +204,7 @@ def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) 
         return _kminus_ratio() * kplus_feynman(p_mev, theta, p_beam_gev)
     if pdgid in (111, 221):
         pi0 = 0.5 * (sanford_wang(p_mev, theta, SW_PARAMS["pi+"], p_beam_gev)
-                     + sanford_wang(p_mev, theta, SW_PARAMS["pi-"], p_beam_gev))
+                     + sanford_wang(p_mev, theta, _pim(pi_minus), p_beam_gev))
         return pi0 if pdgid == 111 else ETA_TO_PI0 * pi0
     raise ParameterError(f"pdgid {pdgid} has no production parametrisation; allowed: {sorted(SPECIES)}")
 
@@ -213,7 +228,8 @@ def max_momentum_mev(pdgid: int, p_beam_gev: float = P_BEAM_GEV) -> float:
     return p_beam_gev * 1e3
 
 
-def total_cross_section_mb(pdgid: int, p_beam_gev: float = P_BEAM_GEV, n_p: int = 800, n_theta: int = 800) -> float:
+def total_cross_section_mb(pdgid: int, p_beam_gev: float = P_BEAM_GEV, n_p: int = 800, n_theta: int = 800,
+                          pi_minus: str = "table_vi") -> float:
     """σ_meson = ∫ dp dΩ d²σ/dpdΩ over p > 0, 0 ≤ θ ≤ π/2, in mb (tensor Gauss-Legendre rule)."""
     pmax = max_momentum_mev(pdgid, p_beam_gev)
     # split θ to resolve the forward peak
@@ -225,6 +241,6 @@ def total_cross_section_mb(pdgid: int, p_beam_gev: float = P_BEAM_GEV, n_p: int 
         xt, wt = np.polynomial.legendre.leggauss(n_theta // 4)
         th = a + 0.5 * (b - a) * (xt + 1.0)
         w_t = 0.5 * (b - a) * wt * 2.0 * np.pi * np.sin(th)
-        f = d2sigma_dp_domega(pdgid, p[:, None], th[None, :], p_beam_gev)
+        f = d2sigma_dp_domega(pdgid, p[:, None], th[None, :], p_beam_gev, pi_minus=pi_minus)
         total += float(np.einsum("i,ij,j->", wp, f, w_t))
     return total

@@ -53,7 +53,7 @@ PARENT_FRACTIONS = (0.35, 0.25, 0.2, 0.2)
 _MIRROR = {211: -211, -211: 211}
 
 
-def _meson_cross_section(pdgid: int, p_mev, theta, p_in_gev, mirror) -> np.ndarray:
+def _meson_cross_section(pdgid: int, p_mev, theta, p_in_gev, mirror, pi_minus: str = "table_vi") -> np.ndarray:
     """d²σ/dpdΩ [mb/(GeV/c sr)] of ``pdgid`` for parents of momentum ``p_in_gev`` (array);
     ``mirror`` (bool array) exchanges π+ ↔ π−. Zero where the parametrisation is undefined."""
     out = np.zeros(len(p_mev))
@@ -70,7 +70,7 @@ def _meson_cross_section(pdgid: int, p_mev, theta, p_in_gev, mirror) -> np.ndarr
                 ok = pin > 2.6
                 val[ok] = spectra.kplus_feynman(p_mev[sel][ok], theta[sel][ok], pin[ok])
             else:
-                val = spectra.d2sigma_dp_domega(int(c), p_mev[sel], theta[sel], pin)
+                val = spectra.d2sigma_dp_domega(int(c), p_mev[sel], theta[sel], pin, pi_minus=pi_minus)
         out[sel] = np.nan_to_num(val, nan=0.0, posinf=0.0, neginf=0.0)
     return np.clip(out, 0.0, None)
 
@@ -82,7 +82,7 @@ def _parents(rng, kind: str, n: int, experiment, p_beam_gev: float):
         p, th = t.sample(rng, n)
         return p, th, np.full(n, t.multiplicity)
     code = 211 if kind == "pi+" else -211
-    p, th, w = _beam.sample_production(rng, code, n, p_beam_gev)
+    p, th, w = _beam.sample_production(rng, code, n, p_beam_gev, experiment.target.pi_minus_parametrisation)
     return p, th, w / _beam.meson_multiplicity_norm_mb(experiment)
 
 
@@ -138,7 +138,7 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     pm = pm * scale
     q = q / scale
     mirror = (kinds == 1) | (kinds == 3)
-    f = _meson_cross_section(pdgid, pm, tm, pin_gev, mirror)
+    f = _meson_cross_section(pdgid, pm, tm, pin_gev, mirror, t.pi_minus_parametrisation)
     inel_in, qe_in = _beam.pbe_cross_sections_mb(np.maximum(pin_gev, 1e-3))
     sig_norm = np.clip(inel_in - qe_in, 1e-6, None)
     w_m = 2.0 * np.pi * np.sin(tm) * f * 1e-3 / q / sig_norm

@@ -240,7 +240,7 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
 
 
 def _primary(experiment, pdgid, k, rng, p_beam):
-    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam)
+    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam, experiment.target.pi_minus_parametrisation)
     phi = rng.uniform(0.0, 2.0 * np.pi, k)
     st = np.sin(th)
     local = np.column_stack([st * np.cos(phi), st * np.sin(phi), np.cos(th)])
@@ -259,7 +259,7 @@ def _records(pdgid, vtx, mom3, w, m):
 
 def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
     p_beam = _beam.beam_momentum_gev(experiment)
-    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam)
+    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam, experiment.target.pi_minus_parametrisation)
     # proton histories (quasi-elastic rescattering included): meson-producing vertices and directions
     pv, pd, n_int = _beam.proton_interactions(rng, k, experiment)
     if n_int == 0:
@@ -405,7 +405,8 @@ def production_per_pot(experiment, mode: str, pdgid: int) -> float:
     p_beam = _beam.beam_momentum_gev(experiment)
     if mode == "dump":
         raise ParameterError("production_per_pot is defined for target modes only (nu, nubar)")
-    return total_cross_section_mb(pdgid, p_beam) * _beam.target_yield_factor(experiment)
+    return (total_cross_section_mb(pdgid, p_beam, pi_minus=experiment.target.pi_minus_parametrisation)
+            * _beam.target_yield_factor(experiment))
 
 
 __all__ = ["simulate_mesons", "production_per_pot", "ALL_SPECIES", "FATES"]
