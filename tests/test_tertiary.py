@@ -16,7 +16,8 @@ from mesonportal.sources.transport import FATES, production_per_pot, simulate_me
 @pytest.fixture(scope="module")
 def exp_t():
     e = load_experiment("miniboone")
-    return dataclasses.replace(e, target=dataclasses.replace(e.target, tertiary_production=True))
+    assert e.target.tertiary_production and e.horn.cavity is not None  # the shipped defaults
+    return e
 
 
 def test_mars_multiplicities_and_units():
@@ -71,8 +72,8 @@ def test_tertiary_in_transport_bookkeeping(exp_t):
     for name, dd in s.summary.items():
         assert sum(dd[f] for f in FATES) == pytest.approx(dd["produced"], rel=1e-9), name
         assert 0.05 < dd["produced_tertiary"] / (dd["produced"] - dd["produced_tertiary"]) < 0.2, name
-    # off by default: no tertiary weight
-    e0 = load_experiment("miniboone")
+    # switched off: no tertiary weight
+    e0 = dataclasses.replace(exp_t, target=dataclasses.replace(exp_t.target, tertiary_production=False))
     s0 = simulate_mesons(e0, "nu", 2_000, np.random.default_rng(3), species=[211])
     assert s0.summary["pi+"]["produced_tertiary"] == 0.0
 
@@ -90,7 +91,8 @@ def test_cavity_config_and_effect(tmp_path):
     with pytest.raises(ConfigError, match="horn.cavity"):
         load_experiment(bad)
     # sideways-leaving pi- fly on through air: more decays in flight, same produced weight (exact bookkeeping)
-    e0 = load_experiment("miniboone")
+    e = dataclasses.replace(e, target=dataclasses.replace(e.target, tertiary_production=False))
+    e0 = dataclasses.replace(e, horn=dataclasses.replace(e.horn, cavity=None))
     s0 = simulate_mesons(e0, "nu", 8_000, np.random.default_rng(4), species=[-211])
     s1 = simulate_mesons(e, "nu", 8_000, np.random.default_rng(4), species=[-211])
     d0, d1 = s0.summary["pi-"], s1.summary["pi-"]

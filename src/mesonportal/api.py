@@ -99,7 +99,9 @@ def neutrino_flux(
     horn beam, ``"absorber"`` otherwise.
 
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
-    ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ..., "muon_stop": ...}``) added.
+    ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ..., "muon_stop": ...}``; for the
+    target modes of a horn beam also the beam-model keys ``tertiary_production``,
+    ``pi_minus_parametrisation`` and ``horn_cavity`` of the experiment's TOML) added.
     """
     from mesonportal.analysis.flux import neutrino_flux as _flux
     from mesonportal.cache import cached_mesons
@@ -136,6 +138,11 @@ def neutrino_flux(
     flux["experiment"] = exp.name
     flux["mode"] = mode
     flux["conventions"] = {"dar_neutrinos": dar_neutrinos, "muon_stop": muon_stop}
+    if getattr(exp, "horn", None) is not None and mode in ("nu", "nubar"):
+        # beam-model conventions of a horn beam (experiments/<name>.toml, docs/sources.md)
+        flux["conventions"].update(tertiary_production=bool(exp.target.tertiary_production),
+                                   pi_minus_parametrisation=exp.target.pi_minus_parametrisation,
+                                   horn_cavity=exp.horn.cavity is not None)
     return flux
 
 
