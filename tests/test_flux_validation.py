@@ -37,6 +37,13 @@ def test_official_convention_stated(nu_flux):
                                       "horn_cavity": True}
 
 
+def test_muon_stop_convention_bad_input():
+    from mesonportal.exceptions import ParameterError
+
+    with pytest.raises(ParameterError, match="muon_stop"):
+        api.neutrino_flux("miniboone", "nu", samples=1000, seed=1, muon_stop="earth")
+
+
 def test_integrated_numu_flux_within_10_percent(nu_flux, official):
     cmp = compare_fluxes(nu_flux, official)["numu"]
     assert integrated_flux(official, "numu") == pytest.approx(5.19e-10, rel=0.005)

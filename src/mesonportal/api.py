@@ -114,19 +114,19 @@ def neutrino_flux(
         dar_neutrinos = "official" if horn_beam_mode else "all"
     if dar_neutrinos not in DAR_CONVENTIONS:
         raise ParameterError(f"dar_neutrinos = {dar_neutrinos!r}; allowed: {', '.join(DAR_CONVENTIONS)}")
+    if muon_stop is None:
+        muon_stop = "pipe_wall" if (horn_beam_mode and exp.decay_region is not None) else "absorber"
+    if muon_stop not in MUON_STOP_CONVENTIONS:
+        raise ParameterError(f"muon_stop = {muon_stop!r}; allowed: {', '.join(MUON_STOP_CONVENTIONS)}")
+    if muon_stop == "pipe_wall" and exp.decay_region is None:
+        raise ParameterError(f"muon_stop = 'pipe_wall' needs a [decay_region] (experiment {exp.name!r} has none)")
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
     opts = {}
     if dar_neutrinos == "official":
         pion_at_rest = (np.abs(mesons.pdgid) == 211) & (mesons.momentum < 1.0)
         mesons = mesons.select(~pion_at_rest)
         opts["include_muons_at_rest"] = False
-    if muon_stop is None:
-        muon_stop = "pipe_wall" if (horn_beam_mode and exp.decay_region is not None) else "absorber"
-    if muon_stop not in MUON_STOP_CONVENTIONS:
-        raise ParameterError(f"muon_stop = {muon_stop!r}; allowed: {', '.join(MUON_STOP_CONVENTIONS)}")
     if muon_stop == "pipe_wall":
-        if exp.decay_region is None:
-            raise ParameterError(f"muon_stop = 'pipe_wall' needs a [decay_region] (experiment {exp.name!r} has none)")
         opts["pipe_radius_cm"] = exp.decay_region.pipe_radius_cm
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
