@@ -147,8 +147,12 @@ def verdict_table(model, coupling_product: float | None = None, *, samples: int 
 
     from mesonportal.analysis.predict import predict_signal
 
+    from mesonportal.pipeline import resolve_experiment
+
     rows = []
-    for exp_name in experiments or HE_EXPERIMENTS:
+    for exp_in in experiments or HE_EXPERIMENTS:
+        exp = resolve_experiment(exp_in)
+        exp_name = exp.name
         if exp_name not in HE_EXPERIMENTS:
             from mesonportal.exceptions import ParameterError
 
@@ -159,7 +163,7 @@ def verdict_table(model, coupling_product: float | None = None, *, samples: int 
         sel = meas.selection if meas else DUNE_ND_PROJECTION
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # the MiniBooNE-response warning: unused here
-            sig = predict_signal(exp_name, "nu", model, samples=samples, seed=seed)
+            sig = predict_signal(exp, "nu", model, samples=samples, seed=seed)
         ev = selected_events(sig, sel, coupling_product)
         allowed = meas.allowed_90 if meas else None
         allowed_source = (f"{meas.reference}: max(delta, 0) + 1.2816 sigma, delta = {meas.observed_minus_expected}, "
@@ -185,18 +189,12 @@ def verdict_table(model, coupling_product: float | None = None, *, samples: int 
             "observed_minus_expected": meas.observed_minus_expected if meas else None,
             "sigma": meas.sigma if meas else None, "allowed_90": allowed, "allowed_90_source": allowed_source,
             "verdict": verdict, "verdict_range": vr,
-            "flux_normalisation": _flux_normalisation(exp_name),
+            "flux_normalisation": float(exp.source.flux_normalisation),
             "assumptions": list(meas.assumptions) if meas else [DUNE_ND_PROJECTION.notes],
             "selection": sel.notes,
             "coupling_product": coupling_product if coupling_product is not None else sig.coupling_product_ref,
         })
     return rows
-
-
-def _flux_normalisation(exp_name: str) -> float:
-    from mesonportal.experiments import load_experiment
-
-    return float(load_experiment(exp_name).source.flux_normalisation)
 
 
 def t2k_allowed_interactions() -> float:
@@ -319,7 +317,7 @@ def verdict_report(benchmarks=DEFAULT_BENCHMARKS, experiments=None, *, samples: 
 
     experiments = tuple(experiments or HE_EXPERIMENTS)
     for e in experiments:
-        if e not in HE_EXPERIMENTS:
+        if isinstance(e, str) and e not in HE_EXPERIMENTS:
             from mesonportal.exceptions import ParameterError
 
             raise ParameterError(f"experiment {e!r} has no high-energy selection (allowed: {', '.join(HE_EXPERIMENTS)})")
@@ -342,7 +340,7 @@ def verdict_report(benchmarks=DEFAULT_BENCHMARKS, experiments=None, *, samples: 
                 rows.append({"benchmark": b, "status": "no best fit", "message": str(exc)})
                 continue
         if status:
-            status(f"{b}: predicting {', '.join(experiments)} at x = {fits[b]:.3g}")
+            status(f"{b}: predicting {', '.join(map(str, experiments))} at x = {fits[b]:.3g}")
         for r in verdict_table(model, fits[b], samples=samples, seed=seed, experiments=experiments):
             rows.append({"benchmark": b, "status": "ok", **r})
     return {"rows": rows, "best_fits": {b: {"coupling_product": fits[b], "source": sources.get(b)} for b in fits
