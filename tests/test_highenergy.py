@@ -344,3 +344,25 @@ def test_cli_highenergy(capsys, tmp_path, monkeypatch):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("mesonportal: error:") and len(err.strip().splitlines()) == 1
+
+
+def test_lens_highenergy_columns(tmp_path, monkeypatch):
+    """The lens (`compare --highenergy`): per-experiment cells from verdict_table, rendered as extra columns;
+    without them the table keeps its 10 columns.  BMPT source via a patched loader (no Pythia run)."""
+    import mesonportal.pipeline as pl
+    from mesonportal.analysis import compare as C
+    from mesonportal.models.registry import load_benchmark
+
+    monkeypatch.setenv("MESONPORTAL_CACHE_DIR", str(tmp_path))
+    real = pl.load_experiment
+    monkeypatch.setattr(pl, "load_experiment", lambda n: _bmpt(n) if n == "minerva" else real(n))
+    cols = C.highenergy_columns(load_benchmark("scalar"), 3.1e-9, samples=2000, seed=1, experiments=["minerva"])
+    c = cols["minerva"]
+    assert c["verdict"] in ("allowed", "excluded") and c["samples"] == 2000 and c["mc_stat_error"] >= 0
+    bg = C.background_row()
+    md_plain = C.lens_markdown([bg])
+    row = dict(bg, hypothesis="scalar", highenergy=cols)
+    md = C.lens_markdown([bg, row])
+    head = next(ln for ln in md.splitlines() if ln.startswith("| hypothesis"))
+    assert head.count("|") == next(ln for ln in md_plain.splitlines() if ln.startswith("| hypothesis")).count("|") + 1
+    assert "minerva" in head and "→ " + c["verdict"] in md
