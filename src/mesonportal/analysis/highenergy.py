@@ -103,13 +103,27 @@ def selected_events(signal, sel: Selection, coupling_product: float | None = Non
         ws = np.where(ok, w * eff, 0.0)
         out[key] = float(ws.sum())
         if which == "central":
-            var = signal._var(ws, np.zeros(len(ws), np.int64), 1)[0] if hasattr(signal, "_var") else np.sum(ws * ws)
-            out["mc_stat_error"] = float(np.sqrt(var))
+            out["mc_stat_error"] = float(np.sqrt(_clustered_w2(signal, ws)))
             photon = signal.columns["p2_e"] <= 0.0
             sel_w = np.where(ok, w * sel.efficiency, 0.0)
             out["events_photon"] = float(sel_w[photon].sum())
             out["events_pair"] = float(sel_w[~photon].sum())
     return out
+
+
+def _clustered_w2(signal, w: np.ndarray) -> float:
+    """MC variance of Σ w with the MiniBooNE predictions' estimator: meson-clustered (``meson_index``)
+    and stratified by parent species when the sample records its primaries per species."""
+    from mesonportal.analysis.prediction import (CLUSTER_COLUMN, STRATA_INFO, STRATUM_COLUMN,
+                                                 clustered_sum_w2)
+
+    cols = signal.columns
+    cluster = cols.get(CLUSTER_COLUMN)
+    info = getattr(signal, "info", None) or {}
+    sizes = info.get(STRATA_INFO)
+    if cluster is not None and sizes and STRATUM_COLUMN in cols:
+        return clustered_sum_w2(w, cluster, cols[STRATUM_COLUMN], {int(k): int(v) for k, v in sizes.items()})
+    return clustered_sum_w2(w, cluster)
 
 
 def _verdict(events: float, low: float, high: float, allowed: float | None) -> str:

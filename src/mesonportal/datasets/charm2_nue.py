@@ -4,7 +4,8 @@ Confirmed here: the detector face 3.7 × 3.7 m² and length 35.67 m (the CHARM-I
 bundled as data/highenergy/charm2_numu_flux.txt is normalised to that face; the same numbers are in
 charm-ii.toml) and the ν_μ flux shape (mean 24.9 GeV).  NOT confirmed (the paper's tables could not
 be read): N ≈ 2677 ν_μ e events after background subtraction in neutrino mode (from memory of the
-final result); the exposure 2.5e19 POT; the cuts.
+final result); the exposure 2.5e19 POT; the cuts.  arXiv:1812.08768 (Argüelles, Hostert, Tsai) built
+a CHARM-II ν–e constraint on MiniBooNE explanations from the same paper: the place to confirm them.
 
 ASSUMPTIONS (flagged, carried as uncertainty): δ = observed − expected = 0 (the sample is consistent
 with the Standard Model: it determined sin²θ_W); σ_δ = √N ⊕ 5% normalisation = 146 events; selection

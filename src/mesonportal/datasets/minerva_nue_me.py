@@ -49,5 +49,7 @@ MEASUREMENT = Measurement(
                  "efficiency 0.7",
                  "dE/dx: Landau losses, mean of 4 planes < 4.5 MeV/1.7 cm (cut recalled, not confirmed); "
                  "photons and unresolved e+e- pairs = 2 MIP; range up to a 6.0 MeV cut",
-                 "exposure 1.16e21 POT (verify)"),
+                 "exposure 1.16e21 POT (verify)",
+                 "signal region only: the rejected 2-MIP showers fall in MINERvA's high-dE/dx sideband "
+                 "(used by arXiv:1812.08768), not modelled"),
 )
