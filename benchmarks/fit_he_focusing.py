@@ -53,11 +53,13 @@ def main(argv=None) -> int:
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     warnings.simplefilter("ignore")
-    from mesonportal.analysis.highenergy import flux_comparison
+    from mesonportal.analysis.highenergy import REFERENCE_FLUX, flux_comparison, published_flux_bins
     from mesonportal.experiments import load_experiment
 
     base = load_experiment(a.experiment)
     grid = GRIDS[a.experiment]
+    _, (lo, hi), width = REFERENCE_FLUX[a.experiment]
+    pub = published_flux_bins(a.experiment, np.arange(lo, hi + 1e-9, width))
     rows = []
     for values in itertools.product(*grid.values()):
         upd = dict(zip(grid, values))
@@ -65,21 +67,17 @@ def main(argv=None) -> int:
             continue
         exp = dataclasses.replace(base, source=base.source.model_copy(update=upd))
         r = flux_comparison(exp, samples=a.samples, seed=a.seed)
-        ref_bins = np.asarray(r["bin_ratio"], dtype=float)
-        # recover per-bin fluxes: model = ratio * published
-        from mesonportal.analysis.highenergy import REFERENCE_FLUX, published_flux_bins
-
-        _, (lo, hi), w = REFERENCE_FLUX[a.experiment]
-        pub = published_flux_bins(a.experiment, np.arange(lo, hi + 1e-9, w))
-        mod = np.nan_to_num(ref_bins) * pub
+        bin_ratio = np.nan_to_num(np.asarray(r["bin_ratio"], dtype=float))
+        mod = bin_ratio * pub  # model flux per bin
         d = shape_distance(mod, pub)
         norm = base.source.flux_normalisation / r["ratio"]
         row = {**upd, "shape_distance": d, "ratio_at_current_norm": r["ratio"], "fitted_flux_normalisation": norm,
                "model_mean_gev": r["model_mean_gev"], "published_mean_gev": r["published_mean_gev"],
-               "bin_ratio": [round(x, 3) for x in np.nan_to_num(ref_bins).tolist()]}
+               "bin_ratio": [round(x, 3) for x in bin_ratio.tolist()]}
         rows.append(row)
         if not a.json:
-            print(f"D={d:.3f} norm={norm:.3f} mean={r['model_mean_gev']:.2f}/{r['published_mean_gev']:.2f} {upd}", flush=True)
+            print(f"D={d:.3f} norm={norm:.3f} mean={r['model_mean_gev']:.2f}/{r['published_mean_gev']:.2f} {upd}",
+                  flush=True)
     best = min(rows, key=lambda x: x["shape_distance"])
     if a.json:
         print(json.dumps({"experiment": a.experiment, "best": best, "grid": rows}, indent=1))
