@@ -44,7 +44,8 @@ def _em(cols: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 def selection_mask(cols: dict[str, np.ndarray], sel: Selection, which: str = "central") -> tuple[np.ndarray, np.ndarray]:
     """(pass mask, per-event efficiency) of the selection for the event columns.  Photons (no
-    second particle) get ``sel.photon_acceptance`` and unresolved e⁺e⁻ pairs ``sel.pair_acceptance``
+    second particle) get ``sel.photon_acceptance`` and two-particle final states (an unresolved
+    e⁺e⁻ pair; also the rare γγ of a decaying scalar, treated alike) ``sel.pair_acceptance``
     relative to an electron (dE/dx, :mod:`mesonportal.datasets.highenergy`); ``which`` = "low" /
     "high" takes the ends of their ranges instead of the central values."""
     e, th = _em(cols)
@@ -56,7 +57,9 @@ def selection_mask(cols: dict[str, np.ndarray], sel: Selection, which: str = "ce
         k = 0 if which == "low" else 1
         a_g, a_p = sel.photon_acceptance_range[k], sel.pair_acceptance_range[k]
     else:
-        raise ValueError(f"which = {which!r}; allowed: central, low, high")
+        from mesonportal.exceptions import ParameterError
+
+        raise ParameterError(f"which = {which!r}; allowed: central, low, high")
     eff = sel.efficiency * np.where(photon, a_g, a_p)
     return ok, eff
 
