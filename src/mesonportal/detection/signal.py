@@ -923,7 +923,7 @@ class _DirtTarget:
 def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
               n_per_meson: int = 1, n_two_body: float = 1.0, criterion: str = "circle",
               smear: bool = True, roulette_target: int | None = 40_000, dirt: bool = True,
-              response=None) -> ChainResult:
+              response=None, dirt_points: str = "importance") -> ChainResult:
     """Inelastic DM: χ up-scattering in the detector (and, with ``dirt`` and a configured
     ``detector.dirt``, in the upstream dirt) and χ′ → χ e⁺e⁻ inside the detector → events.
 
@@ -934,7 +934,15 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     ``info['dirt']``.  The dirt stage uses an independent generator spawned from ``rng`` (the
     detector-region events do not depend on whether dirt is included).  ``weight_fn``
     recomputes the coupling-dependent factors per event (:func:`idm_reweighter`).
-    ``response``: as in :func:`scalar_chain` (pairs kept and reconstruction)."""
+    ``response``: as in :func:`scalar_chain` (pairs kept and reconstruction).
+    ``dirt_points``: sampling of the dirt interaction points, ``"importance"`` (default:
+    :func:`dirt_interaction_points`, :data:`DIRT_DRAWS_PER_ARRIVAL` up-scatterings per arrival)
+    or ``"uniform"`` (the previous implementation: one uniform point along the chord); both
+    estimate the same expectation (docs/mc_errors.md)."""
+    if dirt_points not in DIRT_POINT_METHODS:
+        from mesonportal.exceptions import ParameterError
+
+        raise ParameterError(f"dirt_points = {dirt_points!r}; allowed: {', '.join(DIRT_POINT_METHODS)}")
     det = exp.detector
     resp = _default_response(response, criterion)
     dirt_rng = rng.spawn(1)[0]
@@ -950,7 +958,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
         dinfo: dict[str, Any] = {"forced_emission_sphere_cm": {"center": tgt.center_cm.tolist(),
                                                                "radius": tgt.radius_cm}}
         blocks += _idm_region(dirt_rng, model, arr_d, det, _centres(det, det.dirt.medium), "dirt",
-                              roulette_target, resp, fixed, scaled, dinfo)
+                              roulette_target, resp, fixed, scaled, dinfo, points=dirt_points)
         info["dirt"] = dinfo
     columns = _finish(blocks, rng, mode, smear, info, resp)
     if len(columns["weight"]) and "region" in columns:
@@ -972,6 +980,8 @@ DIRT_DECAY_SCALES: tuple[float, ...] = (1.0, 8.0, 64.0, math.inf)
 #: Up-scatterings drawn per χ arrival in the dirt (kinematics and interaction point redrawn,
 #: weight 1/n each): most χ′ lines miss the detector, so several draws per (expensive) arrival.
 DIRT_DRAWS_PER_ARRIVAL = 4
+#: Samplings of the dirt interaction points (:func:`idm_chain` ``dirt_points``).
+DIRT_POINT_METHODS = ("importance", "uniform")
 
 
 def dirt_interaction_points(rng: np.random.Generator, vertex: Array, direction: Array, seg_a: Array, seg_b: Array,
@@ -1057,7 +1067,7 @@ def dirt_interaction_points(rng: np.random.Generator, vertex: Array, direction: 
 
 
 def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_target, response,
-                fixed, scaled, info: dict) -> list[dict]:
+                fixed, scaled, info: dict, points: str = "uniform") -> list[dict]:
     """Up-scattering along the χ chords through one region (``arr.chord``: exact chord of the
     region's shape) on the region's targets ``centres``, χ′ decays inside the detector's exact
     shape (sum over its segments).  Fills ``info`` (weights per POT at each stage) and returns
@@ -1090,7 +1100,7 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
         e = arr.p4[:, 0]
         us = {t: {ab: v[keep] for ab, v in d.items()} for t, d in us.items()}
     info["upscatterings_per_pot"] = float(np.sum(w_int))
-    if region != "detector" and DIRT_DRAWS_PER_ARRIVAL > 1:
+    if points == "importance" and DIRT_DRAWS_PER_ARRIVAL > 1:
         # several up-scatterings (kinematics and point) per χ arrival, each with 1/n of its weight
         nrep = int(DIRT_DRAWS_PER_ARRIVAL)
         rep = np.repeat(np.arange(len(arr)), nrep)
@@ -1116,7 +1126,7 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
     lam_d = p_chip / mcp * ctau if math.isfinite(ctau) else np.full(len(arr), np.inf)
     reg_shape = _shape_of(det) if region == "detector" else det.dirt.geometry
     ra, rb = reg_shape.segments(arr.vertex, arr.direction)
-    if region == "detector":
+    if points == "uniform":
         # uniform interaction point along the chord: path-length weight = the chord
         vtx = arr.vertex + arr.direction * sample_point_in_segments(rng, ra, rb)[:, None]
         path_w = arr.chord
