@@ -62,8 +62,11 @@ def _figures(s, x) -> dict:
         eqe = s.columns["e_qe"]
         win = (eqe >= EXCESS_WINDOW_MEV[0]) & (eqe < EXCESS_WINDOW_MEV[1])
         zero = np.zeros(len(w), np.int64)
-        out["by_region"] = {name: {"events_200_1250": float(np.sum(w[win & (s.columns["region"] == code)])),
-                                   "err_200_1250": float(np.sqrt(s._var(w, zero, 1, win & (s.columns["region"] == code))[0]))}
+        reg = s.columns["region"]
+        out["by_region"] = {name: {"events_200_1250": float(np.sum(w[win & (reg == code)])),
+                                   "err_200_1250": float(np.sqrt(s._var(w, zero, 1, win & (reg == code))[0])),
+                                   "events_total": float(np.sum(w[reg == code])),
+                                   "err_total": float(np.sqrt(s._var(w, zero, 1, reg == code)[0]))}
                             for name, code in (("detector", 0), ("dirt", 1))}
     return out
 
@@ -158,6 +161,11 @@ def _pulls(runs: list[dict]) -> dict:
         out["by_region"] = {k: pull_summary(np.array([r["by_region"][k]["events_200_1250"] for r in runs]),
                                             np.array([r["by_region"][k]["err_200_1250"] for r in runs]))
                             for k in runs[0]["by_region"]}
+        # all energies (e.g. the LAr TPCs' events_by_region)
+        out["by_region_all_energies"] = {
+            k: pull_summary(np.array([r["by_region"][k]["events_total"] for r in runs]),
+                            np.array([r["by_region"][k]["err_total"] for r in runs]))
+            for k in runs[0]["by_region"]}
     out["all_in_range"] = bool(out["events_200_1250"]["in_0p8_1p25"] and all(b["in_0p8_1p25"] for b in bins))
     return out
 
@@ -186,7 +194,9 @@ def summarise(bench: str, mode: str, seeds: list[int], samples, allocation, runs
            "mean_time_s": t, "efficiency_per_s": 1.0 / (rel_obs**2 * t) if rel_obs > 0 else math.nan,
            "all_in_range": bool(win["in_0p8_1p25"] and all(b["in_0p8_1p25"] for b in bins))}
     if all("by_region" in r for r in runs):
-        out["by_region"] = _pulls(runs)["by_region"]
+        pr = _pulls(runs)
+        out["by_region"] = pr["by_region"]
+        out["by_region_all_energies"] = pr["by_region_all_energies"]
     if coupling is not None:
         at = _pulls([r["at_coupling"] for r in runs])
         w2 = at["events_200_1250"]

@@ -236,7 +236,7 @@ def predict_signal(
     smear : apply the detector energy/angle resolution
     dirt : include χ up-scattering in the detector's upstream dirt volume (iDM family, when the
         experiment configures ``[detector.dirt]``).  A convention that changes results (e.g.
-        +66 % for idm-double at MiniBooNE); stated in ``info['conventions']``.
+        × 2.2 for idm-double at MiniBooNE, ν mode); stated in ``info['conventions']``.
     allocation : how ``samples`` are shared between meson species: ``"importance"`` (pilot-run
         Neyman allocation; default for long-lived X), ``"even"`` (previous implementation; default
         for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
