@@ -346,14 +346,17 @@ def _fit_summary(r: FitResult) -> dict[str, Any]:
 def systematic_variations(name: str, model: Any, result: FitResult, preds: Mapping[str, SignalSample],
                           dump: SignalSample | None, *, samples: int | None = None, seed: int = 12345,
                           g1_factors: Sequence[float] = G1_FACTORS,
-                          status: Callable[[str], None] | None = None) -> dict[str, Any]:
+                          status: Callable[[str], None] | None = None, dirt: bool = True) -> dict[str, Any]:
     """Best fit of one benchmark under the systematic variations of issue #13:
 
     * single-shower criterion ``"circle-table"`` (Table II circle alone) and ``"angle"``
       (instead of the default circle-or-overlap), by re-predicting all modes;
     * efficiency table ±1σ (reweighting, :func:`efficiency_variation`);
     * idm with one mediator: the fit profiled over g₁ (V₁ → χχ̄ coupling) on
-      ``g1_factors`` × the reference value (capped at 4π): best case and reference side by side.
+      ``g1_factors`` × the reference value (capped at 4π): best case and reference side by side;
+      the point equal to the reference model is the reference fit itself (not re-predicted).
+
+    ``dirt``: the dirt convention of the reference fit, used for every re-prediction.
     """
     from mesonportal.cli.fit_cmd import run_fit
 
@@ -361,7 +364,7 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
     for crit in ("circle-table", "angle"):
         if status:
             status(f"systematics: criterion {crit}")
-        r, _, _ = _run_fit_criterion(model, samples, seed, name, crit)
+        r, _, _ = _run_fit_criterion(model, samples, seed, name, crit, dirt=dirt)
         out["criterion"][crit] = _fit_summary(r) if r is not None else None
     for k, label in ((1.0, "+1sigma"), (-1.0, "-1sigma")):
         pv = {m: efficiency_variation(s, k) for m, s in preds.items()}
@@ -384,7 +387,11 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
                 status(f"systematics: g1 = {g:.3g}")
             try:
                 m = load_benchmark(name, g1=g)
-                r, _, _ = run_fit("miniboone", m, ("nu", "nubar"), samples=samples, seed=seed, benchmark=name)
+                if m.describe() == model.describe():  # the reference point: its fit is `result`
+                    r = result
+                else:
+                    r, _, _ = run_fit("miniboone", m, ("nu", "nubar"), samples=samples, seed=seed, benchmark=name,
+                                      dirt=dirt)
                 rows.append({"g1": g, **_fit_summary(r)})
             except MesonportalError as exc:
                 rows.append({"g1": g, "error": str(exc)})
@@ -398,18 +405,21 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
     return out
 
 
-def _run_fit_criterion(model: Any, samples: int | None, seed: int, name: str, criterion: str):
+def _run_fit_criterion(model: Any, samples: int | None, seed: int, name: str, criterion: str, dirt: bool = True):
+    """Fit with another single-shower criterion; the predictions are kept with the fit's columns
+    only (:data:`mesonportal.analysis.retention.FIT_COLUMNS`: same numbers, less memory)."""
     import importlib
 
     _predict = importlib.import_module("mesonportal.analysis.predict")
+    from mesonportal.analysis.retention import FIT_COLUMNS, slim
     from mesonportal.experiments import load_experiment
 
     exp = load_experiment("miniboone")
-    kw: dict[str, Any] = {"seed": seed, "criterion": criterion}
+    kw: dict[str, Any] = {"seed": seed, "criterion": criterion, "dirt": dirt}
     if samples is not None:
         kw["samples"] = samples
-    preds = {m: _predict.predict_signal(exp, m, model, **kw) for m in ("nu", "nubar")}
-    dump = _predict.predict_signal(exp, "dump", model, **kw)
+    preds = {m: slim(_predict.predict_signal(exp, m, model, **kw), FIT_COLUMNS) for m in ("nu", "nubar")}
+    dump = slim(_predict.predict_signal(exp, "dump", model, **kw), FIT_COLUMNS)
     try:
         return fit_excess(preds, ("nu", "nubar"), dump, model=model, benchmark=name), preds, dump
     except MesonportalError:
@@ -562,6 +572,7 @@ def run_compare(
     osc_points: int = 61,
     flux_samples: int = 200_000,
     status: Callable[[str], None] | None = None,
+    dirt: bool = True,
 ) -> list[dict[str, Any]]:
     """Compute the lens and write ``out/lens.json`` (list of rows), ``out/compare.md``,
     ``out/compare.json`` (rows, systematics, conventions), per-hypothesis shape plots
@@ -569,7 +580,8 @@ def run_compare(
 
     ``benchmarks``: default every registered benchmark; ``fits``: already computed
     ``run_fit`` outputs by benchmark name (reused, e.g. by ``mesonportal reproduce``);
-    ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate.
+    ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate; ``dirt``: the dirt
+    convention (iDM) of the benchmark fits and their systematic variations.
     """
     from mesonportal.analysis.oscillation import conventions as osc_conv
     from mesonportal.analysis.oscillation import fit_oscillation
@@ -602,12 +614,12 @@ def run_compare(
             try:
                 try:
                     result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
-                                                  benchmark=name, with_constraints=("microboone",))
+                                                  benchmark=name, with_constraints=("microboone",), dirt=dirt)
                 except NoSensitivityError:
                     raise
                 except MesonportalError:  # no MicroBooNE prediction for this model: fit without it
                     result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
-                                                  benchmark=name)
+                                                  benchmark=name, dirt=dirt)
             except NoSensitivityError as exc:
                 rows.append({"hypothesis": name, "kind": "benchmark", "status": "no sensitivity", "message": str(exc),
                              **{k: None for k in LENS_KEYS if k != "hypothesis"}})
@@ -617,7 +629,7 @@ def run_compare(
         hists[name] = hist
         if systematics:
             s = systematic_variations(name, model, result, preds, dump, samples=samples, seed=seed,
-                                      status=lambda m, _n=name: say(f"{name}: {m}"))
+                                      status=lambda m, _n=name: say(f"{name}: {m}"), dirt=dirt)
             syst[name] = s
             (outdir / name).mkdir(parents=True, exist_ok=True)
             (outdir / name / "systematics.json").write_text(json.dumps(_jsonable(s), indent=2, allow_nan=False),

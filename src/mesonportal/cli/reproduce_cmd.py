@@ -99,6 +99,7 @@ def reproduce(
     :func:`mesonportal.analysis.compare.run_compare`) reusing the fits."""
     from mesonportal import __version__
     from mesonportal.analysis.report import failed_row, summary_row, write_summary
+    from mesonportal.analysis.retention import slim
     from mesonportal.cli.fit_cmd import run_fit
     from mesonportal.models.registry import load_benchmark
 
@@ -128,7 +129,6 @@ def reproduce(
         bdir = outdir / name
         bdir.mkdir(parents=True, exist_ok=True)
         (bdir / "fit.json").write_text(json.dumps(result.to_json(), indent=2, allow_nan=False), encoding="utf-8")
-        fitted[name] = (result, preds, _dump)
         written.append(bdir / "fit.json")
         if plots:
             if say:
@@ -145,6 +145,11 @@ def reproduce(
             row["other_experiments"] = predictions_at(model, result.coupling_product, tuple(other_experiments),
                                                       samples=samples, seed=seed, dirt=dirt,
                                                       reuse=result.constraint_samples)
+        # the lens reuses the fit: keep only the columns it reads (same arrays, same numbers)
+        result.constraint_samples = {}
+        if lens and experiment == "miniboone":
+            fitted[name] = (result, {m: slim(s) for m, s in preds.items()}, slim(_dump))
+        del preds, _dump
         row["seconds"] = round(time.perf_counter() - t1, 1)
         rows.append(row)
         if result.best.best_fit is not None and math.isfinite(float(result.best.best_fit)):
@@ -164,7 +169,7 @@ def reproduce(
         from mesonportal.analysis.compare import run_compare
 
         cdir = outdir / "compare"
-        run_compare(cdir, benchmarks, samples=samples, seed=seed, plots=plots, fits=fitted,
+        run_compare(cdir, benchmarks, samples=samples, seed=seed, plots=plots, fits=fitted, dirt=dirt,
                     status=(lambda m: progress("lens", m)) if progress else None)
         written += sorted(p for p in cdir.rglob("*") if p.is_file())
         meta["lens"] = "compare/compare.md (3+1, shape tests, systematic variations; compare/lens.json)"
