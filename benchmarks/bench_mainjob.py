@@ -6,14 +6,14 @@ Runs the main job in a fresh Python process with an **empty** meson cache (a tem
 * ``wall_s``: whole-process wall time (start of the process to exit, imports included);
 * ``cpu_s``: user + system CPU time of the process tree (robust on a shared machine);
 * ``peak_rss_mb``: peak resident memory of the process tree — the sum over the job's processes,
-  sampled every 0.1 s from ``/proc`` (Linux), and ``peak_rss_single_mb`` the largest single
+  sampled every 0.25 s from ``/proc`` (Linux), and ``peak_rss_single_mb`` the largest single
   process (``getrusage``, exact);
 * ``stages``: the job's progress messages with the elapsed time at which each began and the
   resident memory then (``rss_mb``) — time of a stage = difference to the next one;
 * ``load_average``: the machine's 1-minute load before and after (timings on a busy machine
   are longer; compare CPU time and paired runs).
 
-Usage: python benchmarks/bench_mainjob.py [--benchmarks scalar,...] [--out DIR] [--warm]
+Usage: python benchmarks/bench_mainjob.py [--benchmarks scalar,...] [--out DIR] [--warm] [--workers N]
 (``--warm`` keeps one cache between two runs and reports the second, warm one as well).
 """
 
@@ -42,12 +42,13 @@ def rss_mb():
 stages = []
 def progress(bench, msg):
     stages.append({"t_s": round(time.perf_counter() - t00, 2), "stage": f"{bench}: {msg}", "rss_mb": rss_mb()})
-from mesonportal.cli.reproduce_cmd import reproduce
+from mesonportal.cli.reproduce_cmd import default_workers, reproduce
 progress("-", "imports done")
 names = tuple(sys.argv[2].split(","))
-rows = reproduce(sys.argv[1], names, progress=progress)
+workers = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] != "auto" else default_workers()
+rows = reproduce(sys.argv[1], names, progress=progress, workers=workers)
 progress("-", "done")
-print(json.dumps({"stages": stages, "rows": [{k: r.get(k) for k in ("benchmark", "status", "seconds")} for r in rows]}))
+print(json.dumps({"workers": workers, "stages": stages, "rows": [{k: r.get(k) for k in ("benchmark", "status", "seconds")} for r in rows]}))
 """
 
 
@@ -77,19 +78,19 @@ def _tree_rss_mb(root: int) -> float:
     return total / 1024.0
 
 
-def run_once(out: str, benchmarks: str, cache: str) -> dict:
+def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto") -> dict:
     env = dict(os.environ, MESONPORTAL_CACHE_DIR=cache)
     env.pop("MESONPORTAL_NO_CACHE", None)
     load0 = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", _CHILD, out, benchmarks], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, out, benchmarks, workers], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     peak = 0.0
     while proc.poll() is None:
         if sys.platform.startswith("linux"):
             peak = max(peak, _tree_rss_mb(proc.pid))
-        time.sleep(0.1)
+        time.sleep(0.25)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -109,14 +110,16 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--benchmarks", default="scalar,pseudoscalar,idm-single,idm-double")
     ap.add_argument("--out", default=None, help="results directory (default: a temporary one)")
     ap.add_argument("--warm", action="store_true", help="also time a second run with the cache warm")
+    ap.add_argument("--workers", default="auto", help="processes of the main job (default: as the CLI, 2 on >= 2 cores)")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mesonportal-bench-") as tmp:
         out = a.out or os.path.join(tmp, "results")
         cache = os.path.join(tmp, "cache")
         res = {"benchmark": "mainjob", "command": "mesonportal reproduce --out DIR (API, default options)",
-               "benchmarks": a.benchmarks, "cpus": os.cpu_count(), "cold": run_once(out, a.benchmarks, cache)}
+               "benchmarks": a.benchmarks, "cpus": os.cpu_count(),
+               "cold": run_once(out, a.benchmarks, cache, a.workers)}
         if a.warm:
-            res["warm"] = run_once(out, a.benchmarks, cache)
+            res["warm"] = run_once(out, a.benchmarks, cache, a.workers)
     return res
 
 

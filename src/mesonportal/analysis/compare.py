@@ -66,6 +66,7 @@ __all__ = [
     "detector_only",
     "systematic_variations",
     "run_compare",
+    "benchmark_entry",
     "lens_markdown",
 ]
 
@@ -560,6 +561,52 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name).strip("_")
 
 
+def benchmark_entry(
+    name: str,
+    *,
+    fit: tuple[FitResult, Mapping[str, SignalSample], SignalSample | None] | None = None,
+    samples: int | None = None,
+    seed: int = 12345,
+    systematics: bool = True,
+    dirt: bool = True,
+    status: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The lens entry of one benchmark: ``row`` (:func:`benchmark_row`), ``hist`` (its E_vis /
+    cos θ histograms at the best fit) and ``systematics`` (:func:`systematic_variations`, None
+    without ``systematics``); a benchmark without sensitivity gives only a ``row`` with
+    ``status``.  ``fit``: an already computed ``run_fit`` output (reused), else the fit is made
+    here (with the MicroBooNE constraint where the model has a MicroBooNE prediction).  Plain
+    data only (picklable), so that entries can be computed in other processes."""
+    from mesonportal.cli.fit_cmd import run_fit
+    from mesonportal.exceptions import NoSensitivityError
+    from mesonportal.models.registry import load_benchmark
+
+    say = status or (lambda _m: None)
+    model = load_benchmark(name)
+    if fit is not None:
+        result, preds, dump = fit
+    else:
+        say(f"{name}: fit")
+        try:
+            try:
+                result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
+                                              benchmark=name, with_constraints=("microboone",), dirt=dirt)
+            except NoSensitivityError:
+                raise
+            except MesonportalError:  # no MicroBooNE prediction for this model: fit without it
+                result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
+                                              benchmark=name, dirt=dirt)
+        except NoSensitivityError as exc:
+            return {"row": {"hypothesis": name, "kind": "benchmark", "status": "no sensitivity", "message": str(exc),
+                            **{k: None for k in LENS_KEYS if k != "hypothesis"}}}
+    row, hist = benchmark_row(name, result, preds, model)
+    entry: dict[str, Any] = {"row": row, "hist": hist, "systematics": None}
+    if systematics:
+        entry["systematics"] = systematic_variations(name, model, result, preds, dump, samples=samples, seed=seed,
+                                                     status=lambda m, _n=name: say(f"{name}: {m}"), dirt=dirt)
+    return entry
+
+
 def run_compare(
     out: str | Path = "compare",
     benchmarks: Sequence[str] | None = None,
@@ -573,6 +620,7 @@ def run_compare(
     flux_samples: int = 200_000,
     status: Callable[[str], None] | None = None,
     dirt: bool = True,
+    precomputed: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Compute the lens and write ``out/lens.json`` (list of rows), ``out/compare.md``,
     ``out/compare.json`` (rows, systematics, conventions), per-hypothesis shape plots
@@ -581,13 +629,13 @@ def run_compare(
     ``benchmarks``: default every registered benchmark; ``fits``: already computed
     ``run_fit`` outputs by benchmark name (reused, e.g. by ``mesonportal reproduce``);
     ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate; ``dirt``: the dirt
-    convention (iDM) of the benchmark fits and their systematic variations.
+    convention (iDM) of the benchmark fits and their systematic variations; ``precomputed``:
+    :func:`benchmark_entry` outputs by benchmark name (e.g. computed in worker processes by
+    ``mesonportal reproduce``), used as they are.
     """
     from mesonportal.analysis.oscillation import conventions as osc_conv
     from mesonportal.analysis.oscillation import fit_oscillation
-    from mesonportal.cli.fit_cmd import run_fit
-    from mesonportal.exceptions import NoSensitivityError
-    from mesonportal.models.registry import available_benchmarks, load_benchmark
+    from mesonportal.models.registry import available_benchmarks
 
     names = list(available_benchmarks() if benchmarks is None else benchmarks)
     known = available_benchmarks()
@@ -606,30 +654,16 @@ def run_compare(
     hists[orow["hypothesis"]] = ohist
     syst: dict[str, Any] = {}
     for name in names:
-        model = load_benchmark(name)
-        if fits is not None and name in fits:
-            result, preds, dump = fits[name]
+        if precomputed is not None and name in precomputed:
+            entry = precomputed[name]
         else:
-            say(f"{name}: fit")
-            try:
-                try:
-                    result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
-                                                  benchmark=name, with_constraints=("microboone",), dirt=dirt)
-                except NoSensitivityError:
-                    raise
-                except MesonportalError:  # no MicroBooNE prediction for this model: fit without it
-                    result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
-                                                  benchmark=name, dirt=dirt)
-            except NoSensitivityError as exc:
-                rows.append({"hypothesis": name, "kind": "benchmark", "status": "no sensitivity", "message": str(exc),
-                             **{k: None for k in LENS_KEYS if k != "hypothesis"}})
-                continue
-        row, hist = benchmark_row(name, result, preds, model)
-        rows.append(row)
-        hists[name] = hist
-        if systematics:
-            s = systematic_variations(name, model, result, preds, dump, samples=samples, seed=seed,
-                                      status=lambda m, _n=name: say(f"{name}: {m}"), dirt=dirt)
+            entry = benchmark_entry(name, fit=None if fits is None else fits.get(name), samples=samples, seed=seed,
+                                    systematics=systematics, dirt=dirt, status=say)
+        rows.append(entry["row"])
+        if "hist" in entry:
+            hists[name] = entry["hist"]
+        if entry.get("systematics") is not None:
+            s = entry["systematics"]
             syst[name] = s
             (outdir / name).mkdir(parents=True, exist_ok=True)
             (outdir / name / "systematics.json").write_text(json.dumps(_jsonable(s), indent=2, allow_nan=False),
