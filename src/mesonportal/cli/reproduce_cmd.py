@@ -193,14 +193,33 @@ def _groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
     return [tuple(g) for g in groups.values()]
 
 
+#: Available memory (bytes) below which the main job stays in one process by default: two
+#: processes peak at ≈ 2 GB together (the long-lived-X group's pseudoscalar predictions ≈ 1.4 GB,
+#: the iDM group ≈ 0.8 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
+PARALLEL_MIN_AVAILABLE_BYTES = 4 * 2**30
+
+
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
 def default_workers() -> int:
-    """Processes of the main job by default: 2 on a machine with at least 2 usable cores
-    (the benchmark groups then run side by side), else 1."""
+    """Processes of the main job by default: 2 on a machine with at least 2 usable cores and
+    :data:`PARALLEL_MIN_AVAILABLE_BYTES` of available memory (the benchmark groups then run side
+    by side), else 1."""
     try:
         cores = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cores = os.cpu_count() or 1
-    return 2 if cores >= 2 else 1
+    mem = _available_memory()
+    return 2 if cores >= 2 and (mem is None or mem >= PARALLEL_MIN_AVAILABLE_BYTES) else 1
 
 
 def reproduce(
@@ -355,7 +374,7 @@ def _run_parallel(groups: list[tuple[str, ...]], options: dict[str, Any], progre
               help="Skip the MicroBooNE constraint and the MicroBooNE/SBND/ICARUS predictions.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes: the long-lived-X and the iDM benchmarks run side by side with 2 "
-                   "(default: 2 on machines with >= 2 usable cores, else 1); identical results.")
+                   "(default: 2 with >= 2 usable cores and >= 4 GiB available memory, else 1); identical results.")
 def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, dirt, no_other_experiments, no_lens,
             workers):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
