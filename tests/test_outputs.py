@@ -163,7 +163,7 @@ def test_reproduce_in_two_processes_gives_identical_outputs(tmp_path):
     """``workers=2`` (long-lived-X and iDM benchmarks side by side, the second group in a spawned
     worker process) writes exactly the numbers of the serial job: same seeds, same samples — the
     fits, the lens rows and systematic variations, byte for byte (issue #10: determinism)."""
-    kw = dict(samples=10_000, plots=False, stopped=False, constraints=(), other_experiments=())
+    kw = dict(samples=4_000, plots=False, stopped=False, constraints=(), other_experiments=())
     names = ("scalar", "idm-double")
     reproduce(tmp_path / "serial", names, workers=1, **kw)
     reproduce(tmp_path / "parallel", names, workers=2, **kw)

@@ -1,6 +1,6 @@
 """``mesonportal reproduce``: the main job — fit all shipped benchmarks and write ``results/``.
 
-    mesonportal reproduce [--out results] [--samples N] [--seed S]
+    mesonportal reproduce [--out results] [--samples N] [--seed S] [--workers N]
                           [--benchmarks scalar,pseudoscalar,idm-single,idm-double]
 
 For every benchmark: predict ν, ν̄ and dump mode, fit ν+ν̄ (combined covariance; ν-only and
@@ -13,6 +13,11 @@ Stale outputs: every run lists the files it wrote in ``<out>/.mesonportal-output
 run into the same directory first deletes the files of that list (and nothing else), so the
 directory never holds results that the new ``report.md`` does not describe (e.g. a benchmark
 fitted last time but not this time).  Files of the user in ``<out>`` are left alone.
+
+Cost (docs/benchmarks.md, ``benchmarks/bench_mainjob.py``): each benchmark is one job (fit, plots,
+other experiments, lens entry, stopped-pion rows); with ``--workers 2`` the long-lived-X and the
+iDM benchmarks run in two processes side by side (identical outputs); predictions keep only the
+columns the job reads, and freed memory is returned to the OS between stages.
 """
 
 from __future__ import annotations
