@@ -35,8 +35,8 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
 @click.option("--allocation", default=None, metavar="METHOD",
               help="How --samples are shared between meson species: importance (pilot-run optimal "
                    "allocation; default for scalar/pseudoscalar/long-lived models), even (previous "
-                   "split; default for idm), or fractions such as pi+=0.7,K+=0.3 (every contributing "
-                   "species needs a positive fraction).")
+                   "split; default for idm), or fractions summing to 1 such as pi+=0.4,pi-=0.2,K+=0.3,K-=0.1 "
+                   "(every contributing species needs a positive fraction).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
             criterion, coupling_product, dirt, allocation):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
