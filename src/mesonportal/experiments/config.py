@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from mesonportal.exceptions import ConfigError, ParameterError, UnknownExperimentError
-from mesonportal.experiments.bnb_geometry import HornTable, check_target_in_horn, load_horn_table, load_target_table
+from mesonportal.experiments.bnb_geometry import (
+    HornTable,
+    check_target_in_horn,
+    load_collimator_table,
+    load_horn_table,
+    load_target_table,
+)
 
 from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-exported)
 
@@ -134,11 +140,21 @@ class Horn:
 
 @dataclass(frozen=True)
 class DecayRegion:
+    """Decay region after the horn (cm; z in target coordinates except ``apertures``).
+
+    Without ``apertures``: a cylindrical collimator of ``collimator_radius_cm`` from the horn end to
+    ``z_start_cm``, then the pipe. With ``apertures`` (from ``geometry``, e.g. the G4BNB collimator):
+    the horn's air cavity up to its downstream face, then the conical apertures
+    ((z_start, z_end, r_start, r_end), horn coordinates), then the pipe from ``z_start_cm`` (= the
+    last aperture's end, target coordinates) to ``absorber_z_cm``."""
+
     z_start_cm: float
     pipe_radius_cm: float
     absorber_z_cm: float
     collimator_radius_cm: float = math.inf  # aperture between horn end and z_start (cm)
     absorption_length_cm: float = math.inf  # meson absorption length of the pipe gas (cm)
+    geometry: str | None = None  # name/directory of the collimator table, or None
+    apertures: tuple[tuple[float, float, float, float], ...] | None = None  # horn coordinates (cm)
 
 
 @dataclass(frozen=True)
@@ -397,9 +413,32 @@ def _build(spec, origin: str) -> Experiment:
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region
-        dr = DecayRegion(z_start_cm=d.z_start_cm, pipe_radius_cm=d.pipe_radius_cm, absorber_z_cm=d.absorber_z_cm,
+        apertures, z_start = None, d.z_start_cm
+        if d.geometry is not None:
+            if d.z_start_cm is not None or d.collimator_radius_cm is not None:
+                raise ConfigError(f"{origin}: key 'decay_region.geometry' replaces decay_region.z_start_cm and "
+                                  "decay_region.collimator_radius_cm: give either the geometry or both keys")
+            if horn is None or horn.cavity is None:
+                raise ConfigError(f"{origin}: key 'decay_region.geometry' needs [horn] with horn.cavity "
+                                  "(the apertures start at the cavity's downstream face)")
+            try:
+                ctab = load_collimator_table(d.geometry)
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: key 'decay_region.geometry' = {d.geometry!r}: {exc}") from None
+            apertures = ctab.rows
+            if abs(apertures[0][0] - horn.cavity[4]) > 0.01:
+                raise ConfigError(f"{origin}: {ctab.source}: first aperture z_start_cm = {apertures[0][0]:g} must "
+                                  f"equal horn.cavity z_max_cm = {horn.cavity[4]:g}")
+            if apertures[0][0] <= horn.table.conductor_z_range[1]:
+                raise ConfigError(f"{origin}: {ctab.source}: first aperture z_start_cm = {apertures[0][0]:g} must lie "
+                                  f"downstream of the horn conductor's end z = {horn.table.conductor_z_range[1]:g} cm")
+            z_start = apertures[-1][1] + horn.z_offset_cm  # pipe start, target coordinates
+        elif d.z_start_cm is None:
+            raise ConfigError(f"{origin}: missing key 'decay_region.z_start_cm' (or decay_region.geometry)")
+        dr = DecayRegion(z_start_cm=z_start, pipe_radius_cm=d.pipe_radius_cm, absorber_z_cm=d.absorber_z_cm,
                          collimator_radius_cm=_inf(d.collimator_radius_cm),
-                         absorption_length_cm=_inf(d.absorption_length_cm))
+                         absorption_length_cm=_inf(d.absorption_length_cm), geometry=d.geometry,
+                         apertures=apertures)
         if dr.absorber_z_cm <= dr.z_start_cm:
             raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
     dump = None

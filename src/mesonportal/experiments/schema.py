@@ -97,7 +97,10 @@ class HornSpec(_M):
 
 
 class DecayRegionSpec(_M):
-    z_start_cm: R(-1e6, 1e7)
+    # z_start_cm + collimator_radius_cm (cylindrical collimator approximation), or geometry = a bundled name
+    # ("bnb_official") / directory holding collimator.txt (conical apertures after the horn cavity)
+    z_start_cm: R(-1e6, 1e7) | None = None
+    geometry: NonEmpty | None = None
     pipe_radius_cm: R(1e-3, 1e5)
     absorber_z_cm: R(0.0, 1e7)
     collimator_radius_cm: R(1e-3, 1e5) | None = None
