@@ -157,6 +157,8 @@ def _geometry_dir(tmp_path, horn_text=None, target_text=None):
     (d / "horn.txt").write_text(horn_text(src) if horn_text else src)
     tsrc = data_path("bnb_official/target.txt").read_text()
     (d / "target.txt").write_text(target_text(tsrc) if target_text else tsrc)
+    # decay_region.geometry of the shipped TOML is replaced too: keep its collimator table
+    (d / "collimator.txt").write_text(data_path("bnb_official/collimator.txt").read_text())
     return d
 
 

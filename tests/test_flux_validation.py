@@ -34,7 +34,7 @@ def official():
 def test_official_convention_stated(nu_flux):
     assert nu_flux["conventions"] == {"dar_neutrinos": "official", "muon_stop": "pipe_wall",
                                       "tertiary_production": True, "pi_minus_parametrisation": "table_vi",
-                                      "horn_cavity": True}
+                                      "horn_cavity": True, "decay_region_geometry": "bnb_official"}
 
 
 def test_muon_stop_convention_bad_input():

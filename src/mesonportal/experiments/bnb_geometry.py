@@ -80,7 +80,7 @@ def _locate(name_or_path: str, filename: str) -> tuple[str, str]:
     if not d.is_dir():
         raise ConfigError(
             f"geometry {name_or_path!r} is neither a bundled geometry ({', '.join(BUNDLED_GEOMETRIES)}) "
-            f"nor a directory holding horn.txt and target.txt"
+            f"nor a directory holding {filename}"
         )
     if not p.is_file():
         raise ConfigError(f"geometry directory {name_or_path!r} has no {filename}")
