@@ -157,8 +157,6 @@ def _geometry_dir(tmp_path, horn_text=None, target_text=None):
     (d / "horn.txt").write_text(horn_text(src) if horn_text else src)
     tsrc = data_path("bnb_official/target.txt").read_text()
     (d / "target.txt").write_text(target_text(tsrc) if target_text else tsrc)
-    # decay_region.geometry of the shipped TOML is replaced too: keep its collimator table
-    (d / "collimator.txt").write_text(data_path("bnb_official/collimator.txt").read_text())
     return d
 
 
@@ -166,7 +164,8 @@ def _toml_with(tmp_path, geometry_dir, extra=""):
     from mesonportal.experiments.config import _shipped_dir
 
     text = (_shipped_dir() / "miniboone.toml").read_text()
-    text = text.replace('geometry = "bnb_official"', f'geometry = "{geometry_dir}"{extra}')
+    # the first occurrence is horn.geometry (decay_region.geometry stays the bundled collimator)
+    text = text.replace('geometry = "bnb_official"', f'geometry = "{geometry_dir}"{extra}', 1)
     p = tmp_path / "exp.toml"
     p.write_text(text)
     return p

@@ -65,6 +65,7 @@ class Target:
     tertiary_production: bool = False  # re-interactions of secondary hadrons (sources/tertiary.py)
     tertiary_min_momentum_mev: float = 1000.0  # parents below this momentum make no tertiaries (MeV/c)
     tertiary_sample_fraction: float = 0.3  # tertiary samples per primary sample of each species
+    tertiary_in_horn: bool = False  # tertiaries also from parents re-interacting in the horn aluminium
     pi_minus_parametrisation: str = "table_vi"  # pi- SW set (sources/spectra.py PI_MINUS_SETS)
 
     @property
@@ -113,6 +114,8 @@ class Horn:
     inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length in the conductor (cm)
     # air cavity around the horn (x_half_width, y_min, y_max, z_min, z_max; horn coordinates, cm) or None
     cavity: tuple[float, ...] | None = None
+    conductor_mass_number: float | None = None  # A of the conductor nucleus (Al), for target.tertiary_in_horn
+    conductor_density_g_cm3: float | None = None  # g/cm^3
 
     @property
     def z_offset_cm(self) -> float:
@@ -393,7 +396,8 @@ def _build(spec, origin: str) -> Experiment:
         horn = Horn(current_ka=dict(h.current_ka), geometry=h.geometry, table=table, target_z_start_cm=tgt.z_start_cm,
                     target_shift_cm=h.target_shift_cm,
                     inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm),
-                    cavity=_cavity(h.cavity, origin))
+                    cavity=_cavity(h.cavity, origin), conductor_mass_number=h.conductor_mass_number,
+                    conductor_density_g_cm3=h.conductor_density_g_cm3)
         check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, dims["length_cm"], dims["radius_cm"],
                              f"{origin}: [target] with horn.geometry = {h.geometry!r} and "
                              f"horn.target_shift_cm = {horn.target_shift_cm:g}")
@@ -408,8 +412,15 @@ def _build(spec, origin: str) -> Experiment:
                     sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
                     absorption_length_cm=_inf(t.absorption_length_cm), tertiary_production=t.tertiary_production,
                     tertiary_min_momentum_mev=t.tertiary_min_momentum_mev,
-                    tertiary_sample_fraction=t.tertiary_sample_fraction,
+                    tertiary_sample_fraction=t.tertiary_sample_fraction, tertiary_in_horn=t.tertiary_in_horn,
                     pi_minus_parametrisation=t.pi_minus_parametrisation)
+    if target.tertiary_in_horn:
+        if not target.tertiary_production:
+            raise ConfigError(f"{origin}: key 'target.tertiary_in_horn' = true needs target.tertiary_production = true")
+        if horn is None or horn.conductor_mass_number is None or horn.conductor_density_g_cm3 is None \
+                or not math.isfinite(horn.inner_conductor_absorption_length_cm):
+            raise ConfigError(f"{origin}: key 'target.tertiary_in_horn' = true needs [horn] with conductor_mass_number, "
+                              "conductor_density_g_cm3 and inner_conductor_absorption_length_cm")
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region

@@ -354,6 +354,9 @@ def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> Parti
         summ["prompt"] += float(w.sum())
         return _records(pdgid, vtx, mom, w, m)
     horn, dr = experiment.horn, experiment.decay_region
+    if dr.apertures is not None and horn.cavity is None:
+        raise ConfigError("decay_region.apertures (decay_region.geometry) need horn.cavity: the apertures start at "
+                          "the cavity's downstream face")
     mu_d = m / (p * ctau(pdgid))
     rates = {"target": 1.0 / t.absorption_length_cm, "air": 1.0 / dr.absorption_length_cm,
              "conductor": 1.0 / horn.inner_conductor_absorption_length_cm}
