@@ -51,6 +51,14 @@ PILOT_PRIMARIES = 5_000
 PILOT_BLOCK = 1_000_000
 #: Minimum share of a contributing species, as a fraction of an even share.
 FLOOR_FRACTION = 0.1
+#: Primaries per cached block when the sample size is chosen from the pilot for a target MC
+#: error (:func:`samples_for_target`): a fixed granularity, so that every model point reuses the
+#: same cached blocks whatever size it needs.
+TARGET_BLOCK = 2_500
+#: The sample size for a target MC error aims at ``TARGET_MARGIN × target`` (the pilot's variance
+#: estimate is itself noisy: a margin keeps the quoted error at or below the target for most
+#: model points; docs/mc_errors.md).
+TARGET_MARGIN = 0.85
 #: Allocation methods by name.
 METHODS = ("importance", "even")
 
@@ -178,11 +186,11 @@ def neyman_shares(variance: dict[int, float], cost: dict[int, float]) -> dict[in
 
 
 def importance_from_pilot(species: tuple[int, ...], contrib: tuple[int, ...], samples: int,
-                          pilot: dict[int, dict[str, float]]) -> Allocation:
+                          pilot: dict[int, dict[str, float]], block: int | None = None) -> Allocation:
     """Neyman allocation from pilot figures ``pilot[pdg] = {variance_per_primary, cost_per_primary,
     events}``, with the :data:`FLOOR_FRACTION` floor; even over ``contrib`` if the pilot saw no
-    signal at all."""
-    b = block_size(samples, len(contrib))
+    signal at all.  ``block``: primaries per cached block (default :func:`block_size`)."""
+    b = block_size(samples, len(contrib)) if block is None else int(block)
     var = {s: pilot[s]["variance_per_primary"] for s in contrib}
     cost = {s: pilot[s]["cost_per_primary"] for s in contrib}
     shares = neyman_shares(var, cost)
@@ -196,6 +204,45 @@ def importance_from_pilot(species: tuple[int, ...], contrib: tuple[int, ...], sa
     prim = shares_to_primaries(shares, species, samples, b, floor)
     piloted = {_NAME_OF.get(s, str(s)): {k: float(v) for k, v in pilot[s].items()} for s in contrib}
     return Allocation(method, species, prim, b, {"primaries_per_species": PILOT_PRIMARIES, "species": piloted})
+
+
+def _predicted_error(figs: dict[int, dict[str, float]], species: tuple[int, ...],
+                     primaries: tuple[int, ...]) -> float:
+    """Relative MC error sqrt(Σ_h V_h / n_h) / Σ_h T_h of a sample with ``primaries`` per species,
+    from the pilot figures (inf if the pilot saw no signal)."""
+    t = sum(f["events_per_pot"] for f in figs.values())
+    if t <= 0.0:
+        return float("inf")
+    n = dict(zip(species, primaries))
+    var = sum(f["variance_per_primary"] / n[s] for s, f in figs.items() if n.get(s, 0) > 0)
+    return float(np.sqrt(var) / t)
+
+
+def importance_for_target(species: tuple[int, ...], contrib: tuple[int, ...], figs: dict[int, dict[str, float]],
+                          target: float, cap: int, block: int = TARGET_BLOCK) -> Allocation:
+    """Neyman allocation (:func:`importance_from_pilot`) whose total is chosen from the pilot so
+    that the predicted relative MC error of the pilot's quantity is ``TARGET_MARGIN × target``
+    (variance ∝ 1/N at fixed shares, iterated for the floor and the rounding to whole blocks of
+    ``block``), at least one block per contributing species and at most ``cap`` primaries
+    (the default sample size: never more than the fixed-size default; ``pilot.target_reached``
+    says whether the target was reachable).  A pilot that saw no signal gives ``cap``."""
+    aim = TARGET_MARGIN * float(target)
+    lo = block * len(contrib)
+    n = int(cap)
+    alloc = importance_from_pilot(species, contrib, n, figs, block=block)
+    err = _predicted_error(figs, species, alloc.primaries)
+    if np.isfinite(err):
+        for _ in range(4):
+            n = int(min(max(np.ceil(alloc.total * (err / aim) ** 2), lo), cap))
+            alloc = importance_from_pilot(species, contrib, n, figs, block=block)
+            err = _predicted_error(figs, species, alloc.primaries)
+            if err <= aim or n >= cap:
+                break
+    pilot = dict(alloc.pilot)
+    pilot.update({"target_mc_error": float(target), "aimed_rel_error": aim,
+                  "predicted_rel_error": err if np.isfinite(err) else None,
+                  "target_reached": bool(np.isfinite(err) and err <= float(target)), "samples_cap": int(cap)})
+    return Allocation(alloc.method + " (target MC error)", species, alloc.primaries, block, pilot)
 
 
 def pilot_figures(columns: dict[str, np.ndarray], pdg_of_row: np.ndarray, n_primaries: dict[int, int],
@@ -329,6 +376,6 @@ def allocation_key(exp, mode: str, model, seed: int, samples: int, extra: dict) 
                      samples=int(samples), extra=extra, pilot=[PILOT_PRIMARIES, FLOOR_FRACTION, BLOCK])
 
 
-__all__ = ["Allocation", "METHODS", "BLOCK", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
+__all__ = ["Allocation", "METHODS", "BLOCK", "TARGET_BLOCK", "TARGET_MARGIN", "importance_for_target", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
            "parse_fractions", "fixed_allocation", "importance_from_pilot", "neyman_shares", "pilot_figures",
            "assemble", "pilot_mesons", "block_size", "shares_to_primaries"]
