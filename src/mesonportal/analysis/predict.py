@@ -159,7 +159,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
                   "dirt": dirt}
     extra = {**chain_opts, "budget": budget}
     if target_mc_error is not None:
-        extra.update(target_mc_error=float(target_mc_error), block=al.TARGET_BLOCK, margin=al.TARGET_MARGIN)
+        extra.update(target_mc_error=float(target_mc_error), block=al.TARGET_BLOCK, margin=al.TARGET_MARGIN,
+                     rule="every component")
     key = al.allocation_key(exp, mode, model, seed, samples, extra)
     if key in _ALLOCATIONS:
         return _ALLOCATIONS[key]
@@ -190,7 +191,14 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
         out = al.importance_from_pilot(species, contrib, budget, figs)
     else:
         window = TARGET_WINDOW_MEV.get(mode, EXCESS_WINDOW_MEV)
-        figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, window)
+        comps = {"all": np.ones(len(cols["weight"]), bool)}
+        if family == "scalar" and "process" in cols:
+            # conversions scale as x², decays inside do not: each component meets the target
+            prim = np.asarray(cols["process"]) == PROCESS_CODES["primakoff"]
+            comps = {"conversion": prim, "decay": ~prim}
+        figs = {k: al.pilot_figures({c: np.asarray(cols[c])[sel] for c in ("weight", "e_qe", "meson_index")},
+                                    pil.pdgid, {s: n_pilot for s in contrib}, rows, window)
+                for k, sel in comps.items()}
         out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
     _ALLOCATIONS[key] = out
     if path is not None:
@@ -301,8 +309,10 @@ def predict_signal(
     target_mc_error : relative MC error the sample size is chosen for (importance allocation
         only; default :data:`DEFAULT_TARGET_MC_ERROR`: 0.02 for long-lived X at horn beams when
         ``samples`` is not given; 0 = off).  The pilot predicts the error of the events in the
-        E_QE excess window (ν, ν̄; all events in dump mode) and the primaries are chosen for
-        0.85 × target, at most the default ``samples``.  Stated in ``info['target_mc_error']``,
+        E_QE excess window (ν, ν̄; all events in dump mode) — for long-lived X of each component
+        separately (conversions ∝ x², decays inside fixed), which bounds the error at every
+        coupling product — and the primaries are chosen for 0.85 × target, at most the default
+        ``samples``.  Stated in ``info['target_mc_error']``,
         ``info['samples']`` (the primaries used) and ``info['allocation']['pilot']``.
 
     The detector response follows ``detector.technology``
