@@ -17,7 +17,7 @@ Usage::
 
     python benchmarks/mc_errors.py [--seeds 20] [--seed0 1000] [--mode nu] [--jobs 1]
                                    [--benchmarks scalar,pseudoscalar,idm-double] [--samples N]
-                                   [--allocation importance,even]
+                                   [--allocation importance,even] [--coupling-product X]
 
 Meson samples go to ``$MESONPORTAL_CACHE_DIR`` (one entry per seed; ~25 MB each).
 """
@@ -41,7 +41,7 @@ BIN_FRACTION = 0.05
 
 def one(args: tuple) -> dict:
     """One prediction: window sum, its clustered error, E_QE counts and errors, time."""
-    bench, mode, seed, samples, allocation = args
+    bench, mode, seed, samples, allocation, cp = args
     from mesonportal.analysis.predict import predict_signal
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
     from mesonportal.models.registry import load_benchmark
@@ -54,13 +54,13 @@ def one(args: tuple) -> dict:
     t0 = time.perf_counter()
     s = predict_signal("miniboone", mode, model, samples=samples, seed=seed, **kw)
     dt = time.perf_counter() - t0
-    tot = s.totals()
-    _, counts, var = s.histogram("enu_qe")
+    tot = s.totals(cp)
+    _, counts, var = s.histogram("enu_qe", cp)
     return {"seed": seed, "events_200_1250": tot["events_200_1250"],
             "err_200_1250": tot.get("mc_stat_error_200_1250", math.nan),
             "events_total": tot["events_total"], "err_total": tot["mc_stat_error"],
             "eqe_counts": counts.tolist(), "eqe_err": np.sqrt(var).tolist(), "time_s": dt,
-            "window": list(EXCESS_WINDOW_MEV)}
+            "window": list(EXCESS_WINDOW_MEV), "coupling_product": cp, "samples_used": s.info.get("samples")}
 
 
 def pull_summary(est: np.ndarray, err: np.ndarray) -> dict:
@@ -80,10 +80,11 @@ def pull_summary(est: np.ndarray, err: np.ndarray) -> dict:
             "in_0p8_1p25": bool(0.8 <= width <= 1.25)}
 
 
-def study(bench: str, mode: str, seeds: list[int], samples, jobs: int, allocations: list) -> list[dict]:
+def study(bench: str, mode: str, seeds: list[int], samples, jobs: int, allocations: list,
+          coupling_product: float | None = None) -> list[dict]:
     """One ensemble per allocation; the allocations are interleaved seed by seed, so their
     timings see the same machine load (paired)."""
-    tasks = [(bench, mode, s, samples, a) for s in seeds for a in allocations]
+    tasks = [(bench, mode, s, samples, a, coupling_product) for s in seeds for a in allocations]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
             runs = list(ex.map(one, tasks))
@@ -133,10 +134,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--allocation", default="importance,even",
                     help="comma list of allocations, interleaved per seed (first = reference)")
     ap.add_argument("--benchmarks", default=",".join(BENCHMARKS))
+    ap.add_argument("--coupling-product", type=float, default=None,
+                    help="evaluate the estimates at this coupling product (default: the model's reference)")
     a = ap.parse_args(argv)
     seeds = list(range(a.seed0, a.seed0 + a.seeds))
     allocs = a.allocation.split(",")
-    res = [r for b in a.benchmarks.split(",") for r in study(b, a.mode, seeds, a.samples, a.jobs, allocs)]
+    res = [r for b in a.benchmarks.split(",") for r in study(b, a.mode, seeds, a.samples, a.jobs, allocs, a.coupling_product)]
     return {"benchmark": "mc_errors", "target_pull_width": [0.8, 1.25], "bin_fraction": BIN_FRACTION,
             "results": res}
 
