@@ -2,7 +2,10 @@
 
 References: active masses against the collaborations' quoted values (MicroBooNE 85 t,
 microboone.fnal.gov; SBND 112 t and ICARUS 476 t, DarkNews files — 3% tolerance for the
-rounded numbers); distances sbn.fnal.gov; exposures arXiv:2110.00409 / arXiv:1503.01520."""
+rounded numbers); distances sbn.fnal.gov / MICROBOONE-NOTE-1039-PUB (470 m, 600 m to the active
+centre) and the SBN software for SBND (SBNSoftware/sbncode MeVPrtl bnb_kaon_sbnd.fcl: TPC-frame origin,
+i.e. the upstream active face, at (73.78, 0, 11000) cm in beam coordinates); exposures arXiv:2110.00409 /
+arXiv:1503.01520."""
 
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ def raw(name: str) -> dict:
 
 
 @pytest.mark.parametrize("name,dist_m,active_t,pot", [
-    ("microboone", 470.0, 85.0, 6.80e20), ("sbnd", 110.0, 112.0, 6.6e20), ("icarus", 600.0, 476.0, 6.6e20)])
+    ("microboone", 470.0, 85.0, 6.80e20), ("sbnd", float(np.hypot(0.7378, 112.5)), 112.0, 6.6e20),
+    ("icarus", float(np.hypot(0.2345, 600.0)), 476.0, 6.6e20)])   # ICARUS active centre at y = -23.45 cm (GDML)
 def test_shipped_lar_detectors(name, dist_m, active_t, pot):
     exp = load_experiment(name)
     d = exp.detector
@@ -32,6 +36,14 @@ def test_shipped_lar_detectors(name, dist_m, active_t, pot):
     assert d.active_mass_t == pytest.approx(active_t, rel=0.03)
     assert exp.pot("nu") == pytest.approx(pot)
     assert exp.beam_line == "bnb" and d.dirt is not None
+
+
+def test_sbnd_position_from_sbn_software():
+    """sbncode bnb_kaon_sbnd.fcl: detector (0, 0, 0) = beam (73.78, 0, 11000) cm; active box 0 < z < 500."""
+    d = load_experiment("sbnd").detector
+    assert np.allclose(raw("sbnd")["detector"]["center_cm"], [73.78, 0.0, 11000.0])
+    assert raw("sbnd")["detector"]["lo_cm"][2] == 0.0 and raw("sbnd")["detector"]["hi_cm"][2] == 500.0
+    assert d.distance_cm == pytest.approx(np.hypot(73.78, 11250.0), rel=1e-9)
 
 
 def test_one_meson_sample_for_all_bnb_detectors():

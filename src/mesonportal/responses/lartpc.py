@@ -111,14 +111,16 @@ class LArTPCResponse:
     efficiency_1g0p, efficiency_1g1p
         Selection efficiency of single-photon events that pass the truth-level topology.
         Default 0.07: the final efficiency of MicroBooNE's inclusive single-photon selection,
-        7.0% (arXiv:2502.06064 abstract).  The NC Δ radiative 1γ1p/1γ0p efficiencies of
-        arXiv:2110.00409 could not be confirmed with the tools available, so they are not used.
+        7.0% (arXiv:2502.06064 abstract; signal: inclusive single-photon final states, Wire-Cell).
+        The NC Δ radiative 1γ1p/1γ0p efficiencies of arXiv:2110.00409 (the Pandora selections
+        whose counts are bundled) could not be confirmed with the tools available, so they are
+        not used; applying the Wire-Cell number to those counts is an assumption (docs/lartpc.md §5).
         Note: the published efficiency includes acceptance losses also modelled here (threshold,
         fiducial volume), so this slightly under-estimates; uncertainty ±50% (relative).
     efficiency_ee0p, efficiency_1e0p
         Default 1.0, i.e. **no selection efficiency applied** (truth-level acceptance only): no
         MicroBooNE number could be confirmed for these selections (arXiv:2502.10900 gives none in
-        its abstract).  Results for these topologies are upper estimates; set the efficiency of
+        its abstract; the ν_e-CC efficiencies of the eLEE analyses do not transfer).  Results for these topologies are upper estimates; set the efficiency of
         the analysis you compare with.
     efficiency_uncertainty_*
         Absolute uncertainties of the efficiencies (documentation; propagated by the caller).
