@@ -26,7 +26,11 @@ automatically) at its own best fit (:func:`mesonportal.analysis.fit.fit_excess`)
 * ``microboone_ok``: MicroBooNE verdict — a constraint registered with
   :func:`register_constraint`, else the fit's own MicroBooNE constraint (``fit --with
   microboone``, :mod:`mesonportal.analysis.constraints`): True unless excluded at 90 % CL;
-  None when not evaluated.
+  None when not evaluated;
+* ``highenergy`` (only with ``run_compare(highenergy=True)`` / ``compare --highenergy``): per
+  high-energy experiment (``charm-ii``, ``t2k-nd280``, ``minerva``, ``dune-nd``) the selected
+  events at the best fit ± meson-clustered MC error (small samples, stated as ``samples``), N_90
+  and the verdict of :func:`mesonportal.analysis.highenergy.verdict_table` (docs/highenergy.md).
 
 3+1 cos θ and E_vis: each ntuple event (weight × P_osc at the best fit) gets an electron from
 free-nucleon CCQE kinematics (:mod:`mesonportal.detection.ccqe`, Llewellyn Smith), smeared with
@@ -67,6 +71,7 @@ __all__ = [
     "systematic_variations",
     "run_compare",
     "lens_markdown",
+    "highenergy_columns",
 ]
 
 #: Keys every row of ``lens.json`` carries (issue #13 contract).
@@ -435,9 +440,10 @@ def lens_markdown(rows: Sequence[Mapping[str, Any]], systematics: Mapping[str, A
     L = ["# The MiniBooNE lens: explanations of the excess on the 2021 release", ""]
     for k, v in (meta or {}).items():
         L.append(f"- {k}: {v}")
+    he_exps = list(dict.fromkeys(e for r in rows for e in (r.get("highenergy") or {})))
     L += ["", "| hypothesis | best fit | E_QE χ²/ndof | signif. vs bkg | cosθ χ² (shape) | E_vis χ² (shape) "
-              "| ν̄/ν excess (obs. 0.138) | dump OK | PIENU | MicroBooNE |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+              "| ν̄/ν excess (obs. 0.138) | dump OK | PIENU | MicroBooNE |" + "".join(f" {e} |" for e in he_exps),
+          "|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(he_exps)]
     for r in rows:
         bf = r.get("best_fit")
         if bf is None:
@@ -449,7 +455,8 @@ def lens_markdown(rows: Sequence[Mapping[str, Any]], systematics: Mapping[str, A
         L.append(f"| {r['hypothesis']} | {bfs} | {_fmt(r['eqe_chi2'], '.1f')}/{r['eqe_ndof']} | "
                  f"{_fmt(r['significance_sigma'], '.1f')}σ | {_fmt(r['costheta_chi2'], '.1f')} | "
                  f"{_fmt(r['evis_chi2'], '.1f')} | {_fmt(r['nubar_over_nu'], '.3f')} | {_fmt(r['dump_ok'])} | "
-                 f"{_fmt(r['pienu_allowed'])} | {_fmt(r.get('microboone_ok'))} |")
+                 f"{_fmt(r['pienu_allowed'])} | {_fmt(r.get('microboone_ok'))} |"
+                 + "".join(f" {_he_cell((r.get('highenergy') or {}).get(e))} |" for e in he_exps))
     L += ["",
           "Definitions:",
           "",
@@ -471,6 +478,11 @@ def lens_markdown(rows: Sequence[Mapping[str, Any]], systematics: Mapping[str, A
           "- MicroBooNE: 'yes' unless the MicroBooNE constraint evaluated at the MiniBooNE best fit "
           "(`fit --with microboone`, LAr-TPC response) excludes it at 90% CL; a constraint registered with "
           "`analysis.compare.register_constraint` takes precedence; n/a when not evaluated."]
+    if he_exps:
+        L.append("- High-energy columns (" + ", ".join(he_exps) + "): selected events at the best fit ± meson-clustered "
+                 "MC error (small samples), → verdict at 90% CL against N_90 of the measurement (DUNE ND: projection, "
+                 "no measurement); '*' = the verdict flips within the photon / e⁺e⁻-pair acceptance range. "
+                 "`mesonportal highenergy` prints the full table with its assumptions (docs/highenergy.md).")
     if systematics:
         L += ["", "## Systematic variations of the benchmark fits", "",
               "Best-fit coupling product (χ²_min, significance) under each variation; reference = default "
@@ -512,6 +524,36 @@ def lens_markdown(rows: Sequence[Mapping[str, Any]], systematics: Mapping[str, A
                           f"g₁ = {g['reference_g1']:.3g} (χ² {g['reference']['chi2']:.2f})"
                           + (f"; χ²_min is flat (within 0.01) for g₁ in [{fr[0]:.3g}, {fr[1]:.3g}]." if fr and fr[0] < fr[1] else ".")]
     return "\n".join(L) + "\n"
+
+
+def _he_cell(c: Mapping[str, Any] | None) -> str:
+    if not c:
+        return "n/a"
+    if "error" in c:
+        return f"error: {c['error']}"
+    ev, err = c["events"], c["mc_stat_error"]
+    flip = "*" if c.get("verdict_range") and len(set(c["verdict_range"])) > 1 else ""
+    return f"{ev:.3g} ± {err:.2g} → {c['verdict']}{flip}"
+
+
+def highenergy_columns(model: Any, coupling_product: float, *, samples: int = 5_000, seed: int = 12345,
+                       experiments: Sequence[str] | None = None) -> dict[str, Any]:
+    """The lens's high-energy columns for one benchmark at its best fit: {experiment: {events,
+    mc_stat_error, allowed_90, verdict, verdict_range, samples}} from
+    :func:`mesonportal.analysis.highenergy.verdict_table`; a failing experiment gives {error}."""
+    from mesonportal.analysis.highenergy import HE_EXPERIMENTS, verdict_table
+
+    out: dict[str, Any] = {}
+    for e in experiments or HE_EXPERIMENTS:
+        try:
+            r = verdict_table(model, coupling_product, samples=samples, seed=seed, experiments=[e])[0]
+        except MesonportalError as exc:
+            out[e] = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+            continue
+        out[e] = {"events": r["events_selected"], "mc_stat_error": r["mc_stat_error"],
+                  "events_range": r["events_selected_range"], "allowed_90": r["allowed_90"],
+                  "verdict": r["verdict"], "verdict_range": r["verdict_range"], "samples": samples}
+    return out
 
 
 def plot_shapes(name: str, hist: Mapping[str, np.ndarray | None], path: str | Path) -> Path:
@@ -562,6 +604,8 @@ def run_compare(
     osc_points: int = 61,
     flux_samples: int = 200_000,
     status: Callable[[str], None] | None = None,
+    highenergy: bool = False,
+    highenergy_samples: int = 5_000,
 ) -> list[dict[str, Any]]:
     """Compute the lens and write ``out/lens.json`` (list of rows), ``out/compare.md``,
     ``out/compare.json`` (rows, systematics, conventions), per-hypothesis shape plots
@@ -569,7 +613,10 @@ def run_compare(
 
     ``benchmarks``: default every registered benchmark; ``fits``: already computed
     ``run_fit`` outputs by benchmark name (reused, e.g. by ``mesonportal reproduce``);
-    ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate.
+    ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate; ``highenergy``: add the
+    CHARM-II / T2K ND280 / MINERvA / DUNE ND columns (:func:`highenergy_columns`,
+    ``highenergy_samples`` mesons per prediction; off by default: a cold run generates the four
+    Pythia 8 tables first, docs/highenergy.md).
     """
     from mesonportal.analysis.oscillation import conventions as osc_conv
     from mesonportal.analysis.oscillation import fit_oscillation
@@ -613,6 +660,10 @@ def run_compare(
                              **{k: None for k in LENS_KEYS if k != "hypothesis"}})
                 continue
         row, hist = benchmark_row(name, result, preds, model)
+        if highenergy and result.best.best_fit is not None and result.best.best_fit > 0:
+            say(f"{name}: high-energy experiments")
+            row["highenergy"] = highenergy_columns(model, float(result.best.best_fit), samples=highenergy_samples,
+                                                   seed=seed)
         rows.append(row)
         hists[name] = hist
         if systematics:
@@ -625,6 +676,8 @@ def run_compare(
     meta = {"release": "MiniBooNE 2021 (arXiv:2006.16883), 18.75e20 POT nu / 11.27e20 POT nubar",
             "seed": seed, "samples": samples if samples is not None else "prediction default",
             "benchmarks": ", ".join(names)}
+    if highenergy:
+        meta["high-energy columns"] = f"{highenergy_samples} mesons per prediction (MC errors stated per cell)"
     (outdir / "lens.json").write_text(json.dumps(_jsonable(rows), indent=2, allow_nan=False), encoding="utf-8")
     (outdir / "compare.json").write_text(json.dumps(_jsonable({
         "meta": meta, "rows": rows, "systematics": syst,

@@ -2,6 +2,7 @@
 
     mesonportal compare [--out DIR] [--benchmarks a,b,...] [--samples N] [--seed S]
                         [--no-systematics] [--no-plots] [--osc-points N]
+                        [--highenergy] [--highenergy-samples N]
 
 Writes ``DIR/lens.json`` (list of rows: ``hypothesis``, ``eqe_chi2``, ``eqe_ndof``,
 ``costheta_chi2``, ``evis_chi2``, ``nubar_over_nu``, ``dump_ok``, ``pienu_allowed`` and more),
@@ -47,7 +48,12 @@ def _parse(text: str | None) -> list[str] | None:
 @click.option("--no-plots", is_flag=True, help="Skip the plots.")
 @click.option("--osc-points", type=click.IntRange(min=5), default=61, show_default=True,
               help="Grid points per axis of the 3+1 fit.")
-def command(out, benchmarks, samples, seed, no_systematics, no_plots, osc_points):
+@click.option("--highenergy", is_flag=True,
+              help="Add the CHARM-II, T2K ND280, MINERvA and DUNE ND columns (docs/highenergy.md; a cold run "
+                   "first generates the four Pythia 8 tables).")
+@click.option("--highenergy-samples", type=click.IntRange(min=1), default=5_000, show_default=True,
+              help="Sampled mesons per high-energy prediction (MC errors stated in the table).")
+def command(out, benchmarks, samples, seed, no_systematics, no_plots, osc_points, highenergy, highenergy_samples):
     """Score background, 3+1 and every benchmark on the MiniBooNE 2021 release (lens table)."""
     from rich.console import Console
 
@@ -58,7 +64,8 @@ def command(out, benchmarks, samples, seed, no_systematics, no_plots, osc_points
     t0 = time.perf_counter()
     with err.status("starting") as st:
         rows = run_compare(out, names, samples=samples, seed=seed, systematics=not no_systematics,
-                           plots=not no_plots, osc_points=osc_points,
+                           plots=not no_plots, osc_points=osc_points, highenergy=highenergy,
+                           highenergy_samples=highenergy_samples,
                            status=lambda m: st.update(f"{m} ({time.perf_counter() - t0:.0f} s)"))
     md = (Path(out) / "compare.md").read_text(encoding="utf-8")
     click.echo(md.split("\nDefinitions:")[0])
