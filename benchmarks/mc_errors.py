@@ -17,7 +17,15 @@ Usage::
 
     python benchmarks/mc_errors.py [--seeds 20] [--seed0 1000] [--mode nu] [--jobs 1]
                                    [--benchmarks scalar,pseudoscalar,idm-double] [--samples N]
-                                   [--allocation importance,even] [--coupling-product X]
+                                   [--allocation importance,even] [--dirt-points importance,uniform]
+                                   [--coupling X] [--experiment miniboone]
+
+``--dirt-points`` (iDM): samplings of the dirt interaction points compared seed by seed
+(``detection.signal.idm_chain(dirt_points=...)``; "uniform" is the previous implementation).
+``--coupling X``: the estimates and errors are also evaluated reweighted to the coupling product X
+(e.g. a best fit; key ``at_coupling``).  For samples with a ``region`` column (iDM with dirt) the
+detector-only and dirt-only parts of ``events_200_1250`` get their own pull widths
+(``by_region``).
 
 Meson samples go to ``$MESONPORTAL_CACHE_DIR`` (one entry per seed; ~25 MB each).
 """
@@ -39,28 +47,58 @@ BENCHMARKS = ("scalar", "pseudoscalar", "idm-double")
 BIN_FRACTION = 0.05
 
 
+def _figures(s, x) -> dict:
+    """Window sum and error, E_QE counts and errors, per-region window sums and errors of
+    prediction ``s`` at coupling product ``x`` (None: reference)."""
+    from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
+
+    tot = s.totals(x)
+    _, counts, var = s.histogram("enu_qe", x)
+    out = {"events_200_1250": tot["events_200_1250"], "err_200_1250": tot.get("mc_stat_error_200_1250", math.nan),
+           "events_total": tot["events_total"], "err_total": tot["mc_stat_error"],
+           "eqe_counts": counts.tolist(), "eqe_err": np.sqrt(var).tolist()}
+    if "region" in s.columns:
+        w = s.weights(x) * s.pot
+        eqe = s.columns["e_qe"]
+        win = (eqe >= EXCESS_WINDOW_MEV[0]) & (eqe < EXCESS_WINDOW_MEV[1])
+        zero = np.zeros(len(w), np.int64)
+        reg = s.columns["region"]
+        out["by_region"] = {name: {"events_200_1250": float(np.sum(w[win & (reg == code)])),
+                                   "err_200_1250": float(np.sqrt(s._var(w, zero, 1, win & (reg == code))[0])),
+                                   "events_total": float(np.sum(w[reg == code])),
+                                   "err_total": float(np.sqrt(s._var(w, zero, 1, reg == code)[0]))}
+                            for name, code in (("detector", 0), ("dirt", 1))}
+    return out
+
+
 def one(args: tuple) -> dict:
     """One prediction: window sum, its clustered error, E_QE counts and errors, time."""
-    bench, mode, seed, samples, allocation, cp = args
-    from mesonportal.analysis.predict import predict_signal
+    bench, mode, seed, samples, allocation, dirt_points, coupling, experiment, warm = args
+    import functools
+
+    import mesonportal.analysis.predict as P
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
+    from mesonportal.detection import signal as S
     from mesonportal.models.registry import load_benchmark
 
     warnings.simplefilter("ignore")
     model = load_benchmark(bench)
     kw = {} if allocation is None else {"allocation": allocation}
-    # meson sample first (cache fill; not timed), then the timed prediction from the cache
-    predict_signal("miniboone", mode, model, samples=samples, seed=seed, **kw)
+    # the chain with the requested dirt sampling (iDM only; the module-level name is what
+    # predict_signal calls)
+    P.idm_chain = S.idm_chain if dirt_points is None else functools.partial(S.idm_chain, dirt_points=dirt_points)
+    if warm:
+        # meson sample first (cache fill; not timed), then the timed prediction from the cache
+        P.predict_signal(experiment, mode, model, samples=samples, seed=seed, **kw)
     t0 = time.perf_counter()
-    s = predict_signal("miniboone", mode, model, samples=samples, seed=seed, **kw)
+    s = P.predict_signal(experiment, mode, model, samples=samples, seed=seed, **kw)
     dt = time.perf_counter() - t0
-    tot = s.totals(cp)
-    _, counts, var = s.histogram("enu_qe", cp)
-    return {"seed": seed, "events_200_1250": tot["events_200_1250"],
-            "err_200_1250": tot.get("mc_stat_error_200_1250", math.nan),
-            "events_total": tot["events_total"], "err_total": tot["mc_stat_error"],
-            "eqe_counts": counts.tolist(), "eqe_err": np.sqrt(var).tolist(), "time_s": dt,
-            "window": list(EXCESS_WINDOW_MEV), "coupling_product": cp, "samples_used": s.info.get("samples")}
+    out = {"seed": seed, **_figures(s, None), "time_s": dt, "window": list(EXCESS_WINDOW_MEV)}
+    if coupling is not None:
+        out["at_coupling"] = _figures(s, coupling)
+    if "events_by_region" in s.info:
+        out["events_by_region"] = s.info["events_by_region"]
+    return out
 
 
 def pull_summary(est: np.ndarray, err: np.ndarray) -> dict:
@@ -81,16 +119,19 @@ def pull_summary(est: np.ndarray, err: np.ndarray) -> dict:
 
 
 def study(bench: str, mode: str, seeds: list[int], samples, jobs: int, allocations: list,
-          coupling_product: float | None = None) -> list[dict]:
-    """One ensemble per allocation; the allocations are interleaved seed by seed, so their
-    timings see the same machine load (paired)."""
-    tasks = [(bench, mode, s, samples, a, coupling_product) for s in seeds for a in allocations]
+          dirt_points: list | None = None, coupling: float | None = None, experiment: str = "miniboone") -> list[dict]:
+    """One ensemble per (allocation, dirt sampling); the variants are interleaved seed by seed,
+    so their timings see the same machine load (paired)."""
+    variants = [(a, d) for a in allocations for d in (dirt_points or [None])]
+    tasks = [(bench, mode, s, samples, a, d, coupling, experiment, i == 0 or a != variants[0][0])
+             for s in seeds for i, (a, d) in enumerate(variants)]
     if jobs > 1:
         with ProcessPoolExecutor(jobs) as ex:
             runs = list(ex.map(one, tasks))
     else:
         runs = [one(t) for t in tasks]
-    out = [summarise(bench, mode, seeds, samples, a, runs[i::len(allocations)]) for i, a in enumerate(allocations)]
+    out = [summarise(bench, mode, seeds, samples, a, runs[i::len(variants)], d, coupling)
+           for i, (a, d) in enumerate(variants)]
     if len(out) > 1:
         t0 = np.array([r["time_s"] for r in out[0]["runs"]])
         for o in out[1:]:
@@ -100,7 +141,37 @@ def study(bench: str, mode: str, seeds: list[int], samples, jobs: int, allocatio
     return out
 
 
-def summarise(bench: str, mode: str, seeds: list[int], samples, allocation, runs: list[dict]) -> dict:
+def _pulls(runs: list[dict]) -> dict:
+    """Pull widths of ``events_200_1250``, of the E_QE bins with ≥ 5 % of the signal and of
+    the per-region window sums of ``runs`` (dicts of :func:`_figures`)."""
+    from mesonportal.analysis.binning import EQE_EDGES_MEV
+
+    est = np.array([r["events_200_1250"] for r in runs])
+    err = np.array([r["err_200_1250"] for r in runs])
+    counts = np.array([r["eqe_counts"] for r in runs])
+    errs = np.array([r["eqe_err"] for r in runs])
+    mean_counts = counts.mean(axis=0)
+    frac = mean_counts / mean_counts.sum() if mean_counts.sum() > 0 else mean_counts
+    bins = []
+    for i in np.nonzero(frac >= BIN_FRACTION)[0]:
+        bins.append({"bin": int(i), "e_qe_mev": [float(EQE_EDGES_MEV[i]), float(EQE_EDGES_MEV[i + 1])],
+                     "signal_fraction": float(frac[i]), **pull_summary(counts[:, i], errs[:, i])})
+    out = {"events_200_1250": pull_summary(est, err), "eqe_bins": bins}
+    if all("by_region" in r for r in runs):
+        out["by_region"] = {k: pull_summary(np.array([r["by_region"][k]["events_200_1250"] for r in runs]),
+                                            np.array([r["by_region"][k]["err_200_1250"] for r in runs]))
+                            for k in runs[0]["by_region"]}
+        # all energies (e.g. the LAr TPCs' events_by_region)
+        out["by_region_all_energies"] = {
+            k: pull_summary(np.array([r["by_region"][k]["events_total"] for r in runs]),
+                            np.array([r["by_region"][k]["err_total"] for r in runs]))
+            for k in runs[0]["by_region"]}
+    out["all_in_range"] = bool(out["events_200_1250"]["in_0p8_1p25"] and all(b["in_0p8_1p25"] for b in bins))
+    return out
+
+
+def summarise(bench: str, mode: str, seeds: list[int], samples, allocation, runs: list[dict],
+              dirt_points=None, coupling=None) -> dict:
     est = np.array([r["events_200_1250"] for r in runs])
     err = np.array([r["err_200_1250"] for r in runs])
     counts = np.array([r["eqe_counts"] for r in runs])
@@ -117,11 +188,23 @@ def summarise(bench: str, mode: str, seeds: list[int], samples, allocation, runs
     win = pull_summary(est, err)
     # figure of merit from the *observed* spread (does not trust the quoted error)
     rel_obs = win["spread"] / win["mean"] if win["mean"] else math.nan
-    return {"benchmark": bench, "mode": mode, "n_seeds": len(seeds), "samples": samples,
-            "allocation": allocation or "default", "events_200_1250": win, "eqe_bins": bins,
-            "mean_time_s": t, "efficiency_per_s": 1.0 / (rel_obs**2 * t) if rel_obs > 0 else math.nan,
-            "all_in_range": bool(win["in_0p8_1p25"] and all(b["in_0p8_1p25"] for b in bins)),
-            "runs": runs}
+    out = {"benchmark": bench, "mode": mode, "n_seeds": len(seeds), "samples": samples,
+           "allocation": allocation or "default", "dirt_points": dirt_points or "default",
+           "events_200_1250": win, "eqe_bins": bins,
+           "mean_time_s": t, "efficiency_per_s": 1.0 / (rel_obs**2 * t) if rel_obs > 0 else math.nan,
+           "all_in_range": bool(win["in_0p8_1p25"] and all(b["in_0p8_1p25"] for b in bins))}
+    if all("by_region" in r for r in runs):
+        pr = _pulls(runs)
+        out["by_region"] = pr["by_region"]
+        out["by_region_all_energies"] = pr["by_region_all_energies"]
+    if coupling is not None:
+        at = _pulls([r["at_coupling"] for r in runs])
+        w2 = at["events_200_1250"]
+        rel2 = w2["spread"] / w2["mean"] if w2["mean"] else math.nan
+        at["efficiency_per_s"] = 1.0 / (rel2**2 * t) if rel2 > 0 else math.nan
+        out["at_coupling"] = {"coupling_product": coupling, **at}
+    out["runs"] = runs
+    return out
 
 
 def main(argv=None) -> dict:
@@ -134,12 +217,17 @@ def main(argv=None) -> dict:
     ap.add_argument("--allocation", default="importance,even",
                     help="comma list of allocations, interleaved per seed (first = reference)")
     ap.add_argument("--benchmarks", default=",".join(BENCHMARKS))
-    ap.add_argument("--coupling-product", type=float, default=None,
-                    help="evaluate the estimates at this coupling product (default: the model's reference)")
+    ap.add_argument("--dirt-points", default=None,
+                    help="comma list of dirt interaction-point samplings (iDM), interleaved per seed")
+    ap.add_argument("--coupling", type=float, default=None,
+                    help="also evaluate at this coupling product (reweighted), e.g. a best fit")
+    ap.add_argument("--experiment", default="miniboone")
     a = ap.parse_args(argv)
     seeds = list(range(a.seed0, a.seed0 + a.seeds))
     allocs = a.allocation.split(",")
-    res = [r for b in a.benchmarks.split(",") for r in study(b, a.mode, seeds, a.samples, a.jobs, allocs, a.coupling_product)]
+    dps = a.dirt_points.split(",") if a.dirt_points else None
+    res = [r for b in a.benchmarks.split(",")
+           for r in study(b, a.mode, seeds, a.samples, a.jobs, allocs, dps, a.coupling, a.experiment)]
     return {"benchmark": "mc_errors", "target_pull_width": [0.8, 1.25], "bin_fraction": BIN_FRACTION,
             "results": res}
 

@@ -236,3 +236,74 @@ def test_real_predictor_dask_equals_serial_bitwise(tmp_path):
         run_scan(spec, tmp_path / "dask.parquet", client=c, predictor=predict_signal)
     a, b = scan_io.read_scan(tmp_path / "serial.parquet"), scan_io.read_scan(tmp_path / "dask.parquet")
     assert a.num_rows == 8 and a.equals(b)
+
+
+# ---------------------------------------------------------------------------- bad input (issue #10)
+
+@pytest.mark.parametrize("spec, match", [
+    ("pi0=0.5,eta=0.3,pi+=0.05,pi-=0.05,K+=0.05,K-=0.01", "sum to 0.96"),   # not summing to one
+    ("pi0=0.9,eta=0.05,pi+=0.05,pi-=0.05,K+=0.05,K-=0.05", "sum to 1.15"),
+    ("pi0=0.5,pi0=0.5", "given twice"),
+    ("pi0=nan,eta=1", "finite"),
+    ("pi0=inf", "finite"),
+    ("pi0=-0.1,eta=1.1", ">= 0"),
+    ("pi0=0.9,rho=0.1", "unknown species"),
+    ("pi0=", "not a number"),
+    ("", "allowed: "),
+    ("Importance", "allowed: "),
+])
+def test_bad_allocation_specs_api(spec, match):
+    """Meaningless allocations are one-line ParameterErrors naming `allocation` (issue #10),
+    raised before any meson is simulated."""
+    with pytest.raises(ParameterError, match="allocation") as exc:
+        predict_signal("miniboone", "nu", load_benchmark("idm-double"), samples=N, allocation=spec)
+    assert match in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_allocation_fractions_summing_to_one_accepted():
+    """Fractions summing to 1 within the tolerance (0.7 + 0.2 + 0.1 = 0.9999999999999999) are fine."""
+    fr = al.parse_fractions("pi+=0.7,K+=0.2,pi-=0.1", (211, -211, 321, -321))
+    assert fr == {211: 0.7, 321: 0.2, -211: 0.1}
+
+
+@pytest.mark.parametrize("samples", [0, -5, 2.5, float("nan"), True, "1000", 10**9])
+def test_bad_samples_api(samples):
+    with pytest.raises(ParameterError, match="samples"):
+        predict_signal("miniboone", "nu", load_benchmark("scalar"), samples=samples)
+
+
+def test_bad_samples_scan_spec():
+    from mesonportal.analysis.scan import ScanSpec, parse_axis
+
+    with pytest.raises(ParameterError, match="samples .* allowed: 1 to"):
+        ScanSpec("miniboone", "scalar", (parse_axis("m_x=LIN:1:2:2"),), {}, 1, 10**9, "pearson", None)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["predict", "--benchmark", "idm-double", "--allocation", "pi0=0.5,eta=0.2"], "allocation"),
+    (["predict", "--benchmark", "idm-double", "--allocation", "pi0=nan"], "allocation"),
+    (["predict", "--benchmark", "idm-double", "--allocation", "uniform"], "allocation"),
+    (["predict", "--benchmark", "idm-double", "--samples", "0"], "--samples"),
+    (["predict", "--benchmark", "idm-double", "--samples", "-10"], "--samples"),
+    (["predict", "--benchmark", "idm-double", "--samples", "nan"], "--samples"),
+    (["predict", "--benchmark", "idm-double", "--samples", "1000000000"], "samples"),
+    (["fit", "--benchmark", "idm-double", "--samples", "1000000000"], "samples"),
+])
+def test_cli_bad_samples_allocation_exit_2(capsys, args, option):
+    from mesonportal.cli.main import main
+
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert option in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_cli_too_few_samples_warns(capsys):
+    """`--samples` leaving a contributing species with < 100 primaries: a one-line warning naming
+    --samples on stderr (the estimate stays unbiased, its error is unreliable)."""
+    from mesonportal.cli.main import main
+
+    rc = main(["predict", "--benchmark", "scalar", "--samples", "200", "--json"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert "warning" in err and "--samples" in err

@@ -22,8 +22,17 @@ def stage_rng(seed: int, stage: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), tag]))
 
 
-def check_samples(n: int, name: str = "samples") -> int:
-    """``n`` as int if it is a positive integer; ParameterError naming ``name`` otherwise."""
+#: Largest meson sample of one prediction: the chain holds O(1 kB) per meson in memory, so more
+#: would exhaust a workstation; combine several seeds instead.
+SAMPLES_MAX = 100_000_000
+
+
+def check_samples(n: int, name: str = "samples", maximum: int | None = None) -> int:
+    """``n`` as int if it is a positive integer (≤ ``maximum`` when given); ParameterError
+    naming ``name`` and the allowed range otherwise."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"{name} = {n!r} must be a positive integer")
+    if maximum is not None and n > maximum:
+        raise ParameterError(f"{name} = {n} is too large; allowed: 1 to {maximum} (combine several seeds for "
+                             "more statistics)")
     return int(n)

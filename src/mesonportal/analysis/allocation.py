@@ -106,9 +106,15 @@ def contributing_species(model, species: tuple[int, ...]) -> tuple[int, ...]:
     return tuple(out)
 
 
+#: Explicit allocation fractions must sum to 1 within this tolerance (a sum far from 1 is a typo,
+#: not a request: the fractions are shares of ``samples``).
+FRACTION_SUM_TOLERANCE = 1e-3
+
+
 def parse_fractions(spec: str, species: tuple[int, ...]) -> dict[int, float]:
     """``"211=0.7,pi-=0.1,..."`` → {pdg: fraction}; one-line :class:`ParameterError` naming
-    ``allocation`` for unknown species, malformed or negative values."""
+    ``allocation`` for unknown or repeated species, malformed, negative or non-finite values and
+    fractions that do not sum to 1 (within :data:`FRACTION_SUM_TOLERANCE`)."""
     out: dict[int, float] = {}
     allowed = ", ".join(_NAME_OF.get(s, str(s)) for s in species)
     for part in spec.split(","):
@@ -131,9 +137,15 @@ def parse_fractions(spec: str, species: tuple[int, ...]) -> dict[int, float]:
             raise ParameterError(f"allocation: fraction {v!r} of {k} is not a number") from None
         if not np.isfinite(f) or f < 0.0:
             raise ParameterError(f"allocation: fraction of {k} = {v} must be a finite number >= 0")
+        if pdg in out:
+            raise ParameterError(f"allocation = {spec!r}: species {k!r} is given twice")
         out[pdg] = f
     if sum(out.values()) <= 0.0:
         raise ParameterError(f"allocation = {spec!r}: the fractions must have a positive sum")
+    tot = sum(out.values())
+    if abs(tot - 1.0) > FRACTION_SUM_TOLERANCE:
+        raise ParameterError(f"allocation = {spec!r}: the fractions sum to {tot:.6g}; they must sum to 1 "
+                             f"(within {FRACTION_SUM_TOLERANCE:g})")
     return out
 
 

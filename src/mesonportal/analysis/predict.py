@@ -300,7 +300,7 @@ def predict_signal(
     smear : apply the detector energy/angle resolution
     dirt : include χ up-scattering in the detector's upstream dirt volume (iDM family, when the
         experiment configures ``[detector.dirt]``).  A convention that changes results (e.g.
-        +66 % for idm-double at MiniBooNE); stated in ``info['conventions']``.
+        × 2.2 for idm-double at MiniBooNE, ν mode); stated in ``info['conventions']``.
     allocation : how ``samples`` are shared between meson species: ``"importance"`` (pilot-run
         Neyman allocation; default for long-lived X), ``"even"`` (previous implementation; default
         for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
@@ -338,7 +338,7 @@ def predict_signal(
     gives a ``UserWarning`` and a zero prediction, not an error.
     """
     from mesonportal.experiments.config import check_mode
-    from mesonportal.pipeline import check_samples, resolve_experiment, stage_rng
+    from mesonportal.pipeline import SAMPLES_MAX, check_samples, resolve_experiment, stage_rng
 
     t0 = time.perf_counter()
     exp = resolve_experiment(experiment)
@@ -348,9 +348,9 @@ def predict_signal(
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
     defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_SAMPLES
     if samples is not None:
-        check_samples(samples)
+        check_samples(samples, maximum=SAMPLES_MAX)
     target = resolve_target(exp, model, samples, allocation, target_mc_error)
-    samples = check_samples(defaults[family] if samples is None else samples)
+    samples = check_samples(defaults[family] if samples is None else samples, maximum=SAMPLES_MAX)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
     if not isinstance(dirt, bool):
         raise ParameterError(f"dirt = {dirt!r} must be True or False")

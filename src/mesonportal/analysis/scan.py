@@ -237,8 +237,10 @@ class ScanSpec:
             raise ParameterError(f"parameter {clash[0]!r} is both a grid axis and fixed")
         if not self.mass_axes:
             raise ParameterError("a scan needs at least one grid axis besides coupling_product (e.g. m_x)")
-        if self.samples is not None and (not isinstance(self.samples, int) or self.samples < 1):
-            raise ParameterError(f"samples = {self.samples!r} must be a positive integer")
+        if self.samples is not None:
+            from mesonportal.pipeline import SAMPLES_MAX, check_samples
+
+            check_samples(self.samples, "samples", maximum=SAMPLES_MAX)
         from mesonportal.analysis.likelihood import STAT_TREATMENTS
 
         if self.stat not in STAT_TREATMENTS:

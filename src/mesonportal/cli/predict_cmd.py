@@ -36,8 +36,8 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
 @click.option("--allocation", default=None, metavar="METHOD",
               help="How --samples are shared between meson species: importance (pilot-run optimal "
                    "allocation; default for scalar/pseudoscalar/long-lived models), even (previous "
-                   "split; default for idm), or fractions such as pi+=0.7,K+=0.3 (every contributing "
-                   "species needs a positive fraction).")
+                   "split; default for idm), or fractions summing to 1 such as pi+=0.4,pi-=0.2,K+=0.3,K-=0.1 "
+                   "(every contributing species needs a positive fraction).")
 @click.option("--target-mc-error", "target_mc_error", type=click.FloatRange(min=0.0, max=1.0, max_open=True),
               default=None, metavar="REL",
               help="Choose the number of primary mesons from the importance-allocation pilot for this relative "

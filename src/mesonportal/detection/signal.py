@@ -923,7 +923,7 @@ class _DirtTarget:
 def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Generator, *,
               n_per_meson: int = 1, n_two_body: float = 1.0, criterion: str = "circle",
               smear: bool = True, roulette_target: int | None = 40_000, dirt: bool = True,
-              response=None) -> ChainResult:
+              response=None, dirt_points: str = "importance") -> ChainResult:
     """Inelastic DM: χ up-scattering in the detector (and, with ``dirt`` and a configured
     ``detector.dirt``, in the upstream dirt) and χ′ → χ e⁺e⁻ inside the detector → events.
 
@@ -934,7 +934,15 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     ``info['dirt']``.  The dirt stage uses an independent generator spawned from ``rng`` (the
     detector-region events do not depend on whether dirt is included).  ``weight_fn``
     recomputes the coupling-dependent factors per event (:func:`idm_reweighter`).
-    ``response``: as in :func:`scalar_chain` (pairs kept and reconstruction)."""
+    ``response``: as in :func:`scalar_chain` (pairs kept and reconstruction).
+    ``dirt_points``: sampling of the dirt interaction points, ``"importance"`` (default:
+    :func:`dirt_interaction_points`, :data:`DIRT_DRAWS_PER_ARRIVAL` up-scatterings per arrival)
+    or ``"uniform"`` (the previous implementation: one uniform point along the chord); both
+    estimate the same expectation (docs/mc_errors.md)."""
+    if dirt_points not in DIRT_POINT_METHODS:
+        from mesonportal.exceptions import ParameterError
+
+        raise ParameterError(f"dirt_points = {dirt_points!r}; allowed: {', '.join(DIRT_POINT_METHODS)}")
     det = exp.detector
     resp = _default_response(response, criterion)
     dirt_rng = rng.spawn(1)[0]
@@ -950,7 +958,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
         dinfo: dict[str, Any] = {"forced_emission_sphere_cm": {"center": tgt.center_cm.tolist(),
                                                                "radius": tgt.radius_cm}}
         blocks += _idm_region(dirt_rng, model, arr_d, det, _centres(det, det.dirt.medium), "dirt",
-                              roulette_target, resp, fixed, scaled, dinfo)
+                              roulette_target, resp, fixed, scaled, dinfo, points=dirt_points)
         info["dirt"] = dinfo
     columns = _finish(blocks, rng, mode, smear, info, resp)
     if len(columns["weight"]) and "region" in columns:
@@ -963,8 +971,103 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     return result
 
 
+#: Decay-length scales of the importance density of dirt interaction points
+#: (:func:`dirt_interaction_points`): mixture components e^{κ_j s} with κ_j = (û·û′)/(f_j λ′)
+#: (λ′ = γβcτ′ of the χ′ at the reference couplings); f = ∞ is the uniform component.  The
+#: larger scales keep the weights bounded when a fit or scan reweights to smaller couplings
+#: (longer χ′ decay lengths: x → x/50 makes λ′ 50× longer at fixed kinematics).
+DIRT_DECAY_SCALES: tuple[float, ...] = (1.0, 8.0, 64.0, math.inf)
+#: Up-scatterings drawn per χ arrival in the dirt (kinematics and interaction point redrawn,
+#: weight 1/n each): most χ′ lines miss the detector, so several draws per (expensive) arrival.
+DIRT_DRAWS_PER_ARRIVAL = 4
+#: Samplings of the dirt interaction points (:func:`idm_chain` ``dirt_points``).
+DIRT_POINT_METHODS = ("importance", "uniform")
+
+
+def dirt_interaction_points(rng: np.random.Generator, vertex: Array, direction: Array, seg_a: Array, seg_b: Array,
+                            dir_prime: Array, lam_prime: Array, target_sphere: tuple[Array, float],
+                            scales: tuple[float, ...] = DIRT_DECAY_SCALES) -> tuple[Array, Array]:
+    """Importance-sampled interaction points along the χ chords through the dirt.
+
+    χ row i moves from ``vertex`` [cm] along ``direction`` û; the dirt occupies the segments
+    [``seg_a``, ``seg_b``] (N, K) cm along û.  The χ′ made at distance s leaves along
+    ``dir_prime`` û′ (drawn before the point: the up-scattering kinematics do not depend on
+    it) and decays inside the detector with probability P(s), which is zero unless the χ′ line
+    passes within R of the centre c of ``target_sphere`` = (c, R) (the detector's bounding
+    sphere) and otherwise grows like e^{s (û·û′)/λ′} towards the detector (``lam_prime`` λ′ [cm],
+    the χ′ lab decay length).  The thin-target estimate of ∫_chord nσ P(s) ds is nσ P(s)/q(s)
+    for any density q that is positive where P is; here q lives on the sub-segments where the
+    χ′ line reaches the sphere (|(c − x(s))_⊥û′| ≤ R: a quadratic in s, solved exactly) and is
+    the equal mixture over ``scales`` f_j of the truncated exponentials e^{κ_j s},
+    κ_j = (û·û′)/(f_j λ′) (f_j = ∞: uniform).  A uniform point over the whole chord
+    (path weight = chord) is the special case of the previous implementation; both estimate the
+    same integral, this one without the orders-of-magnitude spread of P over the 50 m of dirt.
+
+    Returns (s (N,) cm along û, path weight 1/q(s) (N,) cm); rows whose χ′ line cannot reach the
+    sphere from any point of their chord get weight 0 (their P is 0 everywhere) and s = the
+    chord's entry.  Draws 3 N uniforms."""
+    v = np.asarray(vertex, float)
+    u = np.asarray(direction, float)
+    up_ = np.asarray(dir_prime, float)
+    c, r = target_sphere
+    n = len(v)
+    # χ′ line from x(s) = v + s û: perpendicular offset of the centre = A − s B (⊥ to û′)
+    r0 = np.asarray(c, float)[None, :] - v
+    cos_uu = np.einsum("ij,ij->i", u, up_)
+    a_vec = r0 - np.einsum("ij,ij->i", r0, up_)[:, None] * up_
+    b_vec = u - cos_uu[:, None] * up_
+    b2 = np.einsum("ij,ij->i", b_vec, b_vec)
+    ab = np.einsum("ij,ij->i", a_vec, b_vec)
+    c0 = np.einsum("ij,ij->i", a_vec, a_vec) - float(r) ** 2
+    par = b2 <= 1e-24
+    b2s = np.where(par, 1.0, b2)
+    disc = ab * ab - b2 * c0
+    root = np.sqrt(np.clip(disc, 0.0, None))
+    s_lo = np.where(par, np.where(c0 <= 0, -np.inf, np.inf), (ab - root) / b2s)
+    s_hi = np.where(par, np.where(c0 <= 0, np.inf, -np.inf), (ab + root) / b2s)
+    empty = ~par & (disc < 0)
+    s_lo = np.where(empty, np.inf, s_lo)
+    s_hi = np.where(empty, -np.inf, s_hi)
+    lo = np.maximum(np.asarray(seg_a, float), s_lo[:, None])
+    hi = np.minimum(np.asarray(seg_b, float), s_hi[:, None])
+    length = np.where(hi > lo, hi - lo, 0.0)  # (N, K)
+    ok = length.sum(axis=1) > 0.0
+    top = np.where(length > 0, hi, -np.inf).max(axis=1)
+    top = np.where(ok, top, 0.0)
+    lam = np.asarray(lam_prime, float)
+    kap_ref = np.where(np.isfinite(lam) & (lam > 0), np.clip(cos_uu, 0.0, None) / np.where(lam > 0, lam, 1.0), 0.0)
+    kappas = np.stack([kap_ref / f if math.isfinite(f) else np.zeros(n) for f in scales], axis=1)  # (N, J)
+    n_comp = kappas.shape[1]
+
+    def shrink(x):  # −expm1(−x)/x, 1 at x = 0
+        xs = np.where(x > 1e-12, x, 1.0)
+        return np.where(x > 1e-12, -np.expm1(-xs) / xs, 1.0)
+
+    hi_rel = np.where(length > 0, hi - top[:, None], 0.0)  # ≤ 0
+    # masses M_jk = ∫_{lo_k}^{hi_k} e^{κ_j (s − top)} ds  (N, J, K)
+    kl = kappas[:, :, None] * length[:, None, :]
+    mass = np.exp(kappas[:, :, None] * hi_rel[:, None, :]) * length[:, None, :] * shrink(kl)
+    mass = np.where(length[:, None, :] > 0, mass, 0.0)
+    z = mass.sum(axis=2)  # (N, J)
+    u1, u2, u3 = rng.random(n), rng.random(n), rng.random(n)
+    j = np.minimum((u1 * n_comp).astype(np.intp), n_comp - 1)
+    rows = np.arange(n)
+    mj = mass[rows, j, :]
+    cdf = np.cumsum(mj, axis=1) / np.where(z[rows, j] > 0, z[rows, j], 1.0)[:, None]
+    k = np.minimum((cdf < u2[:, None]).sum(axis=1), length.shape[1] - 1)
+    lk, hk, kj = length[rows, k], hi[rows, k], kappas[rows, j]
+    x = kj * lk
+    t = np.where(x > 1e-12, -np.log1p(-u3 * -np.expm1(-np.where(x > 1e-12, x, 1.0))) / np.where(kj > 0, kj, 1.0),
+                 u3 * lk)
+    s = np.where(ok, hk - np.clip(t, 0.0, lk), np.asarray(seg_a, float)[:, 0])
+    dens = np.where(z > 0, np.exp(kappas * np.minimum(s - top, 0.0)[:, None]) / np.where(z > 0, z, 1.0), 0.0)
+    q = dens.mean(axis=1)
+    path_w = np.where(ok & (q > 0), 1.0 / np.where(q > 0, q, 1.0), 0.0)
+    return s, path_w
+
+
 def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_target, response,
-                fixed, scaled, info: dict) -> list[dict]:
+                fixed, scaled, info: dict, points: str = "uniform") -> list[dict]:
     """Up-scattering along the χ chords through one region (``arr.chord``: exact chord of the
     region's shape) on the region's targets ``centres``, χ′ decays inside the detector's exact
     shape (sum over its segments).  Fills ``info`` (weights per POT at each stage) and returns
@@ -997,6 +1100,14 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
         e = arr.p4[:, 0]
         us = {t: {ab: v[keep] for ab, v in d.items()} for t, d in us.items()}
     info["upscatterings_per_pot"] = float(np.sum(w_int))
+    if points == "importance" and DIRT_DRAWS_PER_ARRIVAL > 1:
+        # several up-scatterings (kinematics and point) per χ arrival, each with 1/n of its weight
+        nrep = int(DIRT_DRAWS_PER_ARRIVAL)
+        rep = np.repeat(np.arange(len(arr)), nrep)
+        arr = arr.select(rep)
+        arr.weight = arr.weight / nrep
+        mac, k_t = mac[rep], k_t[rep]
+        us = {t: {ab: v[rep] for ab, v in d.items()} for t, d in us.items()}
     meds = [(c, m) for c, m in fixed + scaled if c != 0.0]
     chip = np.zeros_like(arr.p4)
     t = np.zeros(len(arr))
@@ -1006,23 +1117,46 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
             if np.any(sel):
                 kappa = KAPPA_P if tgt.is_fermion else 0.0
                 chip[sel], t[sel] = up.sample_upscatter(rng, arr.p4[sel], mc, mcp, meds, tgt, kappa=kappa)
-    reg_shape = _shape_of(det) if region == "detector" else det.dirt.geometry
-    ra, rb = reg_shape.segments(arr.vertex, arr.direction)
-    vtx = arr.vertex + arr.direction * sample_point_in_segments(rng, ra, rb)[:, None]
-    # χ′ propagation: decays inside the detector's exact shape (all its segments)
+    # χ′ direction and lab decay length (no random draws)
     p_chip = np.linalg.norm(chip[:, 1:], axis=1)
     dirp = chip[:, 1:] / np.where(p_chip > 0, p_chip, 1.0)[:, None]
     dirp[p_chip <= 0] = np.array([0.0, 0.0, 1.0])
-    seg_a, seg_b = _shape_of(det).segments(vtx, dirp)
-    ell = seg_b.max(axis=1)
     tau = model.chi_prime_lifetime()
     ctau = tau * C.C_LIGHT if math.isfinite(tau) else math.inf
     lam_d = p_chip / mcp * ctau if math.isfinite(ctau) else np.full(len(arr), np.inf)
+    reg_shape = _shape_of(det) if region == "detector" else det.dirt.geometry
+    ra, rb = reg_shape.segments(arr.vertex, arr.direction)
+    if points == "uniform":
+        # uniform interaction point along the chord: path-length weight = the chord
+        vtx = arr.vertex + arr.direction * sample_point_in_segments(rng, ra, rb)[:, None]
+        path_w = arr.chord
+    else:
+        # importance-sampled point along the dirt chord (:func:`dirt_interaction_points`)
+        s_pt, path_w = dirt_interaction_points(rng, arr.vertex, arr.direction, ra, rb, dirp, lam_d,
+                                               _shape_of(det).bounding_sphere, DIRT_DECAY_SCALES)
+        reach = path_w > 0.0
+        info["interaction_points"] = {"method": "importance (exponential mixture on the chi' line's reach)",
+                                      "decay_length_scales": [str(f) for f in DIRT_DECAY_SCALES],
+                                      "draws_per_arrival": int(DIRT_DRAWS_PER_ARRIVAL),
+                                      "rows_without_reach": int(np.count_nonzero(~reach)),
+                                      "rows": int(len(path_w))}
+        # rows whose χ′ line cannot reach the detector carry exactly zero weight: not followed
+        arr = arr.select(reach)
+        mac, k_t, chip, t = mac[reach], k_t[reach], chip[reach], t[reach]
+        us = {tn: {ab: v[reach] for ab, v in d.items()} for tn, d in us.items()}
+        p_chip, dirp, lam_d, s_pt, path_w = p_chip[reach], dirp[reach], lam_d[reach], s_pt[reach], path_w[reach]
+        vtx = arr.vertex + arr.direction * s_pt[:, None]
+    # χ′ propagation: decays inside the detector's exact shape (all its segments)
+    seg_a, seg_b = _shape_of(det).segments(vtx, dirp)
+    ell = seg_b.max(axis=1)
     p_in = decay_probability_in_segments(seg_a, seg_b, lam_d) if math.isfinite(ctau) else np.zeros(len(arr))
     gam_tot, br_ee, comps = _chi_prime_decay_setup(model)
     info["chi_prime"] = {"ctau_cm": ctau, "br_chi_ee": br_ee, "lifetime_s": tau}
-    w = w_int * p_in * br_ee
-    info["chi_prime_decays_inside_per_pot"] = float(np.sum(w_int * p_in))
+    # w_int = w_χ ℓ Σnσ; the decay-inside estimate uses the path-length weight of the sampled
+    # point (the chord for a uniform point, 1/q(s) for the importance-sampled dirt point)
+    w_dec = arr.weight * (path_w * mac) * p_in
+    w = w_dec * br_ee
+    info["chi_prime_decays_inside_per_pot"] = float(np.sum(w_dec))
     info["visible_chi_prime_decays_per_pot"] = float(np.sum(w))
     s = sample_decay_in_segments(rng, seg_a, seg_b, lam_d)
     dvtx = vtx + dirp * s[:, None]
@@ -1055,6 +1189,7 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
             for ab in ("ff", "fs", "ss"):  # Σ_targets n σ_ab [1/cm] for unit couplings
                 cols[f"mac_{ab}"] = sum(n * us[name][ab][mask] for name, _, n in centres)
             cols["chord_chi"] = arr.chord[mask]
+            cols["path_weight_chi"] = path_w[mask]
             cols["ell_chi_prime"] = ell[mask]
             for k in range(seg_a.shape[1]):
                 cols[f"chip_seg_a{k}"] = seg_a[mask, k]
@@ -1078,7 +1213,9 @@ def idm_reweighter(model, columns: dict[str, Array]):
     cols = {k: np.asarray(v) for k, v in columns.items()}
     eff = cols["efficiency"]
     base = cols["w_chi"] * eff
-    chord = cols["chord_chi"]
+    # path-length weight of the interaction point [cm] (the chord for uniform points; older
+    # event files without the column: the chord)
+    chord = cols["path_weight_chi"] if "path_weight_chi" in cols else cols["chord_chi"]
     mcp = float(model.m_chi_prime)
     nseg = sum(1 for k in cols if k.startswith("chip_seg_a"))
     seg_a = np.column_stack([cols[f"chip_seg_a{k}"] for k in range(nseg)])
