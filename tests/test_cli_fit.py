@@ -140,7 +140,7 @@ def test_reproduce_writes_results(capsys, patched, tmp_path):
     out_dir = tmp_path / "results"
     # the lens (compare/) needs the real prediction chain (criteria, efficiencies): tested in test_compare.py
     rc, out, err = run(capsys, "reproduce", "--out", str(out_dir), "--benchmarks", "scalar,pseudoscalar,idm-double",
-                       "--samples", "100", "--no-lens")
+                       "--samples", "100", "--no-lens", "--workers", "1")  # predict_signal is patched in this process
     assert rc == 0, err
     summary = json.loads((out_dir / "summary.json").read_text())
     rows = {r["benchmark"]: r for r in summary["fits"]}

@@ -157,3 +157,22 @@ def test_terminal_tables_fit_80_columns(tmp_path, capsys, monkeypatch):
     for text in (fit_out, rep_out):
         assert max(cell_len(line) for line in text.splitlines()) <= 80, text
     assert "44.3/38" in fit_out and "pseudoscalar" in rep_out and "…" not in rep_out + fit_out
+
+
+def test_reproduce_in_two_processes_gives_identical_outputs(tmp_path):
+    """``workers=2`` (long-lived-X and iDM benchmarks side by side, the second group in a spawned
+    worker process) writes exactly the numbers of the serial job: same seeds, same samples — the
+    fits, the lens rows and systematic variations, byte for byte (issue #10: determinism)."""
+    kw = dict(samples=4_000, plots=False, stopped=False, constraints=(), other_experiments=())
+    names = ("scalar", "idm-double")
+    reproduce(tmp_path / "serial", names, workers=1, **kw)
+    reproduce(tmp_path / "parallel", names, workers=2, **kw)
+    for rel in ("scalar/fit.json", "idm-double/fit.json", "compare/lens.json", "compare/idm-double/systematics.json"):
+        assert (tmp_path / "serial" / rel).read_bytes() == (tmp_path / "parallel" / rel).read_bytes(), rel
+    fits = [json.loads((tmp_path / d / "summary.json").read_text())["fits"] for d in ("serial", "parallel")]
+    for a, b in zip(*fits):
+        a.pop("seconds", None)
+        b.pop("seconds", None)
+        assert a == b
+    assert sorted(json.loads((tmp_path / "serial" / MANIFEST).read_text())["files"]) == \
+        sorted(json.loads((tmp_path / "parallel" / MANIFEST).read_text())["files"])

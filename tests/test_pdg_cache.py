@@ -39,3 +39,20 @@ def test_cached_values_equal_particle(fresh):
     C._PDG_PROPS = None
     C.mass.cache_clear()
     assert C.mass(321) == float(Particle.from_pdgid(321).mass)
+
+
+def test_cached_names_equal_particle_and_need_no_import(fresh, monkeypatch):
+    """Nucleus names (the dirt targets' labels, e.g. O16, Si28) equal particle's; once cached, a
+    new process state reads them without importing ``particle`` (fresh-process start-up)."""
+    import sys
+
+    from particle import Particle
+
+    C.name.cache_clear()
+    codes = (1000080160, 1000140280, 1000060120)
+    assert [C.name(c) for c in codes] == [Particle.from_pdgid(c).name for c in codes] == ["O16", "Si28", "C12"]
+    assert next((fresh / "tables").glob("pdg-names-*.json")).is_file()
+    C.name.cache_clear()
+    monkeypatch.setitem(sys.modules, "particle", None)  # any import of particle now fails
+    assert C.name(1000140280) == "Si28"
+    C.name.cache_clear()

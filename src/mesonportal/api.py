@@ -204,6 +204,7 @@ def fit(
     with_constraints: tuple[str, ...] = (),
     dirt: bool = True,
     status=None,
+    retain=None,
 ):
     """Fit the model's coupling product to the experiment's bundled excess data (MiniBooNE:
     :func:`mesonportal.analysis.fit.fit_excess`), optionally testing constraints at each coupling.
@@ -216,7 +217,11 @@ def fit(
     the best fit (``result.constraints[name]``), with the combined χ² (excess fit + constraint)
     minimised on the same scan.  ``dirt``: include up-scattering in the dirt (iDM), a
     convention stated in ``result.prediction_conventions``.  ``status``: optional
-    callable(str) for progress messages.
+    callable(str) for progress messages.  ``retain``: optional column names — each prediction
+    is cut down to them as soon as it is made (:func:`mesonportal.analysis.retention.slim`:
+    same arrays, so the same numbers; a long job such as ``reproduce`` then never holds the
+    generator-level columns, and freed memory is returned to the OS, :mod:`mesonportal._memory`);
+    None keeps every column.
 
     Returns (FitResult, {mode: SignalSample}, dump SignalSample | None).
     """
@@ -235,16 +240,26 @@ def fit(
     kw: dict[str, Any] = {"seed": seed, "progress": progress, "dirt": dirt}
     if samples is not None:
         kw["samples"] = samples
+    if retain is None:
+        keep = lambda s: s  # noqa: E731
+    else:
+        from mesonportal._memory import release
+        from mesonportal.analysis.retention import slim
+
+        def keep(sample):
+            sample = slim(sample, retain)
+            release()  # the dropped columns and the chain's temporaries go back to the OS
+            return sample
     preds = {}
     for mode in ("nu", "nubar"):
         if status:
             status(f"predicting {mode} mode")
-        preds[mode] = predict_signal(exp, mode, model, **kw)
+        preds[mode] = keep(predict_signal(exp, mode, model, **kw))
     dump = None
     if with_dump and "dump" in exp.modes:
         if status:
             status("predicting dump mode")
-        dump = predict_signal(exp, "dump", model, **kw)
+        dump = keep(predict_signal(exp, "dump", model, **kw))
     if status:
         status("fitting")
     result = fit_excess(preds, modes, dump, stat, model=model, benchmark=benchmark)
@@ -254,7 +269,7 @@ def fit(
         cexp, cmode, cname = CONSTRAINT_EXPERIMENTS[name]
         if status:
             status(f"predicting {cexp} ({cmode} mode) for the {name} constraint")
-        csample = predict_signal(cexp, cmode, model, **kw)
+        csample = keep(predict_signal(cexp, cmode, model, **kw))
         res = evaluate_constraint(cname, csample, result.coupling_product, scan_x)
         tot = np.asarray(result.best.scan_chi2, float) + np.asarray(res["scan"]["chi2"], float)
         if tot.size:

@@ -341,6 +341,7 @@ def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> in
 ENTRY_PATTERNS: dict[str, tuple[str, ...]] = {
     "mesons": ("mesons-*.npz", "mesonblock-*.npy"),
     "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz", "tables/pdg-particle-*.json",
+               "tables/pdg-names-*.json",
                "allocations/*.json"),
     "temporary": ("*.tmp", "tables/*.tmp", "allocations/*.tmp", ".chunks-*/*"),
 }

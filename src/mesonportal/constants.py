@@ -118,6 +118,39 @@ def ctau(pdgid: int) -> float:
     return lifetime(pdgid) * C_LIGHT
 
 
+@lru_cache(maxsize=None)
+def name(pdgid: int) -> str:
+    """PDG name of ``pdgid`` as the ``particle`` package gives it (e.g. ``"O16"`` for the ¹⁶O
+    nucleus 1000080160), kept in a JSON beside the masses (``pdg-names-<particle version>.json``)
+    so that a fresh process does not import ``particle`` for it."""
+    path = _props_path()
+    names_path = None if path is None else path.with_name(path.name.replace("pdg-particle-", "pdg-names-"))
+    names: dict[str, str] = {}
+    if names_path is not None and names_path.is_file():
+        try:
+            names = {str(k): str(v) for k, v in json.loads(names_path.read_text()).items()}
+        except Exception:  # noqa: BLE001 - corrupt entry: rebuilt below
+            names = {}
+    key = str(int(pdgid))
+    if key not in names:
+        from particle import Particle
+
+        names[key] = str(Particle.from_pdgid(int(pdgid)).name)
+        if names_path is not None:
+            import tempfile
+
+            names_path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=names_path.parent, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w") as fh:
+                    json.dump(names, fh)
+                os.replace(tmp, names_path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+    return names[key]
+
+
 M_E = mass(11)
 M_MU = mass(13)
 M_PI = mass(211)

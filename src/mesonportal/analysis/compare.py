@@ -70,6 +70,7 @@ __all__ = [
     "detector_only",
     "systematic_variations",
     "run_compare",
+    "benchmark_entry",
     "lens_markdown",
     "highenergy_columns",
 ]
@@ -351,14 +352,17 @@ def _fit_summary(r: FitResult) -> dict[str, Any]:
 def systematic_variations(name: str, model: Any, result: FitResult, preds: Mapping[str, SignalSample],
                           dump: SignalSample | None, *, samples: int | None = None, seed: int = 12345,
                           g1_factors: Sequence[float] = G1_FACTORS,
-                          status: Callable[[str], None] | None = None) -> dict[str, Any]:
+                          status: Callable[[str], None] | None = None, dirt: bool = True) -> dict[str, Any]:
     """Best fit of one benchmark under the systematic variations of issue #13:
 
     * single-shower criterion ``"circle-table"`` (Table II circle alone) and ``"angle"``
       (instead of the default circle-or-overlap), by re-predicting all modes;
     * efficiency table ±1σ (reweighting, :func:`efficiency_variation`);
     * idm with one mediator: the fit profiled over g₁ (V₁ → χχ̄ coupling) on
-      ``g1_factors`` × the reference value (capped at 4π): best case and reference side by side.
+      ``g1_factors`` × the reference value (capped at 4π): best case and reference side by side;
+      the point equal to the reference model is the reference fit itself (not re-predicted).
+
+    ``dirt``: the dirt convention of the reference fit, used for every re-prediction.
     """
     from mesonportal.cli.fit_cmd import run_fit
 
@@ -366,7 +370,7 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
     for crit in ("circle-table", "angle"):
         if status:
             status(f"systematics: criterion {crit}")
-        r, _, _ = _run_fit_criterion(model, samples, seed, name, crit)
+        r, _, _ = _run_fit_criterion(model, samples, seed, name, crit, dirt=dirt)
         out["criterion"][crit] = _fit_summary(r) if r is not None else None
     for k, label in ((1.0, "+1sigma"), (-1.0, "-1sigma")):
         pv = {m: efficiency_variation(s, k) for m, s in preds.items()}
@@ -389,7 +393,11 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
                 status(f"systematics: g1 = {g:.3g}")
             try:
                 m = load_benchmark(name, g1=g)
-                r, _, _ = run_fit("miniboone", m, ("nu", "nubar"), samples=samples, seed=seed, benchmark=name)
+                if m.describe() == model.describe():  # the reference point: its fit is `result`
+                    r = result
+                else:
+                    r, _, _ = run_fit("miniboone", m, ("nu", "nubar"), samples=samples, seed=seed, benchmark=name,
+                                      dirt=dirt)
                 rows.append({"g1": g, **_fit_summary(r)})
             except MesonportalError as exc:
                 rows.append({"g1": g, "error": str(exc)})
@@ -403,18 +411,21 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
     return out
 
 
-def _run_fit_criterion(model: Any, samples: int | None, seed: int, name: str, criterion: str):
+def _run_fit_criterion(model: Any, samples: int | None, seed: int, name: str, criterion: str, dirt: bool = True):
+    """Fit with another single-shower criterion; the predictions are kept with the fit's columns
+    only (:data:`mesonportal.analysis.retention.FIT_COLUMNS`: same numbers, less memory)."""
     import importlib
 
     _predict = importlib.import_module("mesonportal.analysis.predict")
+    from mesonportal.analysis.retention import FIT_COLUMNS, slim
     from mesonportal.experiments import load_experiment
 
     exp = load_experiment("miniboone")
-    kw: dict[str, Any] = {"seed": seed, "criterion": criterion}
+    kw: dict[str, Any] = {"seed": seed, "criterion": criterion, "dirt": dirt}
     if samples is not None:
         kw["samples"] = samples
-    preds = {m: _predict.predict_signal(exp, m, model, **kw) for m in ("nu", "nubar")}
-    dump = _predict.predict_signal(exp, "dump", model, **kw)
+    preds = {m: slim(_predict.predict_signal(exp, m, model, **kw), FIT_COLUMNS) for m in ("nu", "nubar")}
+    dump = slim(_predict.predict_signal(exp, "dump", model, **kw), FIT_COLUMNS)
     try:
         return fit_excess(preds, ("nu", "nubar"), dump, model=model, benchmark=name), preds, dump
     except MesonportalError:
@@ -592,6 +603,59 @@ def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name).strip("_")
 
 
+def benchmark_entry(
+    name: str,
+    *,
+    fit: tuple[FitResult, Mapping[str, SignalSample], SignalSample | None] | None = None,
+    samples: int | None = None,
+    seed: int = 12345,
+    systematics: bool = True,
+    dirt: bool = True,
+    status: Callable[[str], None] | None = None,
+    highenergy: bool = False,
+    highenergy_samples: int = 5_000,
+) -> dict[str, Any]:
+    """The lens entry of one benchmark: ``row`` (:func:`benchmark_row`), ``hist`` (its E_vis /
+    cos θ histograms at the best fit) and ``systematics`` (:func:`systematic_variations`, None
+    without ``systematics``); a benchmark without sensitivity gives only a ``row`` with
+    ``status``.  ``fit``: an already computed ``run_fit`` output (reused), else the fit is made
+    here (with the MicroBooNE constraint where the model has a MicroBooNE prediction);
+    ``highenergy``: add the high-energy columns to the row (as :func:`run_compare`).  Plain
+    data only (picklable), so that entries can be computed in other processes."""
+    from mesonportal.cli.fit_cmd import run_fit
+    from mesonportal.exceptions import NoSensitivityError
+    from mesonportal.models.registry import load_benchmark
+
+    say = status or (lambda _m: None)
+    model = load_benchmark(name)
+    if fit is not None:
+        result, preds, dump = fit
+    else:
+        say(f"{name}: fit")
+        try:
+            try:
+                result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
+                                              benchmark=name, with_constraints=("microboone",), dirt=dirt)
+            except NoSensitivityError:
+                raise
+            except MesonportalError:  # no MicroBooNE prediction for this model: fit without it
+                result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
+                                              benchmark=name, dirt=dirt)
+        except NoSensitivityError as exc:
+            return {"row": {"hypothesis": name, "kind": "benchmark", "status": "no sensitivity", "message": str(exc),
+                            **{k: None for k in LENS_KEYS if k != "hypothesis"}}}
+    row, hist = benchmark_row(name, result, preds, model)
+    if highenergy and result.best.best_fit is not None and result.best.best_fit > 0:
+        say(f"{name}: high-energy experiments")
+        row["highenergy"] = highenergy_columns(model, float(result.best.best_fit), samples=highenergy_samples,
+                                               seed=seed)
+    entry: dict[str, Any] = {"row": row, "hist": hist, "systematics": None}
+    if systematics:
+        entry["systematics"] = systematic_variations(name, model, result, preds, dump, samples=samples, seed=seed,
+                                                     status=lambda m, _n=name: say(f"{name}: {m}"), dirt=dirt)
+    return entry
+
+
 def run_compare(
     out: str | Path = "compare",
     benchmarks: Sequence[str] | None = None,
@@ -604,6 +668,8 @@ def run_compare(
     osc_points: int = 61,
     flux_samples: int = 200_000,
     status: Callable[[str], None] | None = None,
+    dirt: bool = True,
+    precomputed: Mapping[str, Mapping[str, Any]] | None = None,
     highenergy: bool = False,
     highenergy_samples: int = 5_000,
 ) -> list[dict[str, Any]]:
@@ -613,16 +679,17 @@ def run_compare(
 
     ``benchmarks``: default every registered benchmark; ``fits``: already computed
     ``run_fit`` outputs by benchmark name (reused, e.g. by ``mesonportal reproduce``);
-    ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate; ``highenergy``: add the
+    ``flux_samples``: mesons for the ν flux ratio of the 3+1 dump estimate; ``dirt``: the dirt
+    convention (iDM) of the benchmark fits and their systematic variations; ``precomputed``:
+    :func:`benchmark_entry` outputs by benchmark name (e.g. computed in worker processes by
+    ``mesonportal reproduce``), used as they are; ``highenergy``: add the
     CHARM-II / T2K ND280 / MINERvA / DUNE ND columns (:func:`highenergy_columns`,
     ``highenergy_samples`` mesons per prediction; off by default: a cold run generates the four
     Pythia 8 tables first, docs/highenergy.md).
     """
     from mesonportal.analysis.oscillation import conventions as osc_conv
     from mesonportal.analysis.oscillation import fit_oscillation
-    from mesonportal.cli.fit_cmd import run_fit
-    from mesonportal.exceptions import NoSensitivityError
-    from mesonportal.models.registry import available_benchmarks, load_benchmark
+    from mesonportal.models.registry import available_benchmarks
 
     names = list(available_benchmarks() if benchmarks is None else benchmarks)
     known = available_benchmarks()
@@ -641,34 +708,17 @@ def run_compare(
     hists[orow["hypothesis"]] = ohist
     syst: dict[str, Any] = {}
     for name in names:
-        model = load_benchmark(name)
-        if fits is not None and name in fits:
-            result, preds, dump = fits[name]
+        if precomputed is not None and name in precomputed:
+            entry = precomputed[name]
         else:
-            say(f"{name}: fit")
-            try:
-                try:
-                    result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
-                                                  benchmark=name, with_constraints=("microboone",))
-                except NoSensitivityError:
-                    raise
-                except MesonportalError:  # no MicroBooNE prediction for this model: fit without it
-                    result, preds, dump = run_fit("miniboone", model, ("nu", "nubar"), samples=samples, seed=seed,
-                                                  benchmark=name)
-            except NoSensitivityError as exc:
-                rows.append({"hypothesis": name, "kind": "benchmark", "status": "no sensitivity", "message": str(exc),
-                             **{k: None for k in LENS_KEYS if k != "hypothesis"}})
-                continue
-        row, hist = benchmark_row(name, result, preds, model)
-        if highenergy and result.best.best_fit is not None and result.best.best_fit > 0:
-            say(f"{name}: high-energy experiments")
-            row["highenergy"] = highenergy_columns(model, float(result.best.best_fit), samples=highenergy_samples,
-                                                   seed=seed)
-        rows.append(row)
-        hists[name] = hist
-        if systematics:
-            s = systematic_variations(name, model, result, preds, dump, samples=samples, seed=seed,
-                                      status=lambda m, _n=name: say(f"{name}: {m}"))
+            entry = benchmark_entry(name, fit=None if fits is None else fits.get(name), samples=samples, seed=seed,
+                                    systematics=systematics, dirt=dirt, status=say, highenergy=highenergy,
+                                    highenergy_samples=highenergy_samples)
+        rows.append(entry["row"])
+        if "hist" in entry:
+            hists[name] = entry["hist"]
+        if entry.get("systematics") is not None:
+            s = entry["systematics"]
             syst[name] = s
             (outdir / name).mkdir(parents=True, exist_ok=True)
             (outdir / name / "systematics.json").write_text(json.dumps(_jsonable(s), indent=2, allow_nan=False),

@@ -61,6 +61,7 @@ def run_fit(
     status=None,
     with_constraints: tuple[str, ...] = (),
     dirt: bool = True,
+    retain=None,
 ):
     """Thin wrapper of :func:`mesonportal.api.fit` (kept for compatibility).
     Returns (FitResult, {mode: SignalSample}, dump SignalSample | None)."""
@@ -68,7 +69,7 @@ def run_fit(
 
     return api.fit(experiment, model, modes, samples=samples, seed=seed, stat=stat, benchmark=benchmark,
                    progress=progress, with_dump=with_dump, with_constraints=with_constraints, dirt=dirt,
-                   status=status)
+                   status=status, retain=retain)
 
 
 @click.command("fit")

@@ -532,7 +532,8 @@ def _finish(cols_list: list[dict], rng, mode: str, smear: bool, info: dict, resp
             if k not in c:
                 c[k] = np.zeros(n)
     keys = list(cols_list[0].keys()) + [k for k in sorted(allk) if k not in cols_list[0]]
-    cols = {k: np.concatenate([c[k] for c in cols_list]) for k in keys}
+    # pop each block column as it is joined: the blocks are freed column by column (peak memory)
+    cols = {k: np.concatenate([c.pop(k) for c in cols_list]) for k in keys}
     shower = cols.pop("_shower_p4")
     w = cols.pop("_w")
     reco = response.reconstruct(rng, cols, shower, w, mode, smear=smear)

@@ -125,9 +125,9 @@ def nucleus_target(Z: int, A: int) -> NuclearTarget:
     for t in TARGETS.values():
         if t.Z == int(Z) and t.A == int(A) and not t.is_fermion:
             return t
-    from particle import Particle
+    from mesonportal.constants import name as pdg_name  # particle's name, cached (no particle import)
 
-    sym = Particle.from_pdgid(1000000000 + 10000 * int(Z) + 10 * int(A)).name.rstrip("0123456789")
+    sym = pdg_name(1000000000 + 10000 * int(Z) + 10 * int(A)).rstrip("0123456789")
     tgt = _nucleus(f"{sym}{int(A)}", int(Z), int(A))
     TARGETS[tgt.name] = tgt
     return tgt

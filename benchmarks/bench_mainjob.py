@@ -1,0 +1,127 @@
+"""Benchmark: the cold main job (``mesonportal reproduce``) — wall time, peak memory, stages. JSON.
+
+Runs the main job in a fresh Python process with an **empty** meson cache (a temporary
+``MESONPORTAL_CACHE_DIR``; the venv is installed, nothing else is warm) and reports:
+
+* ``wall_s``: whole-process wall time (start of the process to exit, imports included);
+* ``cpu_s``: user + system CPU time of the process tree (robust on a shared machine);
+* ``peak_rss_mb``: peak resident memory of the process tree — the sum over the job's processes,
+  sampled every 0.25 s from ``/proc`` (Linux), and ``peak_rss_single_mb`` the largest single
+  process (``getrusage``, exact);
+* ``stages``: the job's progress messages with the elapsed time at which each began and the
+  resident memory then (``rss_mb``) — time of a stage = difference to the next one;
+* ``load_average``: the machine's 1-minute load before and after (timings on a busy machine
+  are longer; compare CPU time and paired runs).
+
+Usage: python benchmarks/bench_mainjob.py [--benchmarks scalar,...] [--out DIR] [--warm] [--workers N]
+(``--warm`` keeps one cache between two runs and reports the second, warm one as well).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+_CHILD = r"""
+import json, sys, time
+t00 = time.perf_counter()
+def rss_mb():
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS"):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+stages = []
+def progress(bench, msg):
+    stages.append({"t_s": round(time.perf_counter() - t00, 2), "stage": f"{bench}: {msg}", "rss_mb": rss_mb()})
+from mesonportal.cli.reproduce_cmd import default_workers, reproduce
+progress("-", "imports done")
+names = tuple(sys.argv[2].split(","))
+workers = int(sys.argv[3]) if len(sys.argv) > 3 and sys.argv[3] != "auto" else default_workers()
+rows = reproduce(sys.argv[1], names, progress=progress, workers=workers)
+progress("-", "done")
+print(json.dumps({"workers": workers, "stages": stages, "rows": [{k: r.get(k) for k in ("benchmark", "status", "seconds")} for r in rows]}))
+"""
+
+
+def _tree_rss_mb(root: int) -> float:
+    """Resident memory (MB) of ``root`` and all its descendants (Linux /proc)."""
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        kids.setdefault(ppid, []).append(int(d))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        todo += kids.get(pid, [])
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024.0
+
+
+def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto") -> dict:
+    env = dict(os.environ, MESONPORTAL_CACHE_DIR=cache)
+    env.pop("MESONPORTAL_NO_CACHE", None)
+    load0 = os.getloadavg()[0]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", _CHILD, out, benchmarks, workers], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    while proc.poll() is None:
+        if sys.platform.startswith("linux"):
+            peak = max(peak, _tree_rss_mb(proc.pid))
+        time.sleep(0.25)
+    stdout, stderr = proc.communicate()
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        raise SystemExit(f"main job failed (exit {proc.returncode}):\n{stderr[-2000:]}")
+    res = json.loads(stdout.strip().splitlines()[-1])
+    return {"wall_s": round(wall, 1),
+            "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
+            "peak_rss_mb": round(peak, 0) if peak else None,
+            "peak_rss_single_mb": round(after.ru_maxrss / 1024.0, 0),
+            "load_average": [round(load0, 2), round(os.getloadavg()[0], 2)],
+            **res}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--benchmarks", default="scalar,pseudoscalar,idm-single,idm-double")
+    ap.add_argument("--out", default=None, help="results directory (default: a temporary one)")
+    ap.add_argument("--warm", action="store_true", help="also time a second run with the cache warm")
+    ap.add_argument("--workers", default="auto", help="processes of the main job (default: as the CLI, 2 on >= 2 cores)")
+    a = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="mesonportal-bench-") as tmp:
+        out = a.out or os.path.join(tmp, "results")
+        cache = os.path.join(tmp, "cache")
+        res = {"benchmark": "mainjob", "command": "mesonportal reproduce --out DIR (API, default options)",
+               "benchmarks": a.benchmarks, "cpus": os.cpu_count(),
+               "cold": run_once(out, a.benchmarks, cache, a.workers)}
+        if a.warm:
+            res["warm"] = run_once(out, a.benchmarks, cache, a.workers)
+    return res
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=1))
