@@ -33,9 +33,11 @@ def test_weights_conserved(exp):
 
 
 def test_produced_matches_integral(exp):
-    # Produced π+ per POT = P_int σ_π+/σ_inel (numerical integral), MC within 2%.
+    # Produced primary π+ per POT = P_int σ_π+/σ_inel (numerical integral), MC within 2%; the tertiary
+    # π+ (sources/tertiary.py) are booked separately in "produced_tertiary" and included in "produced".
     s = simulate_mesons(exp, "nu", 40_000, np.random.default_rng(2), species=[211])
-    assert s.summary["pi+"]["produced"] == pytest.approx(production_per_pot(exp, "nu", 211), rel=0.02)
+    d = s.summary["pi+"]
+    assert d["produced"] - d["produced_tertiary"] == pytest.approx(production_per_pot(exp, "nu", 211), rel=0.02)
 
 
 def test_at_rest_and_prompt_kinematics(exp):

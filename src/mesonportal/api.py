@@ -66,6 +66,7 @@ def absorber_z(exp: Experiment, mode: str) -> float:
 
 #: Conventions for neutrinos from decays at rest in :func:`neutrino_flux`.
 DAR_CONVENTIONS = ("official", "all")
+MUON_STOP_CONVENTIONS = ("pipe_wall", "absorber")
 
 
 def neutrino_flux(
@@ -76,6 +77,7 @@ def neutrino_flux(
     progress: bool = False,
     dar_neutrinos: str | None = None,
     edges_mev=None,
+    muon_stop: str | None = None,
 ) -> dict[str, Any]:
     """Standard-Model neutrino flux through the detector (ν / cm² / POT per bin: 50 MeV bins
     0–10 GeV, or 1 MeV bins 0–300 MeV for a stopped-pion source; or ``edges_mev``).
@@ -87,8 +89,19 @@ def neutrino_flux(
     ``"all"`` keeps every decay. Default: ``"official"`` in the target modes (nu, nubar) of a horn
     beam, ``"all"`` otherwise (dump mode, stopped-pion and high-energy sources).
 
+    ``muon_stop`` (convention, stated in the output): where muons from meson decays end their flight
+    (and decay at rest, if they have not decayed in flight): ``"pipe_wall"`` — at the decay-pipe wall
+    (radius ``decay_region.pipe_radius_cm``; muons born outside it, e.g. in the shielding around the
+    horn, stop at once) or the absorber, whichever comes first: a muon entering steel, concrete or earth
+    ranges out within centimetres to metres, as in the official simulation, which tracks it; ``"absorber"``
+    — only at the absorber plane (muons fly through the shielding and earth; the earlier default, which
+    overestimates low-energy muon decays in flight). Default: ``"pipe_wall"`` in the target modes of a
+    horn beam, ``"absorber"`` otherwise.
+
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
-    ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ...}``) added.
+    ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ..., "muon_stop": ...}``; for the
+    target modes of a horn beam also the beam-model keys ``tertiary_production``,
+    ``pi_minus_parametrisation`` and ``horn_cavity`` of the experiment's TOML) added.
     """
     from mesonportal.analysis.flux import neutrino_flux as _flux
     from mesonportal.cache import cached_mesons
@@ -96,17 +109,25 @@ def neutrino_flux(
     exp = _experiment(experiment)
     check_mode(exp, mode)
     samples = check_samples(samples)
+    horn_beam_mode = getattr(exp, "source_type", "horn") == "horn" and mode in ("nu", "nubar")
     if dar_neutrinos is None:
-        horn_beam = getattr(exp, "source_type", "horn") == "horn" and mode in ("nu", "nubar")
-        dar_neutrinos = "official" if horn_beam else "all"
+        dar_neutrinos = "official" if horn_beam_mode else "all"
     if dar_neutrinos not in DAR_CONVENTIONS:
         raise ParameterError(f"dar_neutrinos = {dar_neutrinos!r}; allowed: {', '.join(DAR_CONVENTIONS)}")
+    if muon_stop is None:
+        muon_stop = "pipe_wall" if (horn_beam_mode and exp.decay_region is not None) else "absorber"
+    if muon_stop not in MUON_STOP_CONVENTIONS:
+        raise ParameterError(f"muon_stop = {muon_stop!r}; allowed: {', '.join(MUON_STOP_CONVENTIONS)}")
+    if muon_stop == "pipe_wall" and exp.decay_region is None:
+        raise ParameterError(f"muon_stop = 'pipe_wall' needs a [decay_region] (experiment {exp.name!r} has none)")
     mesons = cached_mesons(exp, mode, samples, seed, species=NEUTRINO_PARENTS, progress=progress)
     opts = {}
     if dar_neutrinos == "official":
         pion_at_rest = (np.abs(mesons.pdgid) == 211) & (mesons.momentum < 1.0)
         mesons = mesons.select(~pion_at_rest)
         opts["include_muons_at_rest"] = False
+    if muon_stop == "pipe_wall":
+        opts["pipe_radius_cm"] = exp.decay_region.pipe_radius_cm
     rng = stage_rng(seed, "neutrino-decays")
     det = exp.detector
     if edges_mev is None:
@@ -116,7 +137,12 @@ def neutrino_flux(
     flux = _flux(mesons, det.center_cm, det.radius_cm, absorber_z(exp, mode), rng, edges_mev=edges_mev, **opts)
     flux["experiment"] = exp.name
     flux["mode"] = mode
-    flux["conventions"] = {"dar_neutrinos": dar_neutrinos}
+    flux["conventions"] = {"dar_neutrinos": dar_neutrinos, "muon_stop": muon_stop}
+    if getattr(exp, "horn", None) is not None and mode in ("nu", "nubar"):
+        # beam-model conventions of a horn beam (experiments/<name>.toml, docs/sources.md)
+        flux["conventions"].update(tertiary_production=bool(exp.target.tertiary_production),
+                                   pi_minus_parametrisation=exp.target.pi_minus_parametrisation,
+                                   horn_cavity=exp.horn.cavity is not None)
     return flux
 
 

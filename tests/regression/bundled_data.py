@@ -37,6 +37,11 @@ REFERENCES: dict[str, tuple[str, dict, float]] = {
     "fiducial_profile": ("miniboone/efficiency/fiducial_cut.dat", {}, 1.0),
     "pi0_misid_efficiency": ("miniboone/efficiency/pi0_nueCCQE_eff.dat", {}, 1.0),
     "official_flux_nu_mode": ("bnb_flux/miniboone_nu_mode_flux.dat", {"comments": "#"}, 1.0),
+    # official BNB simulation inputs (G4BNB): numeric columns only
+    "bnb_target": ("bnb_official/target.txt", {"usecols": (1, 2, 3, 4, 5), "ndmin": 2}, 1.0),
+    "bnb_pbe_cross_section_parameters": ("bnb_official/pbe_cross_sections.txt", {"usecols": (1, 2, 3, 4, 5)}, 1.0),
+    "bnb_sw_coefficients": ("bnb_official/meson_production.txt", {"usecols": tuple(range(2, 11)), "max_rows": 3},
+                            1.0),
 }
 
 
@@ -74,4 +79,25 @@ def package_arrays() -> dict[str, Callable[[], np.ndarray]]:
     out["fiducial_profile"] = R.fiducial_profile_table
     out["pi0_misid_efficiency"] = lambda: R.pi0_misid_table()[:, 2]
     out["official_flux_nu_mode"] = lambda: load_table(OFFICIAL_FLUX_FILE)
+
+    def target():
+        from mesonportal.experiments.bnb_geometry import load_target_table
+
+        t = load_target_table("bnb_official")
+        return np.array([[t.radius_cm, t.length_cm, t.z_start_cm, t.z_end_cm, t.density_g_cm3]])
+
+    def pbe():
+        from mesonportal.sources import beam
+
+        beam.pbe_cross_sections_mb(8.89)  # loads the table
+        return np.array([beam._PBE_XS[k] for k in ("total", "inelastic", "quasi_elastic")])
+
+    def sw():
+        from mesonportal.sources.spectra import SW_PARAMS
+
+        return np.array([SW_PARAMS[k] for k in ("pi+", "pi-", "K0")])
+
+    out["bnb_target"] = target
+    out["bnb_pbe_cross_section_parameters"] = pbe
+    out["bnb_sw_coefficients"] = sw
     return out

@@ -48,8 +48,13 @@ def flux_json(flux: dict) -> dict:
 @click.option("--dar-neutrinos", type=click.Choice(["official", "all"]), default=None,
               help="Neutrinos from pi/mu decays at rest: 'official' leaves them out as the official MiniBooNE "
                    "flux does, 'all' keeps them (default: official in nu/nubar mode, all in dump mode).")
+@click.option("--muon-stop", type=click.Choice(["pipe_wall", "absorber"]), default=None,
+              help="Where muons from meson decays stop flying: 'pipe_wall' (decay-pipe wall or absorber, as muons "
+                   "range out in the shielding) or 'absorber' only (default: pipe_wall in nu/nubar mode of a horn "
+                   "beam, absorber otherwise).")
 @model_options
-def command(experiment, mode, samples, seed, as_json, plot_path, dar_neutrinos, model_name, params, benchmark):
+def command(experiment, mode, samples, seed, as_json, plot_path, dar_neutrinos, muon_stop, model_name, params,
+            benchmark):
     """Neutrino flux through the detector from the simulated meson source (per POT); with
     --model/--benchmark the flux of the model's dark particle (phi, a or chi) instead."""
     from mesonportal import api
@@ -65,7 +70,7 @@ def command(experiment, mode, samples, seed, as_json, plot_path, dar_neutrinos, 
         _dark(api, model, experiment, mode, samples, seed, as_json, plot_path)
         return
     flux = api.neutrino_flux(experiment, mode, samples, seed, progress=sys.stderr.isatty(),
-                              dar_neutrinos=dar_neutrinos)
+                              dar_neutrinos=dar_neutrinos, muon_stop=muon_stop)
     if plot_path:
         from mesonportal.datasets import has_official_flux
 

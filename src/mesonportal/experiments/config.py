@@ -56,6 +56,10 @@ class Target:
     sigma_inel_mb: float
     sigma_qel_mb: float
     absorption_length_cm: float = math.inf  # meson absorption length in the target (cm)
+    tertiary_production: bool = False  # re-interactions of secondary hadrons (sources/tertiary.py)
+    tertiary_min_momentum_mev: float = 1000.0  # parents below this momentum make no tertiaries (MeV/c)
+    tertiary_sample_fraction: float = 0.3  # tertiary samples per primary sample of each species
+    pi_minus_parametrisation: str = "table_vi"  # pi- SW set (sources/spectra.py PI_MINUS_SETS)
 
     @property
     def number_density_cm3(self) -> float:
@@ -68,6 +72,22 @@ class Target:
     def interaction_length_cm(self) -> float:
         """Inelastic interaction length λ = 1/(n σ_inel) in cm."""
         return 1.0 / (self.number_density_cm3 * self.sigma_inel_mb * 1e-27)
+
+
+_CAVITY_KEYS = ("x_half_width_cm", "y_min_cm", "y_max_cm", "z_min_cm", "z_max_cm")
+
+
+def _cavity(c, origin) -> tuple[float, ...] | None:
+    """``horn.cavity`` as (x_half_width, y_min, y_max, z_min, z_max) in horn coordinates (cm)."""
+    if c is None:
+        return None
+    if set(c) != set(_CAVITY_KEYS):
+        raise ConfigError(f"{origin}: key 'horn.cavity' needs exactly the keys {', '.join(_CAVITY_KEYS)}")
+    v = tuple(float(c[k]) for k in _CAVITY_KEYS)
+    if not (v[0] > 0 and v[1] < 0 < v[2] and v[3] < 0 < v[4]):
+        raise ConfigError(f"{origin}: key 'horn.cavity' must enclose the horn axis at z = 0 "
+                          "(x_half_width_cm > 0, y_min_cm < 0 < y_max_cm, z_min_cm < 0 < z_max_cm)")
+    return v
 
 
 @dataclass(frozen=True)
@@ -85,6 +105,8 @@ class Horn:
     target_z_start_cm: float  # upstream face of the target in horn coordinates (from the geometry)
     target_shift_cm: float = 0.0  # user shift of the target downstream of its tabulated position
     inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length in the conductor (cm)
+    # air cavity around the horn (x_half_width, y_min, y_max, z_min, z_max; horn coordinates, cm) or None
+    cavity: tuple[float, ...] | None = None
 
     @property
     def z_offset_cm(self) -> float:
@@ -354,7 +376,8 @@ def _build(spec, origin: str) -> Experiment:
                 dims[key] = getattr(tgt, key)
         horn = Horn(current_ka=dict(h.current_ka), geometry=h.geometry, table=table, target_z_start_cm=tgt.z_start_cm,
                     target_shift_cm=h.target_shift_cm,
-                    inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm))
+                    inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm),
+                    cavity=_cavity(h.cavity, origin))
         check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, dims["length_cm"], dims["radius_cm"],
                              f"{origin}: [target] with horn.geometry = {h.geometry!r} and "
                              f"horn.target_shift_cm = {horn.target_shift_cm:g}")
@@ -367,7 +390,10 @@ def _build(spec, origin: str) -> Experiment:
     target = Target(material=t.material, atomic_number=t.atomic_number, mass_number=t.mass_number,
                     length_cm=dims["length_cm"], radius_cm=dims["radius_cm"], density_g_cm3=dims["density_g_cm3"],
                     sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
-                    absorption_length_cm=_inf(t.absorption_length_cm))
+                    absorption_length_cm=_inf(t.absorption_length_cm), tertiary_production=t.tertiary_production,
+                    tertiary_min_momentum_mev=t.tertiary_min_momentum_mev,
+                    tertiary_sample_fraction=t.tertiary_sample_fraction,
+                    pi_minus_parametrisation=t.pi_minus_parametrisation)
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region

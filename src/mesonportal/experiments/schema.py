@@ -75,6 +75,12 @@ class TargetSpec(_M):
     sigma_inel_mb: R(1e-3, 1e5)
     sigma_qel_mb: R(0.0, 1e5) = 0.0
     absorption_length_cm: R(1e-3, 1e9) | None = None
+    # tertiary production by secondary hadrons re-interacting in the target (sources/tertiary.py)
+    tertiary_production: bool = False
+    tertiary_min_momentum_mev: R(0.0, 1e6) = 1000.0
+    tertiary_sample_fraction: R(0.01, 10.0) = 0.3
+    # pi- Sanford-Wang set (sources/spectra.py PI_MINUS_SETS)
+    pi_minus_parametrisation: Literal["table_vi", "april07_baseline"] = "table_vi"
 
 
 class HornSpec(_M):
@@ -84,6 +90,8 @@ class HornSpec(_M):
     current_ka: dict[str, R(-1e4, 1e4)]
     target_shift_cm: R(-1e4, 1e4) = 0.0
     inner_conductor_absorption_length_cm: R(1e-3, 1e9) | None = None
+    # air cavity around the horn (horn coordinates, cm): x_half_width_cm, y_min_cm, y_max_cm, z_min_cm, z_max_cm
+    cavity: dict[str, R(-1e5, 1e5)] | None = None
 
     _modes = field_validator("current_ka")(classmethod(lambda cls, v: _check_modes(v)))
 

@@ -110,15 +110,16 @@ def proposal(pdgid: int, p_beam_gev: float) -> ProposalGrid:
 
 
 def sample_production(
-    rng: np.random.Generator, pdgid: int, n: int, p_beam_gev: float
+    rng: np.random.Generator, pdgid: int, n: int, p_beam_gev: float, pi_minus: str = "table_vi"
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Importance-sample n mesons: (p [MeV], θ [rad], w) with w = (2π sinθ d²σ/dpdΩ)/q in mb,
-    so that mean(w · 1[bin]) estimates σ in that bin (mb)."""
+    so that mean(w · 1[bin]) estimates σ in that bin (mb). ``pi_minus``: the π− SW set
+    (:data:`mesonportal.sources.spectra.PI_MINUS_SETS`; the proposal is the same for both)."""
     if n < 0:
         raise ParameterError(f"number of samples n = {n} must be >= 0")
     prop = proposal(pdgid, p_beam_gev)
     p, t, q = prop.sample(rng, n)
-    f = spectra.d2sigma_dp_domega(pdgid, p, t, p_beam_gev)  # mb/(GeV/c sr)
+    f = spectra.d2sigma_dp_domega(pdgid, p, t, p_beam_gev, pi_minus=pi_minus)  # mb/(GeV/c sr)
     w = 2.0 * np.pi * np.sin(t) * f * 1e-3 / q  # 1e-3: per GeV/c -> per MeV/c
     return p, t, w
 
@@ -207,6 +208,30 @@ def proton_interactions(rng: np.random.Generator, n: int, experiment, max_genera
     return v, dd, len(v)
 
 
+_PBE_XS: dict[str, tuple[float, ...]] = {}
+
+
+def pbe_cross_sections_mb(p_gev) -> tuple[np.ndarray, np.ndarray]:
+    """(σ_inel, σ_qe) of p + Be in mb at momentum ``p_gev`` (GeV/c) from the official simulation's
+    parametrisation σ(p) = A + B pⁿ + C ln²p + D ln p (``data/bnb_official/pbe_cross_sections.txt``,
+    G4BNB input/production.in); σ_inel contains σ_qe. Clipped at 0; meaningful for p ≳ 1 GeV/c."""
+    if not _PBE_XS:
+        from mesonportal.data import read_text
+
+        for line in read_text("bnb_official/pbe_cross_sections.txt").splitlines():
+            tok = line.split("#", 1)[0].split()
+            if len(tok) == 6:
+                _PBE_XS[tok[0]] = tuple(float(v) for v in tok[1:])
+    p = np.asarray(p_gev, dtype=float)
+    lp = np.log(np.clip(p, 1e-3, None))
+
+    def f(name):
+        a, b, n, c, d = _PBE_XS[name]
+        return np.clip(a + b * np.clip(p, 1e-3, None) ** n + c * lp * lp + d * lp, 0.0, None)
+
+    return f("inelastic"), f("quasi_elastic")
+
+
 def meson_multiplicity_norm_mb(experiment) -> float:
     """σ_inel − σ_qe (mb): the normalisation of the meson yield per meson-producing interaction."""
     t = experiment.target
@@ -253,5 +278,5 @@ __all__ = [
     "interaction_probability", "sample_interaction_depth", "sample_beam", "a_scaling_alpha",
     "build_proposal", "sample_production", "target_yield_factor", "target_interaction_probability",
     "proton_interactions", "target_exit_length", "meson_multiplicity_norm_mb",
-    "dump_lambda_cm", "dump_weight_factor", "beam_momentum_gev", "M_P",
+    "dump_lambda_cm", "dump_weight_factor", "beam_momentum_gev", "M_P", "pbe_cross_sections_mb",
 ]

@@ -11,7 +11,7 @@ References
   arXiv:0806.1449 (PRD 79, 072002); coefficients read from the bundled official-simulation input
   ``data/bnb_official/meson_production.txt`` (G4BNB input/production.in).
 * K+ Feynman-scaling fit: C. Mariani et al., arXiv:1110.0417 (PRD 84, 114021).
-* K−: K+ Feynman-scaling shape × a constant K−/K+ ratio (see :data:`KMINUS_TO_KPLUS`).
+* K−: MARS-15 table of the official simulation (:func:`kminus_mars`, :mod:`mesonportal.sources.mars`).
 * π0 = ½(π+ + π−) SW; η = π0 × :data:`ETA_TO_PI0`.
 """
 
@@ -42,8 +42,8 @@ def _load_production_table() -> tuple[dict[str, tuple[float, ...]], tuple[float,
             fs = vals
         else:
             raise DataError(f"data/bnb_official/meson_production.txt: malformed row {line.strip()!r}")
-    if set(sw) != {"pi+", "pi-", "K0"} or fs is None:
-        raise DataError("data/bnb_official/meson_production.txt must hold SW pi+, pi-, K0L and FS K+ rows")
+    if set(sw) != {"pi+", "pi-", "pi-_april07", "K0"} or fs is None:
+        raise DataError("data/bnb_official/meson_production.txt must hold SW pi+, pi-, pi-_april07, K0L and FS K+ rows")
     return sw, fs
 
 
@@ -51,12 +51,36 @@ def _load_production_table() -> tuple[dict[str, tuple[float, ...]], tuple[float,
 # as in the official simulation's input (bundled table; arXiv:0806.1449 Tables, arXiv:1110.0417 Table III).
 SW_PARAMS, FS_KPLUS_PARAMS = _load_production_table()
 
-#: K−/K+ production ratio. No p-Be K− parametrisation at 8.89 GeV/c is published in
-#: arXiv:0806.1449; we take the K+ Feynman-scaling shape times a constant ratio 0.1, an
-#: order-of-magnitude estimate (near-threshold pp -> ppK+K− is ~20x below K+ production,
-#: COSY-ANKE at 3.67 GeV/c; AGS data give K−/K+ ~ 0.2 well above threshold). Flagged as
-#: uncertain; K− contributes negligibly to ν-mode observables.
-KMINUS_TO_KPLUS = 0.1
+#: K− production: the MARS-15 p-Be table of the official simulation (G4BNB ``kaonMinusModel MARS``;
+#: ``data/bnb_official/mars_pbe.txt``, :mod:`mesonportal.sources.mars`), rescaled as G4BNB does so that
+#: the K− multiplicity per meson-producing interaction is the MARS one (0.0026). The former
+#: stand-in "K+ shape × 0.1" was 2.7× larger. At a beam momentum other than 8.89 GeV/c (no MARS
+#: table) the K+ shape is scaled by :func:`kminus_to_kplus` (the ratio of the two integrals at 8.89 GeV/c).
+
+
+def _pbe_norm_mb(p_gev: float) -> float:
+    from mesonportal.sources.beam import pbe_cross_sections_mb
+
+    inel, qe = pbe_cross_sections_mb(p_gev)
+    return float(inel - qe)
+
+
+def kminus_mars(p_mev, theta) -> np.ndarray:
+    """K− d²σ/dpdΩ [mb/(GeV/c sr)] at 8.89 GeV/c from the MARS table, normalised to the official
+    σ_inel − σ_qe (177.7 mb) so that the multiplicity per interaction is the MARS one."""
+    from mesonportal.sources.mars import mars_tables
+
+    t = mars_tables()["K-"]
+    return t.d2sigma_dp_domega(p_mev, theta) * _pbe_norm_mb(P_BEAM_GEV) / t.sigma_inel_mars_mb
+
+
+def kminus_to_kplus() -> float:
+    """σ(K−)/σ(K+) at 8.89 GeV/c: MARS K− multiplicity over the Feynman-scaling K+ one (≈ 0.037)."""
+    from mesonportal.sources.mars import mars_tables
+
+    k_minus = mars_tables()["K-"].multiplicity * _pbe_norm_mb(P_BEAM_GEV)
+    return k_minus / total_cross_section_mb(321, P_BEAM_GEV)
+
 
 #: η/π0 production ratio. We use 1/30, the value customarily used for the 8.9 GeV BNB in
 #: MiniBooNE-DM studies (arXiv:1807.06137 and deNiverville et al., arXiv:1609.01770).
@@ -142,11 +166,26 @@ def kplus_feynman(p_mev, theta, p_beam_gev: float = P_BEAM_GEV, params: tuple[fl
 SPECIES = {211: "pi+", -211: "pi-", 321: "K+", -321: "K-", 130: "K0L", 111: "pi0", 221: "eta"}
 
 
-def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) -> np.ndarray:
+#: π− Sanford–Wang sets: "table_vi" (flux paper Table VI, the active row of G4BNB production.in) and
+#: "april07_baseline" (the set the official ν-mode flux file was generated with; production.in comment).
+PI_MINUS_SETS = {"table_vi": "pi-", "april07_baseline": "pi-_april07"}
+
+
+def _pim(pi_minus: str) -> tuple[float, ...]:
+    from mesonportal.exceptions import ParameterError
+
+    if pi_minus not in PI_MINUS_SETS:
+        raise ParameterError(f"pi_minus = {pi_minus!r}; allowed: {', '.join(PI_MINUS_SETS)}")
+    return SW_PARAMS[PI_MINUS_SETS[pi_minus]]
+
+
+def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV,
+                      pi_minus: str = "table_vi") -> np.ndarray:
     """d²σ/dpdΩ [mb/(GeV/c sr)] on Be for a species code in :data:`SPECIES`.
 
     K0_L: SW with the official K0_L coefficients (G4BNB uses them for K0_L directly); π0 = ½(π+ + π−) (SW); η = π0 × :data:`ETA_TO_PI0` at the same (p, θ);
-    K− = K+ × :data:`KMINUS_TO_KPLUS`.
+    K− = the MARS table at 8.89 GeV/c (:func:`kminus_mars`), else K+ × :func:`kminus_to_kplus`.
+    ``pi_minus`` names the π− SW set (:data:`PI_MINUS_SETS`; also enters π0 and η).
     """
     from mesonportal.exceptions import ParameterError
 
@@ -154,18 +193,29 @@ def d2sigma_dp_domega(pdgid: int, p_mev, theta, p_beam_gev: float = P_BEAM_GEV) 
     if pdgid == 211:
         return sanford_wang(p_mev, theta, SW_PARAMS["pi+"], p_beam_gev)
     if pdgid == -211:
-        return sanford_wang(p_mev, theta, SW_PARAMS["pi-"], p_beam_gev)
+        return sanford_wang(p_mev, theta, _pim(pi_minus), p_beam_gev)
     if pdgid == 130:
         return sanford_wang(p_mev, theta, SW_PARAMS["K0"], p_beam_gev)
     if pdgid == 321:
         return kplus_feynman(p_mev, theta, p_beam_gev)
     if pdgid == -321:
-        return KMINUS_TO_KPLUS * kplus_feynman(p_mev, theta, p_beam_gev)
+        if abs(p_beam_gev - P_BEAM_GEV) < 1e-6:
+            return kminus_mars(p_mev, theta)
+        return _kminus_ratio() * kplus_feynman(p_mev, theta, p_beam_gev)
     if pdgid in (111, 221):
         pi0 = 0.5 * (sanford_wang(p_mev, theta, SW_PARAMS["pi+"], p_beam_gev)
-                     + sanford_wang(p_mev, theta, SW_PARAMS["pi-"], p_beam_gev))
+                     + sanford_wang(p_mev, theta, _pim(pi_minus), p_beam_gev))
         return pi0 if pdgid == 111 else ETA_TO_PI0 * pi0
     raise ParameterError(f"pdgid {pdgid} has no production parametrisation; allowed: {sorted(SPECIES)}")
+
+
+_KM_RATIO: list[float] = []
+
+
+def _kminus_ratio() -> float:
+    if not _KM_RATIO:
+        _KM_RATIO.append(kminus_to_kplus())
+    return _KM_RATIO[0]
 
 
 def max_momentum_mev(pdgid: int, p_beam_gev: float = P_BEAM_GEV) -> float:
@@ -178,7 +228,8 @@ def max_momentum_mev(pdgid: int, p_beam_gev: float = P_BEAM_GEV) -> float:
     return p_beam_gev * 1e3
 
 
-def total_cross_section_mb(pdgid: int, p_beam_gev: float = P_BEAM_GEV, n_p: int = 800, n_theta: int = 800) -> float:
+def total_cross_section_mb(pdgid: int, p_beam_gev: float = P_BEAM_GEV, n_p: int = 800, n_theta: int = 800,
+                          pi_minus: str = "table_vi") -> float:
     """σ_meson = ∫ dp dΩ d²σ/dpdΩ over p > 0, 0 ≤ θ ≤ π/2, in mb (tensor Gauss-Legendre rule)."""
     pmax = max_momentum_mev(pdgid, p_beam_gev)
     # split θ to resolve the forward peak
@@ -190,6 +241,6 @@ def total_cross_section_mb(pdgid: int, p_beam_gev: float = P_BEAM_GEV, n_p: int 
         xt, wt = np.polynomial.legendre.leggauss(n_theta // 4)
         th = a + 0.5 * (b - a) * (xt + 1.0)
         w_t = 0.5 * (b - a) * wt * 2.0 * np.pi * np.sin(th)
-        f = d2sigma_dp_domega(pdgid, p[:, None], th[None, :], p_beam_gev)
+        f = d2sigma_dp_domega(pdgid, p[:, None], th[None, :], p_beam_gev, pi_minus=pi_minus)
         total += float(np.einsum("i,ij,j->", wp, f, w_t))
     return total

@@ -33,7 +33,7 @@ from mesonportal.kinematics import rotate_to_axis
 from mesonportal.sample import ParticleSample
 from mesonportal.sources import beam as _beam
 from mesonportal.sources.fates import SteelInputs, steel_fates
-from mesonportal.sources.horn import EXIT_DOWNSTREAM, HornGeometry, rotate, track_horn
+from mesonportal.sources.horn import EXIT_DOWNSTREAM, STOPPED, HornGeometry, rotate, track_horn
 from mesonportal.sources.spectra import SPECIES
 
 ALL_SPECIES: tuple[int, ...] = (211, -211, 321, -321, 130, 111, 221)
@@ -137,8 +137,20 @@ def _downstream_path(pos, d, z_horn_end, dr) -> np.ndarray:
     return np.where(fwd, np.clip(s, 0.0, None), 0.0)
 
 
+def _cavity_path(pos, d, horn) -> np.ndarray:
+    """Straight path length (cm) from ``pos`` (target coordinates) along unit ``d`` to the wall of the
+    box-shaped air cavity ``horn.cavity`` around the horn (horn coordinates; G4BNB volume PICV)."""
+    xh, y0, y1, z0, z1 = horn.cavity
+    shift = horn.target_z_start_cm + horn.target_shift_cm  # z_target = z_horn - shift
+    lo = np.array([-xh, y0, z0 - shift])
+    hi = np.array([xh, y1, z1 - shift])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s = np.where(d > 0, (hi - pos) / d, np.where(d < 0, (lo - pos) / d, np.inf))
+    return np.clip(np.min(s, axis=1), 0.0, None)
+
+
 def _empty_summary(species) -> dict:
-    return {SPECIES[s]: {f: 0.0 for f in ("produced",) + FATES} for s in species}
+    return {SPECIES[s]: {f: 0.0 for f in ("produced", "produced_tertiary") + FATES} for s in species}
 
 
 def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Generator, *, species=None,
@@ -158,6 +170,10 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     ``parent`` = 0. The attribute ``summary`` (dict species -> fate -> weight per POT) holds
     the produced weight and its split into prompt / decay_in_flight / decay_at_rest /
     captured / absorbed_{target, conductor, air, end}; nothing is dropped silently.
+    ``produced`` includes the tertiary mesons made by re-interactions of secondary hadrons in the
+    target (``produced_tertiary``, :mod:`mesonportal.sources.tertiary`) when the experiment's
+    ``target.tertiary_production`` is on; they take ``target.tertiary_sample_fraction`` × the
+    primary samples of each species (no K− tertiaries).
     """
     check_mode(experiment, mode)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
@@ -189,12 +205,15 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     summary = _empty_summary(species)
     out: list[ParticleSample] = []
     jobs = []
+    tert = (not dump) and experiment.target.tertiary_production
+    n_tert = max(1, int(round(experiment.target.tertiary_sample_fraction * n_per))) if tert else 0
     for s in species:
-        left = n_per
-        while left > 0:
-            k = min(CHUNK, left)
-            jobs.append((s, k))
-            left -= k
+        for kind, total in (("primary", n_per), ("tertiary", n_tert if s != -321 else 0)):
+            left = total
+            while left > 0:
+                k = min(CHUNK, left)
+                jobs.append((s, k, kind))
+                left -= k
     bar = None
     if progress:
         from rich.console import Console
@@ -204,7 +223,10 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
         bar.start()
         task = bar.add_task(f"mesons ({mode})", total=len(jobs))
     try:
-        for s, k in jobs:
+        for s, k, kind in jobs:
+            if kind == "tertiary":
+                out.append(_tertiary_chunk(experiment, mode, s, k, n_tert, rng, summary[SPECIES[s]]))
+                continue
             fn = _dump_chunk if dump else _target_chunk
             out.append(fn(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]]))
             if bar is not None:
@@ -218,7 +240,7 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
 
 
 def _primary(experiment, pdgid, k, rng, p_beam):
-    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam)
+    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam, experiment.target.pi_minus_parametrisation)
     phi = rng.uniform(0.0, 2.0 * np.pi, k)
     st = np.sin(th)
     local = np.column_stack([st * np.cos(phi), st * np.sin(phi), np.cos(th)])
@@ -236,9 +258,8 @@ def _records(pdgid, vtx, mom3, w, m):
 
 
 def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
-    t = experiment.target
     p_beam = _beam.beam_momentum_gev(experiment)
-    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam)
+    p, th, w = _beam.sample_production(rng, pdgid, k, p_beam, experiment.target.pi_minus_parametrisation)
     # proton histories (quasi-elastic rescattering included): meson-producing vertices and directions
     pv, pd, n_int = _beam.proton_interactions(rng, k, experiment)
     if n_int == 0:
@@ -250,6 +271,28 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSampl
     st = np.sin(th)
     d = rotate_to_axis(np.column_stack([st * np.cos(phi), st * np.sin(phi), np.cos(th)]), pdir)
     w = w * (n_int / k) / _beam.meson_multiplicity_norm_mb(experiment) / n_per
+    return _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ)
+
+
+def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ) -> ParticleSample:
+    """``k`` of the ``n_tert`` tertiary samples of ``pdgid`` (:mod:`mesonportal.sources.tertiary`)."""
+    from mesonportal.sources.tertiary import tertiary_mesons
+
+    t = experiment.target
+    vtx, d, p, w, _ = tertiary_mesons(experiment, pdgid, k, rng, t.tertiary_min_momentum_mev)
+    keep = w > 0
+    w = w[keep] / n_tert
+    summ["produced_tertiary"] += float(w.sum())
+    if not np.any(keep):
+        return ParticleSample.empty()
+    return _target_transport(experiment, mode, pdgid, vtx[keep], d[keep], p[keep], w, rng, summ)
+
+
+def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> ParticleSample:
+    """Mesons born at ``vtx`` (cm) in the target along unit ``d`` with momentum ``p`` (MeV) and weight
+    ``w`` (per POT): target chord, horn, decay region, fates."""
+    t = experiment.target
+    k = len(p)
     m = mass(pdgid)
     mom = d * p[:, None]
     summ["produced"] += float(w.sum())
@@ -268,6 +311,15 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSampl
     geom = HornGeometry(horn)
     current = horn.current_ka.get(mode, 0.0)
     pos, mom, status = track_horn(pos, mom, np.full(k, CHARGE[pdgid]), geom, current, acc, idx)
+    if horn.cavity is not None:
+        # tracks leaving the horn sideways fly on through the air cavity around it to its steel walls
+        side = np.nonzero((status == STOPPED) & (np.hypot(pos[:, 0], pos[:, 1]) >= geom.r_envelope - 1e-6))[0]
+        if len(side):
+            ds = mom[side] / p[side, None]
+            s_c = _cavity_path(pos[side], ds, horn)
+            p1 = pos[side] + ds * s_c[:, None]
+            acc.segment(side, pos[side], p1, mom[side], None, None, s_c, "air")
+            pos[side] = p1
     ex = np.nonzero(status == EXIT_DOWNSTREAM)[0]
     if len(ex):
         de = mom[ex] / p[ex, None]
@@ -353,7 +405,8 @@ def production_per_pot(experiment, mode: str, pdgid: int) -> float:
     p_beam = _beam.beam_momentum_gev(experiment)
     if mode == "dump":
         raise ParameterError("production_per_pot is defined for target modes only (nu, nubar)")
-    return total_cross_section_mb(pdgid, p_beam) * _beam.target_yield_factor(experiment)
+    return (total_cross_section_mb(pdgid, p_beam, pi_minus=experiment.target.pi_minus_parametrisation)
+            * _beam.target_yield_factor(experiment))
 
 
 __all__ = ["simulate_mesons", "production_per_pot", "ALL_SPECIES", "FATES"]
