@@ -93,7 +93,8 @@ def one(args: tuple) -> dict:
     t0 = time.perf_counter()
     s = P.predict_signal(experiment, mode, model, samples=samples, seed=seed, **kw)
     dt = time.perf_counter() - t0
-    out = {"seed": seed, **_figures(s, None), "time_s": dt, "window": list(EXCESS_WINDOW_MEV)}
+    out = {"seed": seed, **_figures(s, None), "time_s": dt, "window": list(EXCESS_WINDOW_MEV),
+           "samples_used": s.info.get("samples"), "target_mc_error": s.info.get("target_mc_error")}
     if coupling is not None:
         out["at_coupling"] = _figures(s, coupling)
     if "events_by_region" in s.info:

@@ -160,19 +160,22 @@ def predict(
     criterion: str = "circle",
     dirt: bool = True,
     allocation: str | None = None,
+    target_mc_error: float | None = None,
 ):
     """Signal prediction (:func:`mesonportal.analysis.predict.predict_signal`): a
     :class:`~mesonportal.analysis.prediction.SignalSample` with weights in events/POT;
     ``.to_json()`` gives the ``predict --json`` layout.  The response follows the detector's
     technology (LAr TPCs add ``events_by_topology``); ``dirt`` includes up-scattering in the
     upstream dirt (inelastic DM), stated in ``info['conventions']``; ``allocation`` shares the
-    meson samples between species (default per family, see docs/mc_errors.md)."""
+    meson samples between species (default per family, see docs/mc_errors.md);
+    ``target_mc_error`` the relative MC error the sample size is chosen for when ``samples`` is
+    not given (default 0.02 for long-lived X at horn beams; 0 = the fixed default samples)."""
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:
         raise ParameterError("predict needs a model (make_model(...) or load_benchmark(...))")
     return predict_signal(experiment, mode, model, samples=samples, seed=seed, progress=progress,
-                          criterion=criterion, dirt=dirt, allocation=allocation)
+                          criterion=criterion, dirt=dirt, allocation=allocation, target_mc_error=target_mc_error)
 
 
 def dark_flux(

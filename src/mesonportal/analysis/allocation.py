@@ -51,6 +51,14 @@ PILOT_PRIMARIES = 5_000
 PILOT_BLOCK = 1_000_000
 #: Minimum share of a contributing species, as a fraction of an even share.
 FLOOR_FRACTION = 0.1
+#: Primaries per cached block when the sample size is chosen from the pilot for a target MC
+#: error (:func:`samples_for_target`): a fixed granularity, so that every model point reuses the
+#: same cached blocks whatever size it needs.
+TARGET_BLOCK = 2_500
+#: The sample size for a target MC error aims at ``TARGET_MARGIN × target`` (the pilot's variance
+#: estimate is itself noisy: a margin keeps the quoted error at or below the target for most
+#: model points; docs/mc_errors.md).
+TARGET_MARGIN = 0.85
 #: Allocation methods by name.
 METHODS = ("importance", "even")
 
@@ -190,11 +198,11 @@ def neyman_shares(variance: dict[int, float], cost: dict[int, float]) -> dict[in
 
 
 def importance_from_pilot(species: tuple[int, ...], contrib: tuple[int, ...], samples: int,
-                          pilot: dict[int, dict[str, float]]) -> Allocation:
+                          pilot: dict[int, dict[str, float]], block: int | None = None) -> Allocation:
     """Neyman allocation from pilot figures ``pilot[pdg] = {variance_per_primary, cost_per_primary,
     events}``, with the :data:`FLOOR_FRACTION` floor; even over ``contrib`` if the pilot saw no
-    signal at all."""
-    b = block_size(samples, len(contrib))
+    signal at all.  ``block``: primaries per cached block (default :func:`block_size`)."""
+    b = block_size(samples, len(contrib)) if block is None else int(block)
     var = {s: pilot[s]["variance_per_primary"] for s in contrib}
     cost = {s: pilot[s]["cost_per_primary"] for s in contrib}
     shares = neyman_shares(var, cost)
@@ -208,6 +216,67 @@ def importance_from_pilot(species: tuple[int, ...], contrib: tuple[int, ...], sa
     prim = shares_to_primaries(shares, species, samples, b, floor)
     piloted = {_NAME_OF.get(s, str(s)): {k: float(v) for k, v in pilot[s].items()} for s in contrib}
     return Allocation(method, species, prim, b, {"primaries_per_species": PILOT_PRIMARIES, "species": piloted})
+
+
+def _predicted_error(figs: dict[int, dict[str, float]], species: tuple[int, ...],
+                     primaries: tuple[int, ...]) -> float:
+    """Relative MC error sqrt(Σ_h V_h / n_h) / Σ_h T_h of a sample with ``primaries`` per species,
+    from the pilot figures (inf if the pilot saw no signal)."""
+    t = sum(f["events_per_pot"] for f in figs.values())
+    if t <= 0.0:
+        return float("inf")
+    n = dict(zip(species, primaries))
+    var = sum(f["variance_per_primary"] / n[s] for s, f in figs.items() if n.get(s, 0) > 0)
+    return float(np.sqrt(var) / t)
+
+
+def importance_for_target(species: tuple[int, ...], contrib: tuple[int, ...],
+                          components: dict[str, dict[int, dict[str, float]]], target: float, cap: int,
+                          block: int = TARGET_BLOCK) -> Allocation:
+    """Neyman allocation (:func:`importance_from_pilot`) whose total is chosen from the pilot so
+    that the predicted relative MC error of every signal component is at most
+    ``TARGET_MARGIN × target``.
+
+    ``components``: pilot figures (:func:`pilot_figures`) per component of the signal that
+    scales differently with the coupling product (e.g. long-lived X: conversions ∝ x², decays
+    inside the detector fixed); components the pilot did not see are ignored.  The relative
+    error of any positive combination a·A + b·B is at most max(σ_A/A, σ_B/B) (Cauchy–Schwarz),
+    so the target then holds at every coupling product.  The shares minimise the sum of the
+    components' squared relative errors (Neyman with V_h = Σ_c V_hc / T_c²); the total follows
+    from variance ∝ 1/N at fixed shares, iterated for the floor and the rounding to whole blocks
+    of ``block``; at least one block per contributing species and at most ``cap`` primaries
+    (the fixed default: never more than before; ``pilot.target_reached`` says whether the
+    target was reachable).  A pilot that saw no signal gives ``cap``."""
+    aim = TARGET_MARGIN * float(target)
+    lo = block * len(contrib)
+    n = int(cap)
+    seen = {k: f for k, f in components.items() if sum(v["events_per_pot"] for v in f.values()) > 0.0}
+    first = next(iter(components.values()))
+    figs = {s: {"events_per_pot": sum(components[k][s]["events_per_pot"] for k in components),
+                "variance_per_primary": sum(f[s]["variance_per_primary"]
+                                            / sum(v["events_per_pot"] for v in f.values()) ** 2
+                                            for f in seen.values()),
+                "cost_per_primary": first[s]["cost_per_primary"]} for s in first}
+
+    def error(primaries):
+        return max((_predicted_error(f, species, primaries) for f in seen.values()), default=float("inf"))
+
+    alloc = importance_from_pilot(species, contrib, n, figs, block=block)
+    err = error(alloc.primaries)
+    if np.isfinite(err):
+        for _ in range(4):
+            n = int(min(max(np.ceil(alloc.total * (err / aim) ** 2), lo), cap))
+            alloc = importance_from_pilot(species, contrib, n, figs, block=block)
+            err = error(alloc.primaries)
+            if err <= aim or n >= cap:
+                break
+    pilot = dict(alloc.pilot)
+    pilot.update({"target_mc_error": float(target), "aimed_rel_error": aim, "components": sorted(seen),
+                  "predicted_rel_error_by_component": {k: _predicted_error(f, species, alloc.primaries)
+                                                       for k, f in seen.items()},
+                  "predicted_rel_error": err if np.isfinite(err) else None,
+                  "target_reached": bool(np.isfinite(err) and err <= float(target)), "samples_cap": int(cap)})
+    return Allocation(alloc.method + " (target MC error)", species, alloc.primaries, block, pilot)
 
 
 def pilot_figures(columns: dict[str, np.ndarray], pdg_of_row: np.ndarray, n_primaries: dict[int, int],
@@ -251,6 +320,11 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
     from mesonportal.sources.transport import simulate_mesons
 
     fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
+    mkey = (_fp_text(fp), mode, int(n), int(seed), int(pdg), int(block), str(cache.cache_dir()),
+            cache.cache_enabled())
+    hit = _BLOCK_MEMO.get(mkey)
+    if hit is not None:
+        return hit
     key = cache.cache_key("mesons-block", source=fp, mode=mode, samples=int(n), seed=int(seed),
                           species=[int(pdg)], block=int(block))
     name = cache._source_name(exp)
@@ -259,6 +333,7 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
         try:
             arr = np.load(path, allow_pickle=False)
             if arr.dtype == _BLOCK_DTYPE:
+                _remember_block(mkey, arr)
                 return arr
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             pass
@@ -281,16 +356,43 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+    _remember_block(mkey, arr)
     return arr
+
+
+#: In-process memo of meson blocks read from (or written to) the cache: model points whose
+#: allocations differ share their blocks without re-reading them (bounded by
+#: :data:`BLOCK_MEMO_BYTES`, oldest dropped first).  The arrays are made read-only.
+_BLOCK_MEMO: dict[tuple, np.ndarray] = {}
+BLOCK_MEMO_BYTES = 192 * 2**20
+_FP_TEXT: dict[int, tuple[Any, str]] = {}
+
+
+def _fp_text(fp: dict) -> str:
+    """Canonical JSON text of a source fingerprint (memoised per fingerprint object)."""
+    hit = _FP_TEXT.get(id(fp))
+    if hit is not None and hit[0] is fp:
+        return hit[1]
+    text = json.dumps(fp, sort_keys=True, default=str)
+    if len(_FP_TEXT) > 64:
+        _FP_TEXT.clear()
+    _FP_TEXT[id(fp)] = (fp, text)
+    return text
+
+
+def _remember_block(key: tuple, arr: np.ndarray) -> None:
+    arr.flags.writeable = False
+    _BLOCK_MEMO[key] = arr
+    total = sum(a.nbytes for a in _BLOCK_MEMO.values())
+    while total > BLOCK_MEMO_BYTES and len(_BLOCK_MEMO) > 1:
+        total -= _BLOCK_MEMO.pop(next(iter(_BLOCK_MEMO))).nbytes
 
 
 def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict, progress: bool,
                     first_block: int = 0) -> tuple[np.ndarray, ...]:
     """Columns (p4, vertex, pdgid, weight, parent) of ``n_blocks`` blocks of one species, the
     weights divided by ``n_blocks`` (memoised in process)."""
-    import json as _json
-
-    key = (_json.dumps(fp, sort_keys=True, default=str), mode, int(n_blocks), int(block), int(seed),
+    key = (_fp_text(fp), mode, int(n_blocks), int(block), int(seed),
            int(pdg), int(first_block))
     hit = _SPECIES_MEMO.pop(key, None)
     if hit is not None:
@@ -341,6 +443,6 @@ def allocation_key(exp, mode: str, model, seed: int, samples: int, extra: dict) 
                      samples=int(samples), extra=extra, pilot=[PILOT_PRIMARIES, FLOOR_FRACTION, BLOCK])
 
 
-__all__ = ["Allocation", "METHODS", "BLOCK", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
+__all__ = ["Allocation", "METHODS", "BLOCK", "TARGET_BLOCK", "TARGET_MARGIN", "importance_for_target", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
            "parse_fractions", "fixed_allocation", "importance_from_pilot", "neyman_shares", "pilot_figures",
            "assemble", "pilot_mesons", "block_size", "shares_to_primaries"]

@@ -119,12 +119,17 @@ def _run_chain(exp, mode, model, mesons, rng, npm: int, criterion: str, decays: 
 
 def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocation: str | None = None, *,
                        n_per_meson: int = 1, criterion: str = "circle", decays: bool = True,
-                       smear: bool = True, dirt: bool = True):
+                       smear: bool = True, dirt: bool = True, target_mc_error: float | None = None):
     """The :class:`~mesonportal.analysis.allocation.Allocation` of a prediction (None for
     ``"even"``, the previous implementation).  ``"importance"`` runs a pilot prediction
     (independent streams: pilot meson blocks and ``stage_rng(seed, "pilot")``) once per
     experiment / mode / model point / seed / samples / chain options; the result is a
-    deterministic function of those and is memoised in memory and on disk."""
+    deterministic function of those and is memoised in memory and on disk.
+
+    ``target_mc_error`` (importance allocation only): the total number of primaries is chosen
+    from the pilot for this relative MC error of the events in the E_QE excess window (ν, ν̄
+    modes; all events in dump mode), at most ``samples``
+    (:func:`mesonportal.analysis.allocation.importance_for_target`)."""
     from mesonportal import cache
     from mesonportal.analysis import allocation as al
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
@@ -139,6 +144,9 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     # `samples` (= samples for π±/K± models; ≈ 1.375 × samples for the iDM groups), so that a
     # given `samples` never means fewer mesons than before
     budget = int(sum(primaries_per_species(model, samples, None).values()))
+    if target_mc_error is not None and allocation != "importance":
+        raise ParameterError(f"target_mc_error = {target_mc_error!r} needs allocation = 'importance' "
+                             f"(got {allocation!r}); give samples instead")
     if allocation != "importance":
         if "=" not in allocation:
             raise ParameterError(f"allocation = {allocation!r}; allowed: {', '.join(al.METHODS)} or "
@@ -149,7 +157,11 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
         return al.Allocation("importance (no open channel)", species, tuple(0 for _ in species), 1)
     chain_opts = {"n_per_meson": n_per_meson, "criterion": criterion, "decays": decays, "smear": smear,
                   "dirt": dirt}
-    key = al.allocation_key(exp, mode, model, seed, samples, {**chain_opts, "budget": budget})
+    extra = {**chain_opts, "budget": budget}
+    if target_mc_error is not None:
+        extra.update(target_mc_error=float(target_mc_error), block=al.TARGET_BLOCK, margin=al.TARGET_MARGIN,
+                     rule="every component")
+    key = al.allocation_key(exp, mode, model, seed, samples, extra)
     if key in _ALLOCATIONS:
         return _ALLOCATIONS[key]
     path = cache.cache_dir() / "allocations" / f"{key}.json" if cache.cache_enabled() else None
@@ -161,7 +173,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
             return res
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
             path.unlink(missing_ok=True)
-    n_pilot = min(al.PILOT_PRIMARIES, max(1, budget // (2 * len(contrib))))
+    n_pilot = (al.PILOT_PRIMARIES if target_mc_error is not None
+               else min(al.PILOT_PRIMARIES, max(1, budget // (2 * len(contrib)))))
     pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -173,14 +186,64 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     chans = [ch for ch in model.production_channels() if ch.is_open and ch.branching_ratio > 0.0]
     rows = {s: float(np.count_nonzero(pil.pdgid == s)) / n_pilot
             * sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
-    figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
-    out = al.importance_from_pilot(species, contrib, budget, figs)
+    if target_mc_error is None:
+        figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
+        out = al.importance_from_pilot(species, contrib, budget, figs)
+    else:
+        window = TARGET_WINDOW_MEV.get(mode, EXCESS_WINDOW_MEV)
+        comps = {"all": np.ones(len(cols["weight"]), bool)}
+        if family == "scalar" and "process" in cols:
+            # conversions scale as x², decays inside do not: each component meets the target
+            prim = np.asarray(cols["process"]) == PROCESS_CODES["primakoff"]
+            comps = {"conversion": prim, "decay": ~prim}
+        figs = {k: al.pilot_figures({c: np.asarray(cols[c])[sel] for c in ("weight", "e_qe", "meson_index")},
+                                    pil.pdgid, {s: n_pilot for s in contrib}, rows, window)
+                for k, sel in comps.items()}
+        out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
     _ALLOCATIONS[key] = out
     if path is not None:
         cache.save_text(path, json.dumps({"method": out.method, "species": list(out.species),
                                           "primaries": list(out.primaries), "block": out.block,
                                           "pilot": out.pilot}))
     return out
+
+
+#: Default target relative MC error per family (:func:`resolve_target`): for the long-lived X
+#: family the number of primaries is chosen from the importance-allocation pilot so that the
+#: events in the E_QE excess window (ν, ν̄ modes; all events in dump mode) have this relative MC
+#: error, at most :data:`DEFAULT_SAMPLES` (the previous fixed size); an explicit ``samples``
+#: overrides it.  iDM keeps fixed ``samples`` (its default allocation is "even", no pilot).
+DEFAULT_TARGET_MC_ERROR: dict[str, float | None] = {"scalar": 0.02, "idm": None}
+#: Quantity whose MC error the target sets, per mode: events in this E_QE window [MeV]
+#: (default: the excess window 200–1250 MeV; dump mode: all events, the dump-mode observable).
+TARGET_WINDOW_MEV: dict[str, tuple[float, float]] = {"dump": (-math.inf, math.inf)}
+
+
+def resolve_target(exp, model, samples: int | None, allocation: str | None,
+                   target_mc_error: float | None) -> float | None:
+    """The target relative MC error of a prediction, or None (fixed ``samples``).
+
+    ``target_mc_error`` None → the family default (:data:`DEFAULT_TARGET_MC_ERROR`) when
+    ``samples`` is not given, the allocation is the importance allocation and the source is a
+    horn beam; 0 → off.  An explicit target with explicit ``samples`` or a non-importance
+    allocation is a :class:`ParameterError` (one of the two must decide the sample size)."""
+    family = _family(model)
+    alloc = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
+    if target_mc_error is None:
+        if samples is not None or alloc != "importance" or getattr(exp, "source_type", "horn") != "horn":
+            return None
+        return DEFAULT_TARGET_MC_ERROR[family]
+    if isinstance(target_mc_error, bool) or not isinstance(target_mc_error, (int, float, np.floating)) \
+            or not math.isfinite(float(target_mc_error)) or not 0.0 <= float(target_mc_error) < 1.0:
+        raise ParameterError(f"target_mc_error = {target_mc_error!r} must be a number in [0, 1) "
+                             "(relative MC error, e.g. 0.02; 0 = off)")
+    if float(target_mc_error) == 0.0:
+        return None
+    if samples is not None:
+        raise ParameterError(f"give either samples (= {samples}) or target_mc_error (= {target_mc_error}), not both")
+    if alloc != "importance":
+        raise ParameterError(f"target_mc_error = {target_mc_error} needs allocation = 'importance' (got {alloc!r})")
+    return float(target_mc_error)
 
 
 def meson_sample(exp, mode: str, model, samples: int, seed: int, progress: bool = False,
@@ -218,6 +281,7 @@ def predict_signal(
     smear: bool = True,
     dirt: bool = True,
     allocation: str | None = None,
+    target_mc_error: float | None = None,
 ) -> SignalSample:
     """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
 
@@ -242,6 +306,14 @@ def predict_signal(
         for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
         ``"pi+=0.7,K+=0.2,..."`` (see :mod:`mesonportal.analysis.allocation`); the estimate is
         unbiased for all of them, the MC error differs
+    target_mc_error : relative MC error the sample size is chosen for (importance allocation
+        only; default :data:`DEFAULT_TARGET_MC_ERROR`: 0.02 for long-lived X at horn beams when
+        ``samples`` is not given; 0 = off).  The pilot predicts the error of the events in the
+        E_QE excess window (ν, ν̄; all events in dump mode) — for long-lived X of each component
+        separately (conversions ∝ x², decays inside fixed), which bounds the error at every
+        coupling product — and the primaries are chosen for 0.85 × target, at most the default
+        ``samples``.  Stated in ``info['target_mc_error']``,
+        ``info['samples']`` (the primaries used) and ``info['allocation']['pilot']``.
 
     The detector response follows ``detector.technology``
     (:func:`mesonportal.responses.technology.response_for`): ``cherenkov-oil`` → MiniBooNE's
@@ -275,6 +347,9 @@ def predict_signal(
     if criterion not in SHOWER_CRITERIA:
         raise ParameterError(f"criterion = {criterion!r}; allowed: {', '.join(SHOWER_CRITERIA)}")
     defaults = DEFAULT_SAMPLES_STOPPED if getattr(exp, "source_type", "horn") == "stopped" else DEFAULT_SAMPLES
+    if samples is not None:
+        check_samples(samples, maximum=SAMPLES_MAX)
+    target = resolve_target(exp, model, samples, allocation, target_mc_error)
     samples = check_samples(defaults[family] if samples is None else samples, maximum=SAMPLES_MAX)
     npm = check_samples(DEFAULT_N_PER_MESON[family] if n_per_meson is None else n_per_meson, "n_per_meson")
     if not isinstance(dirt, bool):
@@ -283,7 +358,8 @@ def predict_signal(
 
     response = response_for(exp.detector, criterion)
     mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
-                          n_per_meson=npm, criterion=criterion, decays=decays, smear=smear, dirt=dirt)
+                          n_per_meson=npm, criterion=criterion, decays=decays, smear=smear, dirt=dirt,
+                          target_mc_error=target)
     alloc = getattr(mesons, "allocation", None)
     _warn_small_samples(model, samples, alloc)
     t1 = time.perf_counter()
@@ -307,7 +383,10 @@ def predict_signal(
     weight_fn = res.weight_fn
     info: dict[str, Any] = {
         "stages_per_pot": res.info,
-        "samples": samples,
+        "samples": samples if alloc is None or target is None else alloc.total,
+        "target_mc_error": target,
+        "samples_rule": ("chosen from the pilot for target_mc_error (at most the default samples = "
+                         f"{samples})" if target is not None else "fixed samples"),
         "allocation": alloc.describe() if alloc is not None else {"method": "even"},
         "primaries_per_species": primaries_per_species(model, samples, alloc),
         "n_per_meson": npm,

@@ -525,6 +525,16 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
     out["coupling_product_ref"] = np.full(k, xref)
     out["seed"] = np.full(k, spec.seed, dtype=np.int64)
     out["samples"] = np.full(k, -1 if spec.samples is None else spec.samples, dtype=np.int64)
+    # primaries actually simulated per mode and the target MC error that chose them (0: fixed
+    # samples, as target_mc_error = 0 means "off"); predictors without this bookkeeping (toy)
+    # give -1 / 0
+    tgt = 0.0
+    for mode in MODES:
+        info = getattr(signals.get(mode), "info", None) or {}
+        out[f"samples_{mode}"] = np.full(k, int(info.get("samples", -1)), dtype=np.int64)
+        if info.get("target_mc_error") is not None:
+            tgt = float(info["target_mc_error"])
+    out["target_mc_error"] = np.full(k, tgt)
     out["version"] = [__version__] * k
     return out
 

@@ -17,7 +17,8 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
 @mode_option
 @model_options
 @click.option("--samples", "-n", type=click.IntRange(min=1), default=None,
-              help="Primary mesons to simulate (default: per model family, <= 2% MC error on the benchmarks).")
+              help="Primary mesons to simulate (default: chosen for --target-mc-error for scalar/pseudoscalar/"
+                   "long-lived models, a fixed size per family otherwise).")
 @seed_option
 @json_option
 @click.option("--plot", "plot_dir", type=click.Path(file_okay=False), default=None,
@@ -37,8 +38,14 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
                    "allocation; default for scalar/pseudoscalar/long-lived models), even (previous "
                    "split; default for idm), or fractions summing to 1 such as pi+=0.4,pi-=0.2,K+=0.3,K-=0.1 "
                    "(every contributing species needs a positive fraction).")
+@click.option("--target-mc-error", "target_mc_error", type=click.FloatRange(min=0.0, max=1.0, max_open=True),
+              default=None, metavar="REL",
+              help="Choose the number of primary mesons from the importance-allocation pilot for this relative "
+                   "MC error of the events at 200-1250 MeV (dump mode: all events); default 0.02 for "
+                   "scalar/pseudoscalar/long-lived models when --samples is not given, 0 = fixed default samples. "
+                   "Stated in the output (target_mc_error, samples).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
-            criterion, coupling_product, dirt, allocation):
+            criterion, coupling_product, dirt, allocation, target_mc_error):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
     LAr TPC (MicroBooNE, SBND, ICARUS) also events by topology and shower energy/angle histograms."""
     from mesonportal.analysis.events_io import EVENT_SUFFIXES
@@ -57,7 +64,8 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         sample = predict(experiment, mode, model, samples=samples, seed=seed,
-                         progress=sys.stderr.isatty(), criterion=criterion, dirt=dirt, allocation=allocation)
+                         progress=sys.stderr.isatty(), criterion=criterion, dirt=dirt, allocation=allocation,
+                         target_mc_error=target_mc_error)
     for w in caught:
         click.echo(f"mesonportal: warning: {w.message}", err=True)
     if events_path:
@@ -133,6 +141,9 @@ def _summary(sample, model, coupling_product=None) -> None:
         t.add_row("dirt included", "yes" if conv.get("dirt") else "no")
         t.add_row("response", str(conv.get("response")))
     t.add_row("MC events", str(len(sample)))
+    tgt = sample.info.get("target_mc_error")
+    t.add_row("primary mesons", f"{sample.info.get('samples')}" + (f" (chosen for target MC error {tgt:g})"
+                                                                    if tgt is not None else ""))
     t.add_row("time [s]", f"{sample.info['timing_s']['total']:.2f}")
     con.print(t)
     edges, counts, sumw2 = sample.histogram("enu_qe", coupling_product)

@@ -70,7 +70,10 @@ def _parent_kinematics(parent_p4: Array) -> tuple[Array, Array, Array, Array]:
     beta = p / e
     inv_g2 = m2 / (e * e)  # 1/γ² = m²/E² (exact, no 1 − β² cancellation)
     gamma = e / np.sqrt(m2)
-    bhat = np.where(p[:, None] > 0.0, p3 / np.where(p > 0.0, p, 1.0)[:, None], np.array([0.0, 0.0, 1.0]))
+    bhat = p3 / np.where(p > 0.0, p, 1.0)[:, None]
+    still = p <= 0.0
+    if still.any():
+        bhat[still] = (0.0, 0.0, 1.0)
     return beta, gamma, inv_g2, bhat
 
 
@@ -197,11 +200,12 @@ def force_towards_sphere(
 
 
 # ------------------------------------------------------------------------- rest-frame band
-def _cos_star(beta, gamma, inv_g2, e0, p0, m, theta, branch: int):
+def _cos_star(beta, gamma, inv_g2, e0, p0, m, theta, branch: int, cs=None):
     """Rest-frame cos θ* of the daughter emitted at lab angle ``theta`` to the boost axis on the
     forward (``branch=+1``, larger lab momentum) or backward (−1) kinematic branch.  Uses the
-    roots of :func:`lab_momenta_along` and cos θ* = γ(p cos θ − β E)/p0."""
-    c, s = np.cos(theta), np.sin(theta)
+    roots of :func:`lab_momenta_along` and cos θ* = γ(p cos θ − β E)/p0.  ``cs``: (cos θ, sin θ)
+    if already known."""
+    c, s = (np.cos(theta), np.sin(theta)) if cs is None else cs
     a = inv_g2 + beta * beta * s * s
     eg = e0 / gamma
     sq = np.sqrt(np.clip(eg * eg - m * m * a, 0.0, None))
@@ -257,10 +261,26 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     cone = cone_to_sphere(vtx, center, radius)
     beta, gamma, inv_g2, bhat = _parent_kinematics(pp4)
     at_rest = beta <= 0.0
-    bhat = np.where(at_rest[:, None], cone.axis, bhat)
     ax = cone.axis
+    any_rest = bool(at_rest.any())
+    if any_rest:
+        bhat[at_rest] = ax[at_rest]  # bhat is a fresh array
     cos_psi = np.clip(np.einsum("ij,ij->i", bhat, ax), -1.0, 1.0)
-    sin_psi = np.linalg.norm(np.cross(bhat, ax), axis=1)
+    # |β̂ × â| from the components (no (N, 3) temporaries)
+    bx, by, bz = bhat[:, 0], bhat[:, 1], bhat[:, 2]
+    axx, axy, axz = ax[:, 0], ax[:, 1], ax[:, 2]
+    c0 = by * axz
+    c0 -= bz * axy
+    c1 = bz * axx
+    c1 -= bx * axz
+    c2 = bx * axy
+    c2 -= by * axx
+    c0 *= c0
+    c1 *= c1
+    c2 *= c2
+    c0 += c1
+    c0 += c2
+    sin_psi = np.sqrt(c0, out=c0)
     psi = np.arctan2(sin_psi, cos_psi)
     inside = cone.cos_half_angle <= -1.0
     sin_a = np.sqrt(np.clip(cone.one_minus_cos * (2.0 - cone.one_minus_cos), 0.0, None))
@@ -276,18 +296,21 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     th_max = np.where(fast, np.arccos(np.clip(cmax, -1.0, 1.0)), np.pi)
     th_h = np.minimum(th_hi, th_max)
     empty = fast & (th_lo >= th_max)
-    c1_lo = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_h, +1)
-    c1_hi = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_lo, +1)
+    cs_h = (np.cos(th_h), np.sin(th_h))
+    cs_lo = (np.cos(th_lo), np.sin(th_lo))
+    c1_lo = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_h, +1, cs_h)
+    c1_hi = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_lo, +1, cs_lo)
     # backward branch only exists for fast parents: evaluate it on those rows only
     c2_lo = np.zeros(n)
     c2_hi = np.zeros(n)
     f = np.flatnonzero(fast)
     if f.size:
         args = (beta[f], gamma[f], inv_g2[f], e0[f], p0[f], mm[f])
-        c2_lo[f] = _cos_star(*args, th_lo[f], -1)
-        c2_hi[f] = _cos_star(*args, th_h[f], -1)
-    c1_lo = np.where(at_rest, np.cos(th_hi), c1_lo)
-    c1_hi = np.where(at_rest, np.cos(th_lo), c1_hi)
+        c2_lo[f] = _cos_star(*args, th_lo[f], -1, (cs_lo[0][f], cs_lo[1][f]))
+        c2_hi[f] = _cos_star(*args, th_h[f], -1, (cs_h[0][f], cs_h[1][f]))
+    if any_rest:
+        c1_lo[at_rest] = np.cos(th_hi[at_rest])
+        c1_hi[at_rest] = cs_lo[0][at_rest]
     l1 = np.clip(c1_hi - c1_lo, 0.0, None)
     l2 = np.where(fast & ~at_rest, np.clip(c2_hi - c2_lo, 0.0, None), 0.0)
     ltot = np.where(empty | (p0 <= 0.0), 0.0, l1 + l2)
@@ -315,11 +338,11 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
             "one_minus_cos", "fast")
     if idx is None:
         b = {k: band[k] for k in scal}
-        e1, e2, bh, axv = band["e1"], band["e2"], band["bhat"], ax
+        e1, e2, bh = band["e1"], band["e2"], band["bhat"]
         n = len(ax)
     else:
         b = {k: band[k][idx] for k in scal}
-        e1, e2, bh, axv = band["e1"][idx], band["e2"][idx], band["bhat"][idx], None
+        e1, e2, bh = band["e1"][idx], band["e2"][idx], band["bhat"][idx]
         ax1, ax2, ax3 = ax1[idx], ax2[idx], ax3[idx]
         n = len(idx)
     u1, u2 = rng.random(n), rng.random(n)
@@ -340,13 +363,15 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     in_cone = b["inside"] | (one_minus <= b["one_minus_cos"])
     w = np.where(in_cone & (pl > 0), 0.5 * b["ltot"] * b["dphi"] / np.pi, 0.0)
     ok = w > 0
-    p4 = np.zeros((n, 4))
+    p4 = np.empty((n, 4))
     p4[:, 0] = np.where(ok, np.sqrt(pl * pl + m * m), 0.0)
-    p4[:, 1:] = np.where(ok[:, None], p3, 0.0)
-    n_roots = np.where(b["fast"], 2, 1).astype(np.int64)
-    if axv is None:
-        axv = ax[idx]
-    return ForcedEmission(p4, np.where(ok[:, None], d, axv), w, n_roots)
+    p4[:, 1:] = p3
+    bad = ~ok
+    if bad.any():
+        p4[bad, 1:] = 0.0
+        d[bad] = ax[bad] if idx is None else ax[idx[bad]]
+    n_roots = b["fast"].astype(np.int64) + 1
+    return ForcedEmission(p4, d, w, n_roots)
 
 
 def _frame(axis: Array) -> tuple[Array, Array]:

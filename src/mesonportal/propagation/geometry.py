@@ -161,7 +161,10 @@ def cone_to_sphere(points: ArrayLike, center: ArrayLike, radius: float) -> Cone:
     dist = np.sqrt(np.einsum("ij,ij->i", rel, rel))
     inside = dist <= r
     safe = np.where(inside, 1.0, dist)
-    axis = np.where(inside[:, None], np.array([0.0, 0.0, 1.0]), rel / safe[:, None])
+    axis = rel
+    axis /= safe[:, None]  # rel is a fresh array
+    if inside.any():
+        axis[inside] = (0.0, 0.0, 1.0)
     s2 = np.where(inside, 1.0, (r / safe) ** 2)  # sin² α
     cos_a = np.sqrt(1.0 - s2)
     # 1 − cos α = sin²α / (1 + cos α): no cancellation for distant spheres
