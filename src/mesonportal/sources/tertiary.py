@@ -51,8 +51,6 @@ from mesonportal.sources.mars import mars_tables
 #: parent types and the fraction of samples spent on each (weights are divided by it)
 PARENTS = ("proton", "neutron", "pi+", "pi-")
 PARENT_FRACTIONS = (0.35, 0.25, 0.2, 0.2)
-#: with ``target.tertiary_in_horn``: fraction of the tertiary samples spent on the horn aluminium
-HORN_SAMPLE_FRACTION = 0.5
 _MIRROR = {211: -211, -211: 211}
 
 
@@ -153,7 +151,9 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     """Sample ``n`` tertiary ``pdgid`` mesons made in the target.
 
     Returns (vertex (n,3) cm, direction (n,3), p [MeV], weight, parent PDG code) where the mean of
-    the weights over the samples (sum / n) is the tertiary ``pdgid`` yield per POT. Entries with zero weight are kept (callers drop them).
+    the weights over the samples (sum / n) is the tertiary ``pdgid`` yield per POT. With
+    ``target.tertiary_in_horn`` the arrays have 2n entries: the n target entries, then the n entries of the
+    same parents re-interacting in the horn aluminium (the sum / n stays the yield per POT). Entries with zero weight are kept (callers drop them).
     """
     t = experiment.target
     p_beam = _beam.beam_momentum_gev(experiment)
@@ -206,21 +206,25 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     w_m = 2.0 * np.pi * np.sin(tm) * f * 1e-3 / q / sig_norm
     ok = (p_in >= min_momentum_mev) & (p_int > 0)
     w_tot = np.where(ok, rate * w * p_int * w_m, 0.0)
-    if t.tertiary_in_horn:
-        # a fraction HORN_SAMPLE_FRACTION of the samples goes to re-interactions in the horn aluminium
-        horn = rng.random(n) < HORN_SAMPLE_FRACTION
-        w_tot = np.where(horn, 0.0, w_tot / (1.0 - HORN_SAMPLE_FRACTION))
-        h = np.nonzero(horn & (p_in >= min_momentum_mev))[0]
-        if len(h):
-            vh, wh = _horn_interactions(experiment, rng, v0[h], d_par[h], s_exit[h], lam[h], nucleon[h], p_in[h])
-            x_f = spectra.feynman_x(pm[h], tm[h], _mass(pdgid), pin_gev[h])
-            scale_a = (experiment.horn.conductor_mass_number / t.mass_number) ** _beam.a_scaling_alpha(x_f)
-            v1[h] = vh
-            w_tot[h] = rate * w[h] * wh * w_m[h] * scale_a / _sigma_ratio_al_be(experiment) / HORN_SAMPLE_FRACTION
     phi2 = rng.uniform(0.0, 2.0 * np.pi, n)
     st2 = np.sin(tm)
     d_m = rotate_to_axis(np.column_stack([st2 * np.cos(phi2), st2 * np.sin(phi2), np.cos(tm)]), d_par)
-    return v1, d_m, pm, w_tot, parent_codes
+    if not t.tertiary_in_horn:
+        return v1, d_m, pm, w_tot, parent_codes
+    # the same parent samples, if they leave the Be without interacting, may interact in the horn aluminium: a
+    # second entry per sample with the same meson (p, θ) relative to the parent (the random numbers of the target
+    # part above are untouched, so switching this on leaves it identical)
+    v_al = v1.copy()
+    w_al = np.zeros(n)
+    h = np.nonzero(p_in >= min_momentum_mev)[0]
+    if len(h):
+        vh, wh = _horn_interactions(experiment, rng, v0[h], d_par[h], s_exit[h], lam[h], nucleon[h], p_in[h])
+        x_f = spectra.feynman_x(pm[h], tm[h], _mass(pdgid), pin_gev[h])
+        scale_a = (experiment.horn.conductor_mass_number / t.mass_number) ** _beam.a_scaling_alpha(x_f)
+        v_al[h] = vh
+        w_al[h] = rate * w[h] * wh * w_m[h] * scale_a / _sigma_ratio_al_be(experiment)
+    return (np.concatenate([v1, v_al]), np.concatenate([d_m, d_m]), np.concatenate([pm, pm]),
+            np.concatenate([w_tot, w_al]), np.concatenate([parent_codes, parent_codes]))
 
 
 __all__ = ["tertiary_mesons", "PARENTS", "PARENT_FRACTIONS"]
