@@ -66,7 +66,7 @@ def test_nue_integral_within_30_percent(nu_flux, official):
     assert abs(cmp["integral_ratio"] - 1.0) <= 0.30 + 2 * cmp["integral_ratio_err"], cmp["integral_ratio"]
 
 
-@pytest.mark.xfail(strict=True, reason="known deficit (ratio 0.64 with tertiary production in the target and the horn "
+@pytest.mark.xfail(strict=True, reason="known deficit (ratio 0.65 with tertiary production in the target and the horn "
                    "aluminium and the G4BNB collimator, docs/flux_validation.md): a charge-symmetric deficit of nu_mu and nu_mu-bar below 0.2 GeV "
                    "(~1e-11 /cm2/POT each) that no modelled piece explains")
 def test_numubar_integral_within_30_percent(nu_flux, official):
