@@ -181,3 +181,26 @@ def test_fit_with_microboone_json(capsys, patched):
     assert j["prediction_conventions"] == {} or "dirt" in j["prediction_conventions"]
     rc, out, err = run(capsys, "fit", "--benchmark", "idm-double", "--with", "microboone")
     assert rc == 0 and "microboone at the MiniBooNE best fit" in out and "95% CL" in out
+
+
+def test_reproduce_highenergy_flag_reaches_the_lens(capsys, patched, tmp_path, monkeypatch):
+    """`reproduce --highenergy` asks the lens entries for the CHARM-II/T2K/MINERvA/DUNE columns
+    (issue #16); without the flag they are not computed (cost: Pythia 8 tables)."""
+    import mesonportal.analysis.compare as compare
+
+    patched()
+    seen = []
+
+    def entry(name, **kw):
+        seen.append((name, kw.get("highenergy")))
+        return {"row": {"hypothesis": name, "kind": "benchmark", "status": "stub"}, "hist": None, "systematics": None}
+
+    monkeypatch.setattr(compare, "benchmark_entry", entry)
+    monkeypatch.setattr(compare, "run_compare", lambda *a, **kw: seen.append(("run_compare", kw.get("highenergy"))))
+    for flag, expected in ((["--highenergy"], True), ([], False)):
+        seen.clear()
+        rc, _out, err = run(capsys, "reproduce", "--out", str(tmp_path / f"r{expected}"), "--benchmarks", "scalar",
+                            "--samples", "100", "--no-plots", "--no-stopped", "--no-other-experiments",
+                            "--workers", "1", *flag)
+        assert rc == 0, err
+        assert ("scalar", expected) in seen and ("run_compare", expected) in seen

@@ -84,7 +84,7 @@ def clean_previous_outputs(outdir: Path) -> list[Path]:
 
 def _benchmark_job(name: str, *, experiment, samples: int | None, seed: int, plots: bool, constraints: tuple[str, ...],
                    other_experiments: tuple[str, ...], dirt: bool, lens: bool, stopped: bool, outdir: str,
-                   progress=None) -> dict[str, Any]:
+                   highenergy: bool = False, progress=None) -> dict[str, Any]:
     """Everything the main job computes for one benchmark, in this process: the fit (ν+ν̄, dump,
     constraints), ``<out>/<name>/fit.json`` and plots, the other BNB experiments at the best fit,
     the lens entry (:func:`mesonportal.analysis.compare.benchmark_entry`, reusing the fit) and
@@ -148,7 +148,7 @@ def _benchmark_job(name: str, *, experiment, samples: int | None, seed: int, plo
     if lens:
         from mesonportal.analysis.compare import benchmark_entry
 
-        out["lens"] = benchmark_entry(name, fit=fit, samples=samples, seed=seed, dirt=dirt,
+        out["lens"] = benchmark_entry(name, fit=fit, samples=samples, seed=seed, dirt=dirt, highenergy=highenergy,
                                       status=(lambda m: progress("lens", m)) if progress else None)
     del fit
     release()
@@ -242,6 +242,7 @@ def reproduce(
     dirt: bool = True,
     lens: bool = True,
     workers: int = 1,
+    highenergy: bool = False,
 ) -> list[dict]:
     """Fit ``benchmarks`` and write the results directory; returns the summary rows.
     ``progress``: optional callable(benchmark, message); ``stopped``: add the stopped-pion section
@@ -249,7 +250,9 @@ def reproduce(
     fit (verdict in the report); ``other_experiments``: predicted events (per topology for LAr
     TPCs) at each best fit; ``dirt``: include up-scattering in the dirt (iDM).
     ``lens``: also write the MiniBooNE lens (``<out>/compare/``,
-    :func:`mesonportal.analysis.compare.run_compare`) reusing the fits.
+    :func:`mesonportal.analysis.compare.run_compare`) reusing the fits; ``highenergy``: the lens
+    also gets the CHARM-II, T2K ND280, MINERvA and DUNE ND columns (docs/highenergy.md; a cold run
+    first builds the four Pythia 8 tables, ≈ 50 s, hence off by default).
     ``workers``: processes (≥ 1).  With 2 or more, the benchmark groups of :func:`_groups` (the
     long-lived X models and the iDM models) run side by side — this process takes the first
     group, worker processes the others; every number is computed exactly as in one process
@@ -265,7 +268,7 @@ def reproduce(
     use_lens = bool(lens and experiment == "miniboone")
     options = {"experiment": experiment, "samples": samples, "seed": seed, "plots": plots,
                "constraints": tuple(constraints), "other_experiments": tuple(other_experiments), "dirt": dirt,
-               "lens": use_lens, "stopped": stopped, "outdir": str(outdir)}
+               "lens": use_lens, "stopped": stopped, "outdir": str(outdir), "highenergy": bool(highenergy)}
     t0 = time.perf_counter()
     groups = _groups(tuple(benchmarks)) if workers > 1 else [tuple(benchmarks)]
     groups = groups if len(groups) > 1 else [tuple(benchmarks)]
@@ -296,7 +299,7 @@ def reproduce(
         from mesonportal.analysis.compare import run_compare
 
         cdir = outdir / "compare"
-        run_compare(cdir, benchmarks, samples=samples, seed=seed, plots=plots, dirt=dirt,
+        run_compare(cdir, benchmarks, samples=samples, seed=seed, plots=plots, dirt=dirt, highenergy=highenergy,
                     precomputed={n: jobs[n]["lens"] for n in benchmarks},
                     status=(lambda m: progress("lens", m)) if progress else None)
         written += sorted(p for p in cdir.rglob("*") if p.is_file())
@@ -377,11 +380,14 @@ def _run_parallel(groups: list[tuple[str, ...]], options: dict[str, Any], progre
               help="Include up-scattering in the upstream dirt (inelastic DM).")
 @click.option("--no-other-experiments", is_flag=True,
               help="Skip the MicroBooNE constraint and the MicroBooNE/SBND/ICARUS predictions.")
+@click.option("--highenergy", is_flag=True,
+              help="Add the CHARM-II, T2K ND280, MINERvA and DUNE ND columns to the lens (needs the pythia8mc "
+                   "extra; a cold run first builds the Pythia 8 tables, about 50 s).")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               help="Processes: the long-lived-X and the iDM benchmarks run side by side with 2 "
                    "(default: 2 with >= 2 usable cores and >= 4 GiB available memory, else 1); identical results.")
 def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, dirt, no_other_experiments, no_lens,
-            workers):
+            workers, highenergy):
     """Fit all shipped benchmarks to the MiniBooNE excess and write results/ (JSON, plots, report.md)."""
     from rich.console import Console
 
@@ -401,7 +407,7 @@ def command(out, benchmarks, samples, seed, experiment, no_plots, no_stopped, di
         kw = {"constraints": (), "other_experiments": ()} if no_other_experiments else {}
         rows = reproduce(out, names, experiment=experiment, samples=samples, seed=seed,
                          plots=not no_plots, progress=progress, stopped=not no_stopped, dirt=dirt, lens=not no_lens,
-                         workers=default_workers() if workers is None else workers, **kw)
+                         workers=default_workers() if workers is None else workers, highenergy=highenergy, **kw)
     con = Console()  # terminal width, or 80 columns (COLUMNS) when piped
     con.print(rich_table(rows, title=f"MiniBooNE excess fits ({time.perf_counter() - t0:.0f} s)",
                          compact=con.width < 150))
