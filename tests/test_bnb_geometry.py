@@ -164,7 +164,8 @@ def _toml_with(tmp_path, geometry_dir, extra=""):
     from mesonportal.experiments.config import _shipped_dir
 
     text = (_shipped_dir() / "miniboone.toml").read_text()
-    text = text.replace('geometry = "bnb_official"', f'geometry = "{geometry_dir}"{extra}')
+    # the first occurrence is horn.geometry (decay_region.geometry stays the bundled collimator)
+    text = text.replace('geometry = "bnb_official"', f'geometry = "{geometry_dir}"{extra}', 1)
     p = tmp_path / "exp.toml"
     p.write_text(text)
     return p

@@ -42,6 +42,8 @@ def test_kminus_from_mars_not_the_old_factor():
 
 
 def test_tertiary_deterministic_and_fraction(exp_t):
+    # target re-interactions only (the horn-aluminium part: test_tertiary_in_horn_*)
+    exp_t = dataclasses.replace(exp_t, target=dataclasses.replace(exp_t.target, tertiary_in_horn=False))
     a = tertiary_mesons(exp_t, 211, 20_000, np.random.default_rng(5))
     b = tertiary_mesons(exp_t, 211, 20_000, np.random.default_rng(5))
     for x, y in zip(a, b):
@@ -68,6 +70,7 @@ def test_tertiary_deterministic_and_fraction(exp_t):
 
 
 def test_tertiary_in_transport_bookkeeping(exp_t):
+    exp_t = dataclasses.replace(exp_t, target=dataclasses.replace(exp_t.target, tertiary_in_horn=False))
     s = simulate_mesons(exp_t, "nu", 14_000, np.random.default_rng(3), species=[211, -211])
     for name, dd in s.summary.items():
         assert sum(dd[f] for f in FATES) == pytest.approx(dd["produced"], rel=1e-9), name
@@ -92,6 +95,10 @@ def test_cavity_config_and_effect(tmp_path):
         load_experiment(bad)
     # sideways-leaving pi- fly on through air: more decays in flight, same produced weight (exact bookkeeping)
     e = dataclasses.replace(e, target=dataclasses.replace(e.target, tertiary_production=False))
+    # without the cavity the G4BNB collimator (which starts at its downstream face) is replaced by the former
+    # 30 cm cylinder to z = 259 cm in both runs
+    dr0 = dataclasses.replace(e.decay_region, geometry=None, apertures=None, z_start_cm=259.0, collimator_radius_cm=30.0)
+    e = dataclasses.replace(e, decay_region=dr0)
     e0 = dataclasses.replace(e, horn=dataclasses.replace(e.horn, cavity=None))
     s0 = simulate_mesons(e0, "nu", 8_000, np.random.default_rng(4), species=[-211])
     s1 = simulate_mesons(e, "nu", 8_000, np.random.default_rng(4), species=[-211])
@@ -99,3 +106,44 @@ def test_cavity_config_and_effect(tmp_path):
     assert d1["produced"] == pytest.approx(d0["produced"], rel=1e-12)
     assert d1["decay_in_flight"] > d0["decay_in_flight"]
     assert sum(d1[f] for f in FATES) == pytest.approx(d1["produced"], rel=1e-9)
+
+
+def test_tertiary_in_horn_aluminium_chord(exp_t):
+    # A parent leaving the Be radially at polar angle th crosses the inner conductor (r = 1.9-2.2 cm) and the outer
+    # conductor (r = 30-32.54 cm) of the cylindrical part of the official horn (data/bnb_official/horn.txt): Al path
+    # L = (0.3 + 2.54)/sin th; interaction probability 1 - exp(-L/lambda_I(Al)), lambda = 39.70 cm (PDG). Exact.
+    from mesonportal.sources.tertiary import _horn_interactions
+
+    th = np.array([1.0, 1.2, 1.4])
+    n = len(th)
+    v0 = np.tile([0.0, 0.0, 20.0], (n, 1))  # target coordinates: z_horn = 23.49 cm
+    d = np.column_stack([np.sin(th), np.zeros(n), np.cos(th)])
+    vtx, wf = _horn_interactions(exp_t, np.random.default_rng(1), v0, d, np.zeros(n), np.ones(n),
+                                 np.zeros(n, dtype=bool), np.full(n, 5000.0))
+    length = (2.2 - 1.9 + 32.54 - 30.0) / np.sin(th)
+    np.testing.assert_allclose(wf, -np.expm1(-length / 39.70), rtol=1e-9)
+    r = np.hypot(vtx[:, 0], vtx[:, 1])
+    assert np.all(((r >= 1.9 - 1e-9) & (r <= 2.2 + 1e-9)) | ((r >= 30.0 - 1e-9) & (r <= 32.54 + 1e-9)))
+
+
+def test_tertiary_in_horn_yield_and_config(exp_t, tmp_path):
+    # The horn-aluminium entries come after the target entries, which stay identical (same random numbers);
+    # the aluminium vertices lie in the horn conductor (r_in <= r <= 32.54 cm), weights finite and >= 0.
+    e0 = dataclasses.replace(exp_t, target=dataclasses.replace(exp_t.target, tertiary_in_horn=False))
+    n = 30_000
+    a0 = tertiary_mesons(e0, 211, n, np.random.default_rng(8))
+    a1 = tertiary_mesons(exp_t, 211, n, np.random.default_rng(8))
+    for x0, x1 in zip(a0, a1):
+        assert len(x1) == 2 * n
+        np.testing.assert_array_equal(x0, x1[:n])
+    v, w = a1[0][n:], a1[3][n:]
+    assert np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0
+    r = np.hypot(v[w > 0, 0], v[w > 0, 1])
+    assert np.all((r >= 1.9 - 1e-6) & (r <= 32.54 + 1e-6))
+    from mesonportal.experiments.config import _read_source
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(_read_source("miniboone")[0].replace("conductor_density_g_cm3 = 2.699", ""))
+    with pytest.raises(ConfigError, match="tertiary_in_horn") as exc:
+        load_experiment(bad)
+    assert "\n" not in str(exc.value)

@@ -101,7 +101,8 @@ def neutrino_flux(
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
     ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ..., "muon_stop": ...}``; for the
     target modes of a horn beam also the beam-model keys ``tertiary_production``,
-    ``pi_minus_parametrisation`` and ``horn_cavity`` of the experiment's TOML) added.
+    ``pi_minus_parametrisation``, ``horn_cavity`` and ``decay_region_geometry`` (the collimator table's
+    name, or ``"cylinder"`` for the z_start_cm/collimator_radius_cm approximation) of the experiment's TOML) added.
     """
     from mesonportal.analysis.flux import neutrino_flux as _flux
     from mesonportal.cache import cached_mesons
@@ -142,7 +143,9 @@ def neutrino_flux(
         # beam-model conventions of a horn beam (experiments/<name>.toml, docs/sources.md)
         flux["conventions"].update(tertiary_production=bool(exp.target.tertiary_production),
                                    pi_minus_parametrisation=exp.target.pi_minus_parametrisation,
-                                   horn_cavity=exp.horn.cavity is not None)
+                                   horn_cavity=exp.horn.cavity is not None,
+                                   decay_region_geometry=(exp.decay_region.geometry or "cylinder")
+                                   if exp.decay_region is not None else None)
     return flux
 
 

@@ -80,7 +80,7 @@ def _locate(name_or_path: str, filename: str) -> tuple[str, str]:
     if not d.is_dir():
         raise ConfigError(
             f"geometry {name_or_path!r} is neither a bundled geometry ({', '.join(BUNDLED_GEOMETRIES)}) "
-            f"nor a directory holding horn.txt and target.txt"
+            f"nor a directory holding {filename}"
         )
     if not p.is_file():
         raise ConfigError(f"geometry directory {name_or_path!r} has no {filename}")
@@ -222,5 +222,50 @@ def check_target_in_horn(horn: HornTable, z_start_cm: float, length_cm: float, r
                           f"along the target, {horn.source})")
 
 
-__all__ = ["HornTable", "TargetTable", "BUNDLED_GEOMETRIES", "SURFACES", "parse_horn_table", "parse_target_table",
+@dataclass(frozen=True)
+class CollimatorTable:
+    """Conical air apertures downstream of the horn cavity (horn coordinates, cm), steel outside.
+
+    ``rows`` = ((z_start, z_end, r_start, r_end), ...), contiguous in z; the radius is linear in z
+    within a row."""
+
+    source: str
+    rows: tuple[tuple[float, float, float, float], ...]
+
+
+def parse_collimator_table(text: str, origin: str) -> CollimatorTable:
+    """Parse and validate a collimator table ``z_start_cm z_end_cm r_start_cm r_end_cm`` (one row per
+    conical aperture, contiguous, z increasing, radii > 0)."""
+    rows: list[tuple[float, float, float, float]] = []
+    names = ("z_start_cm", "z_end_cm", "r_start_cm", "r_end_cm")
+    for row, tok in _data_rows(text):
+        if len(tok) != 4:
+            raise ConfigError(f"{origin}: row {row}: expected 4 columns ({' '.join(names)}), got {len(tok)}")
+        v = tuple(_number(origin, row, t, n) for t, n in zip(tok, names))
+        if v[1] <= v[0]:
+            raise ConfigError(f"{origin}: row {row}: z_end_cm = {v[1]:g} must exceed z_start_cm = {v[0]:g}")
+        if v[2] <= 0 or v[3] <= 0:
+            raise ConfigError(f"{origin}: row {row}: radii must be > 0 (r_start_cm = {v[2]:g}, r_end_cm = {v[3]:g})")
+        if rows and abs(v[0] - rows[-1][1]) > 0.01:
+            raise ConfigError(f"{origin}: row {row}: z_start_cm = {v[0]:g} must equal the previous row's "
+                              f"z_end_cm = {rows[-1][1]:g} (contiguous apertures)")
+        rows.append(v)  # type: ignore[arg-type]
+    if not rows:
+        raise ConfigError(f"{origin}: no collimator rows")
+    return CollimatorTable(origin, tuple(rows))
+
+
+def load_collimator_table(name_or_path: str) -> CollimatorTable:
+    """Collimator table (``collimator.txt``) of a bundled geometry name or a user directory."""
+    key = (name_or_path, "collimator")
+    if key in _BUNDLED_CACHE:
+        return _BUNDLED_CACHE[key]  # type: ignore[return-value]
+    text, origin = _locate(name_or_path, "collimator.txt")
+    table = parse_collimator_table(text, origin)
+    if name_or_path in BUNDLED_GEOMETRIES:
+        _BUNDLED_CACHE[key] = table
+    return table
+
+
+__all__ = ["HornTable", "CollimatorTable", "parse_collimator_table", "load_collimator_table", "TargetTable", "BUNDLED_GEOMETRIES", "SURFACES", "parse_horn_table", "parse_target_table",
            "load_horn_table", "load_target_table", "check_target_in_horn"]

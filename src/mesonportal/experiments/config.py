@@ -19,7 +19,13 @@ from typing import Any
 import numpy as np
 
 from mesonportal.exceptions import ConfigError, ParameterError, UnknownExperimentError
-from mesonportal.experiments.bnb_geometry import HornTable, check_target_in_horn, load_horn_table, load_target_table
+from mesonportal.experiments.bnb_geometry import (
+    HornTable,
+    check_target_in_horn,
+    load_collimator_table,
+    load_horn_table,
+    load_target_table,
+)
 
 from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-exported)
 
@@ -59,6 +65,7 @@ class Target:
     tertiary_production: bool = False  # re-interactions of secondary hadrons (sources/tertiary.py)
     tertiary_min_momentum_mev: float = 1000.0  # parents below this momentum make no tertiaries (MeV/c)
     tertiary_sample_fraction: float = 0.3  # tertiary samples per primary sample of each species
+    tertiary_in_horn: bool = False  # tertiaries also from parents re-interacting in the horn aluminium
     pi_minus_parametrisation: str = "table_vi"  # pi- SW set (sources/spectra.py PI_MINUS_SETS)
 
     @property
@@ -107,6 +114,8 @@ class Horn:
     inner_conductor_absorption_length_cm: float = math.inf  # meson absorption length in the conductor (cm)
     # air cavity around the horn (x_half_width, y_min, y_max, z_min, z_max; horn coordinates, cm) or None
     cavity: tuple[float, ...] | None = None
+    conductor_mass_number: float | None = None  # A of the conductor nucleus (Al), for target.tertiary_in_horn
+    conductor_density_g_cm3: float | None = None  # g/cm^3
 
     @property
     def z_offset_cm(self) -> float:
@@ -134,11 +143,21 @@ class Horn:
 
 @dataclass(frozen=True)
 class DecayRegion:
+    """Decay region after the horn (cm; z in target coordinates except ``apertures``).
+
+    Without ``apertures``: a cylindrical collimator of ``collimator_radius_cm`` from the horn end to
+    ``z_start_cm``, then the pipe. With ``apertures`` (from ``geometry``, e.g. the G4BNB collimator):
+    the horn's air cavity up to its downstream face, then the conical apertures
+    ((z_start, z_end, r_start, r_end), horn coordinates), then the pipe from ``z_start_cm`` (= the
+    last aperture's end, target coordinates) to ``absorber_z_cm``."""
+
     z_start_cm: float
     pipe_radius_cm: float
     absorber_z_cm: float
     collimator_radius_cm: float = math.inf  # aperture between horn end and z_start (cm)
     absorption_length_cm: float = math.inf  # meson absorption length of the pipe gas (cm)
+    geometry: str | None = None  # name/directory of the collimator table, or None
+    apertures: tuple[tuple[float, float, float, float], ...] | None = None  # horn coordinates (cm)
 
 
 @dataclass(frozen=True)
@@ -377,7 +396,8 @@ def _build(spec, origin: str) -> Experiment:
         horn = Horn(current_ka=dict(h.current_ka), geometry=h.geometry, table=table, target_z_start_cm=tgt.z_start_cm,
                     target_shift_cm=h.target_shift_cm,
                     inner_conductor_absorption_length_cm=_inf(h.inner_conductor_absorption_length_cm),
-                    cavity=_cavity(h.cavity, origin))
+                    cavity=_cavity(h.cavity, origin), conductor_mass_number=h.conductor_mass_number,
+                    conductor_density_g_cm3=h.conductor_density_g_cm3)
         check_target_in_horn(table, tgt.z_start_cm + horn.target_shift_cm, dims["length_cm"], dims["radius_cm"],
                              f"{origin}: [target] with horn.geometry = {h.geometry!r} and "
                              f"horn.target_shift_cm = {horn.target_shift_cm:g}")
@@ -392,14 +412,44 @@ def _build(spec, origin: str) -> Experiment:
                     sigma_inel_mb=t.sigma_inel_mb, sigma_qel_mb=t.sigma_qel_mb,
                     absorption_length_cm=_inf(t.absorption_length_cm), tertiary_production=t.tertiary_production,
                     tertiary_min_momentum_mev=t.tertiary_min_momentum_mev,
-                    tertiary_sample_fraction=t.tertiary_sample_fraction,
+                    tertiary_sample_fraction=t.tertiary_sample_fraction, tertiary_in_horn=t.tertiary_in_horn,
                     pi_minus_parametrisation=t.pi_minus_parametrisation)
+    if target.tertiary_in_horn:
+        if not target.tertiary_production:
+            raise ConfigError(f"{origin}: key 'target.tertiary_in_horn' = true needs target.tertiary_production = true")
+        if horn is None or horn.conductor_mass_number is None or horn.conductor_density_g_cm3 is None \
+                or not math.isfinite(horn.inner_conductor_absorption_length_cm):
+            raise ConfigError(f"{origin}: key 'target.tertiary_in_horn' = true needs [horn] with conductor_mass_number, "
+                              "conductor_density_g_cm3 and inner_conductor_absorption_length_cm")
     dr = None
     if spec.decay_region is not None:
         d = spec.decay_region
-        dr = DecayRegion(z_start_cm=d.z_start_cm, pipe_radius_cm=d.pipe_radius_cm, absorber_z_cm=d.absorber_z_cm,
+        apertures, z_start = None, d.z_start_cm
+        if d.geometry is not None:
+            if d.z_start_cm is not None or d.collimator_radius_cm is not None:
+                raise ConfigError(f"{origin}: key 'decay_region.geometry' replaces decay_region.z_start_cm and "
+                                  "decay_region.collimator_radius_cm: give either the geometry or both keys")
+            if horn is None or horn.cavity is None:
+                raise ConfigError(f"{origin}: key 'decay_region.geometry' needs [horn] with horn.cavity "
+                                  "(the apertures start at the cavity's downstream face)")
+            try:
+                ctab = load_collimator_table(d.geometry)
+            except ConfigError as exc:
+                raise ConfigError(f"{origin}: key 'decay_region.geometry' = {d.geometry!r}: {exc}") from None
+            apertures = ctab.rows
+            if abs(apertures[0][0] - horn.cavity[4]) > 0.01:
+                raise ConfigError(f"{origin}: {ctab.source}: first aperture z_start_cm = {apertures[0][0]:g} must "
+                                  f"equal horn.cavity z_max_cm = {horn.cavity[4]:g}")
+            if apertures[0][0] <= horn.table.conductor_z_range[1]:
+                raise ConfigError(f"{origin}: {ctab.source}: first aperture z_start_cm = {apertures[0][0]:g} must lie "
+                                  f"downstream of the horn conductor's end z = {horn.table.conductor_z_range[1]:g} cm")
+            z_start = apertures[-1][1] + horn.z_offset_cm  # pipe start, target coordinates
+        elif d.z_start_cm is None:
+            raise ConfigError(f"{origin}: missing key 'decay_region.z_start_cm' (or decay_region.geometry)")
+        dr = DecayRegion(z_start_cm=z_start, pipe_radius_cm=d.pipe_radius_cm, absorber_z_cm=d.absorber_z_cm,
                          collimator_radius_cm=_inf(d.collimator_radius_cm),
-                         absorption_length_cm=_inf(d.absorption_length_cm))
+                         absorption_length_cm=_inf(d.absorption_length_cm), geometry=d.geometry,
+                         apertures=apertures)
         if dr.absorber_z_cm <= dr.z_start_cm:
             raise ConfigError(f"{origin}: key 'decay_region.absorber_z_cm' must exceed decay_region.z_start_cm")
     dump = None

@@ -79,6 +79,8 @@ class TargetSpec(_M):
     tertiary_production: bool = False
     tertiary_min_momentum_mev: R(0.0, 1e6) = 1000.0
     tertiary_sample_fraction: R(0.01, 10.0) = 0.3
+    # tertiaries made by the same parents in the horn aluminium after leaving the target (sources/tertiary.py)
+    tertiary_in_horn: bool = False
     # pi- Sanford-Wang set (sources/spectra.py PI_MINUS_SETS)
     pi_minus_parametrisation: Literal["table_vi", "april07_baseline"] = "table_vi"
 
@@ -90,6 +92,9 @@ class HornSpec(_M):
     current_ka: dict[str, R(-1e4, 1e4)]
     target_shift_cm: R(-1e4, 1e4) = 0.0
     inner_conductor_absorption_length_cm: R(1e-3, 1e9) | None = None
+    # conductor nucleus and density (needed by target.tertiary_in_horn): A and g/cm^3
+    conductor_mass_number: R(1.0, 300.0) | None = None
+    conductor_density_g_cm3: R(1e-3, 100.0) | None = None
     # air cavity around the horn (horn coordinates, cm): x_half_width_cm, y_min_cm, y_max_cm, z_min_cm, z_max_cm
     cavity: dict[str, R(-1e5, 1e5)] | None = None
 
@@ -97,7 +102,10 @@ class HornSpec(_M):
 
 
 class DecayRegionSpec(_M):
-    z_start_cm: R(-1e6, 1e7)
+    # z_start_cm + collimator_radius_cm (cylindrical collimator approximation), or geometry = a bundled name
+    # ("bnb_official") / directory holding collimator.txt (conical apertures after the horn cavity)
+    z_start_cm: R(-1e6, 1e7) | None = None
+    geometry: NonEmpty | None = None
     pipe_radius_cm: R(1e-3, 1e5)
     absorber_z_cm: R(0.0, 1e7)
     collimator_radius_cm: R(1e-3, 1e5) | None = None

@@ -42,6 +42,7 @@ from __future__ import annotations
 import numpy as np
 
 from mesonportal.constants import N_AVOGADRO
+from mesonportal.constants import mass as _mass
 from mesonportal.kinematics import rotate_to_axis
 from mesonportal.sources import beam as _beam
 from mesonportal.sources import spectra
@@ -86,12 +87,73 @@ def _parents(rng, kind: str, n: int, experiment, p_beam_gev: float):
     return p, th, w / _beam.meson_multiplicity_norm_mb(experiment)
 
 
+class _ConductorPath:
+    """Accumulator for :func:`mesonportal.sources.horn.track_horn` recording the aluminium segments."""
+
+    def __init__(self) -> None:
+        self.segs: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def segment(self, idx, p0, p1, m0, axis, angle, length, category: str) -> None:
+        if category == "conductor":
+            self.segs.append((np.array(idx), np.array(p0, dtype=float), np.array(p1, dtype=float),
+                              np.array(length, dtype=float)))
+
+
+def _sigma_ratio_al_be(experiment) -> float:
+    """σ(p-Al)/σ(p-Be) of the nuclear interaction lengths configured for the conductor and the target
+    (PDG λ_I: σ = 1/(n λ_I))."""
+    t, horn = experiment.target, experiment.horn
+    n_be = t.density_g_cm3 * N_AVOGADRO / t.mass_number
+    n_al = horn.conductor_density_g_cm3 * N_AVOGADRO / horn.conductor_mass_number
+    return (n_be * t.absorption_length_cm) / (n_al * horn.inner_conductor_absorption_length_cm)
+
+
+def _horn_interactions(experiment, rng, v0, d, s_exit, lam_be, nucleon, p_in):
+    """Parents leaving the target (survival exp(−s/λ_Be)) re-interacting in the horn aluminium along their
+    straight line (no field: neutral tracking through the official horn geometry). Returns the interaction
+    vertex (cm, target coordinates) and the weight factor survival × P(interaction in Al)."""
+    from mesonportal.sources.horn import HornGeometry, track_horn
+
+    t, horn = experiment.target, experiment.horn
+    n = len(v0)
+    surv = np.exp(-s_exit / lam_be)
+    pe = v0 + d * s_exit[:, None]
+    rec = _ConductorPath()
+    track_horn(pe, d * 1e3, np.zeros(n), HornGeometry(horn), 0.0, rec, np.arange(n))
+    length = np.zeros(n)
+    for idx, _, _, ln in rec.segs:
+        np.add.at(length, idx, ln)
+    # nucleons: official p-Be production cross section at p_in scaled to Al by the PDG λ_I ratio;
+    # pions: the conductor's meson absorption length (as in the transport)
+    lam_al_pdg = horn.inner_conductor_absorption_length_cm
+    inel, qe = _beam.pbe_cross_sections_mb(np.maximum(p_in, 1.0) * 1e-3)
+    n_be = t.density_g_cm3 * N_AVOGADRO / t.mass_number
+    r_p = np.clip(inel - qe, 1e-6, None) * 1e-27 * n_be * t.absorption_length_cm  # σ_prod(p)/σ_I(Be)
+    lam = np.where(nucleon, lam_al_pdg / r_p, lam_al_pdg)
+    p_int = -np.expm1(-length / lam)
+    u = rng.random(n)
+    s = -lam * np.log1p(-u * p_int)
+    vtx = pe.copy()
+    cum = np.zeros(n)
+    found = np.zeros(n, dtype=bool)
+    for idx, p0, p1, ln in rec.segs:
+        before = cum[idx]
+        hit = (~found[idx]) & (s[idx] >= before) & (s[idx] <= before + ln) & (ln > 0)
+        f = np.where(hit, (s[idx] - before) / np.where(ln > 0, ln, 1.0), 0.0)
+        vtx[idx[hit]] = p0[hit] + f[hit, None] * (p1[hit] - p0[hit])
+        found[idx[hit]] = True
+        cum[idx] += ln
+    return vtx, np.where(found, surv * p_int, 0.0)
+
+
 def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
                     min_momentum_mev: float = 1000.0):
     """Sample ``n`` tertiary ``pdgid`` mesons made in the target.
 
     Returns (vertex (n,3) cm, direction (n,3), p [MeV], weight, parent PDG code) where the mean of
-    the weights over the samples (sum / n) is the tertiary ``pdgid`` yield per POT. Entries with zero weight are kept (callers drop them).
+    the weights over the samples (sum / n) is the tertiary ``pdgid`` yield per POT. With
+    ``target.tertiary_in_horn`` the arrays have 2n entries: the n target entries, then the n entries of the
+    same parents re-interacting in the horn aluminium (the sum / n stays the yield per POT). Entries with zero weight are kept (callers drop them).
     """
     t = experiment.target
     p_beam = _beam.beam_momentum_gev(experiment)
@@ -147,7 +209,22 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     phi2 = rng.uniform(0.0, 2.0 * np.pi, n)
     st2 = np.sin(tm)
     d_m = rotate_to_axis(np.column_stack([st2 * np.cos(phi2), st2 * np.sin(phi2), np.cos(tm)]), d_par)
-    return v1, d_m, pm, w_tot, parent_codes
+    if not t.tertiary_in_horn:
+        return v1, d_m, pm, w_tot, parent_codes
+    # the same parent samples, if they leave the Be without interacting, may interact in the horn aluminium: a
+    # second entry per sample with the same meson (p, θ) relative to the parent (the random numbers of the target
+    # part above are untouched, so switching this on leaves it identical)
+    v_al = v1.copy()
+    w_al = np.zeros(n)
+    h = np.nonzero(p_in >= min_momentum_mev)[0]
+    if len(h):
+        vh, wh = _horn_interactions(experiment, rng, v0[h], d_par[h], s_exit[h], lam[h], nucleon[h], p_in[h])
+        x_f = spectra.feynman_x(pm[h], tm[h], _mass(pdgid), pin_gev[h])
+        scale_a = (experiment.horn.conductor_mass_number / t.mass_number) ** _beam.a_scaling_alpha(x_f)
+        v_al[h] = vh
+        w_al[h] = rate * w[h] * wh * w_m[h] * scale_a / _sigma_ratio_al_be(experiment)
+    return (np.concatenate([v1, v_al]), np.concatenate([d_m, d_m]), np.concatenate([pm, pm]),
+            np.concatenate([w_tot, w_al]), np.concatenate([parent_codes, parent_codes]))
 
 
 __all__ = ["tertiary_mesons", "PARENTS", "PARENT_FRACTIONS"]

@@ -137,6 +137,60 @@ def _downstream_path(pos, d, z_horn_end, dr) -> np.ndarray:
     return np.where(fwd, np.clip(s, 0.0, None), 0.0)
 
 
+def _cone_exit(pos, d, z0, r0, slope) -> np.ndarray:
+    """Path length (cm) along unit ``d`` from ``pos`` (inside) to the cone r = r0 + slope·(z − z0);
+    inf if the line never reaches it (only the first positive crossing counts)."""
+    x, y, z = pos[:, 0], pos[:, 1], pos[:, 2]
+    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
+    rz = r0 + slope * (z - z0)
+    a = dx * dx + dy * dy - slope * slope * dz * dz
+    b = 2.0 * (x * dx + y * dy - slope * dz * rz)
+    c = x * x + y * y - rz * rz
+    disc = b * b - 4.0 * a * c
+    sq = np.sqrt(np.clip(disc, 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r1 = (-b - sq) / (2.0 * a)
+        r2 = (-b + sq) / (2.0 * a)
+        lin = np.where(b > 0, -c / b, np.inf)
+    big = np.inf
+    r1 = np.where((r1 > 0) & np.isfinite(r1), r1, big)
+    r2 = np.where((r2 > 0) & np.isfinite(r2), r2, big)
+    s = np.where(disc >= 0, np.minimum(r1, r2), big)
+    s = np.where(np.abs(a) > 1e-14, s, np.where(lin > 0, lin, big))
+    return np.where(c >= 0, 0.0, s)
+
+
+def _official_downstream_path(pos, d, horn, dr) -> np.ndarray:
+    """Straight path length (cm) from the horn exit (``pos``, target coordinates, unit ``d``) to the stop
+    point with ``dr.apertures`` (G4BNB geometry): the horn's air cavity (``horn.cavity``) up to its
+    downstream face, then the conical collimator apertures (steel outside), then the decay pipe
+    (``dr.pipe_radius_cm``) from ``dr.z_start_cm`` to the absorber at ``dr.absorber_z_cm``."""
+    dz = d[:, 2]
+    fwd = dz > 0
+    off = horn.z_offset_cm  # z_target = z_horn + off
+    s = _cavity_path(pos, d, horn)
+    p = pos + d * s[:, None]
+    alive = fwd & (p[:, 2] >= horn.cavity[4] + off - 1e-6)  # left the cavity through its downstream face
+    for z0h, z1h, r0, r1 in dr.apertures:
+        z0, z1 = z0h + off, z1h + off
+        slope = (r1 - r0) / (z1 - z0)
+        alive &= np.hypot(p[:, 0], p[:, 1]) < r0 + slope * (p[:, 2] - z0)
+        if not alive.any():
+            break
+        i = np.nonzero(alive)[0]
+        s_z = np.clip((z1 - p[i, 2]) / dz[i], 0.0, None)
+        s_w = _cone_exit(p[i], d[i], z0, r0, slope)
+        step = np.minimum(s_z, s_w)
+        s[i] += step
+        p[i] += d[i] * step[:, None]
+        alive[i[s_w < s_z]] = False
+    i = np.nonzero(alive)[0]
+    if len(i):
+        s_abs = np.clip((dr.absorber_z_cm - p[i, 2]) / dz[i], 0.0, None)
+        s[i] += np.minimum(_cylinder_exit(p[i], d[i], dr.pipe_radius_cm), s_abs)
+    return s
+
+
 def _cavity_path(pos, d, horn) -> np.ndarray:
     """Straight path length (cm) from ``pos`` (target coordinates) along unit ``d`` to the wall of the
     box-shaped air cavity ``horn.cavity`` around the horn (horn coordinates; G4BNB volume PICV)."""
@@ -300,6 +354,9 @@ def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> Parti
         summ["prompt"] += float(w.sum())
         return _records(pdgid, vtx, mom, w, m)
     horn, dr = experiment.horn, experiment.decay_region
+    if dr.apertures is not None and horn.cavity is None:
+        raise ConfigError("decay_region.apertures (decay_region.geometry) need horn.cavity: the apertures start at "
+                          "the cavity's downstream face")
     mu_d = m / (p * ctau(pdgid))
     rates = {"target": 1.0 / t.absorption_length_cm, "air": 1.0 / dr.absorption_length_cm,
              "conductor": 1.0 / horn.inner_conductor_absorption_length_cm}
@@ -323,7 +380,10 @@ def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> Parti
     ex = np.nonzero(status == EXIT_DOWNSTREAM)[0]
     if len(ex):
         de = mom[ex] / p[ex, None]
-        s_dn = _downstream_path(pos[ex], de, geom.z_end, dr)
+        if dr.apertures is not None:
+            s_dn = _official_downstream_path(pos[ex], de, horn, dr)
+        else:
+            s_dn = _downstream_path(pos[ex], de, geom.z_end, dr)
         p1 = pos[ex] + de * s_dn[:, None]
         acc.segment(ex, pos[ex], p1, mom[ex], None, None, s_dn, "air")
         pos[ex] = p1
