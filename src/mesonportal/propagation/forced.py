@@ -302,15 +302,9 @@ def band_geometry(parent_p4: ArrayLike, vertex: ArrayLike, center: ArrayLike, ra
 #: In-process memo of :func:`band_geometry` per meson block: key (id of the block, sphere) ->
 #: (block, geometry); the block is kept so that its id cannot be reused while the entry lives.
 _GEOMETRY_MEMO: dict[tuple, tuple[Any, dict[str, Array]]] = {}
-#: Bytes of geometry kept in :data:`_GEOMETRY_MEMO` at most.  Stored per meson row: 16 floats
-#: and one flag (129 bytes; the frame e1, e2 and the at-rest flag are recomputed after the
-#: gather, cheaply).  When full, new blocks are computed but not stored: a scan revisits the
-#: same blocks at every mass point, so keeping the first ones gives a hit rate of memo/working
-#: set, whereas evicting the oldest would give none for a working set larger than the memo.
-GEOMETRY_MEMO_BYTES = 128 * 2**20
-_MEMO_BYTES = [0]
-#: Keys of :func:`band_geometry` not stored in the memo (recomputed by :func:`take_geometry`).
-_DERIVED = ("e1", "e2", "at_rest")
+#: Bytes of geometry kept in :data:`_GEOMETRY_MEMO` at most (oldest entries dropped first);
+#: 17 floats, 4 three-vectors and 2 flags per meson row ≈ 234 bytes/row.
+GEOMETRY_MEMO_BYTES = 160 * 2**20
 
 
 def _geometry_bytes(g: dict[str, Array]) -> int:
@@ -319,42 +313,28 @@ def _geometry_bytes(g: dict[str, Array]) -> int:
 
 def block_geometry(block: np.ndarray, center: ArrayLike, radius: float) -> dict[str, Array]:
     """:func:`band_geometry` of a read-only meson block (structured array with ``p4`` [MeV] and
-    ``vertex`` [cm] fields, as cached by :mod:`mesonportal.analysis.allocation`) without the
-    keys of ``_DERIVED`` (see :func:`take_geometry`), memoised in process by the block's
-    identity and the sphere (centre [cm], radius [cm]) within :data:`GEOMETRY_MEMO_BYTES`.
-    Bitwise identical to computing it on the gathered rows."""
+    ``vertex`` [cm] fields, as cached by :mod:`mesonportal.analysis.allocation`), memoised in
+    process by the block's identity and the sphere (centre [cm], radius [cm]) within
+    :data:`GEOMETRY_MEMO_BYTES`.  Identical (bitwise) to computing it on the gathered rows."""
     c = tuple(float(x) for x in np.asarray(center, float).reshape(3))
     key = (id(block), c, float(radius))
-    hit = _GEOMETRY_MEMO.get(key)
+    hit = _GEOMETRY_MEMO.pop(key, None)
     if hit is not None and hit[0] is block:
+        _GEOMETRY_MEMO[key] = hit  # most recent last
         return hit[1]
     g = band_geometry(np.ascontiguousarray(block["p4"]), np.ascontiguousarray(block["vertex"]), c, float(radius))
-    g = {k: v for k, v in g.items() if k not in _DERIVED}
     for a in g.values():
         a.flags.writeable = False
-    nb = _geometry_bytes(g)
-    if hit is not None:  # stale entry (id reused by another block)
-        _MEMO_BYTES[0] -= _geometry_bytes(_GEOMETRY_MEMO.pop(key)[1])
-    if _MEMO_BYTES[0] + nb <= GEOMETRY_MEMO_BYTES:
-        _GEOMETRY_MEMO[key] = (block, g)
-        _MEMO_BYTES[0] += nb
+    _GEOMETRY_MEMO[key] = (block, g)
+    total = sum(_geometry_bytes(v[1]) for v in _GEOMETRY_MEMO.values())
+    while total > GEOMETRY_MEMO_BYTES and len(_GEOMETRY_MEMO) > 1:
+        total -= _geometry_bytes(_GEOMETRY_MEMO.pop(next(iter(_GEOMETRY_MEMO)))[1])
     return g
 
 
-def geometry_memo_bytes() -> int:
-    """Bytes held by the in-process geometry memo (:func:`block_geometry`)."""
-    return sum(_geometry_bytes(v[1]) for v in _GEOMETRY_MEMO.values())
-
-
-def clear_geometry_memo() -> None:
-    """Forget every memoised block geometry."""
-    _GEOMETRY_MEMO.clear()
-    _MEMO_BYTES[0] = 0
-
-
 def blocks_geometry(blocks, center: ArrayLike, radius: float) -> dict[str, Array]:
-    """:func:`block_geometry` of the rows of ``blocks`` in order (concatenated); complete it
-    with :func:`take_geometry`."""
+    """:func:`band_geometry` of the rows of ``blocks`` in order (concatenated
+    :func:`block_geometry` of each block)."""
     gs = [block_geometry(b, center, radius) for b in blocks]
     if len(gs) == 1:
         return gs[0]
@@ -362,14 +342,8 @@ def blocks_geometry(blocks, center: ArrayLike, radius: float) -> dict[str, Array
 
 
 def take_geometry(geometry: dict[str, Array], idx: NDArray[np.intp]) -> dict[str, Array]:
-    """Rows ``idx`` of a :func:`band_geometry` or :func:`blocks_geometry` dictionary (fresh
-    arrays), with the frame (e1, e2) and the at-rest flag recomputed if absent."""
-    out = {k: v[idx] for k, v in geometry.items()}
-    if "e1" not in out:
-        out["e1"], out["e2"] = _frame(out["bhat"])
-    if "at_rest" not in out:
-        out["at_rest"] = out["beta"] <= 0.0
-    return out
+    """Rows ``idx`` of a :func:`band_geometry` dictionary (fresh arrays)."""
+    return {k: v[idx] for k, v in geometry.items()}
 
 
 def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: float, center: ArrayLike,
