@@ -400,32 +400,18 @@ def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: i
         return hit
     arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
     a = np.concatenate(arrs) if len(arrs) > 1 else arrs[0]
-    cols = _Columns((np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
-                     a["weight"] / n_blocks, np.ascontiguousarray(a["parent"])))
-    cols.blocks = tuple(arrs)
+    cols = (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
+            a["weight"] / n_blocks, np.ascontiguousarray(a["parent"]))
     _SPECIES_MEMO[key] = cols
     while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
         _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
     return cols
 
 
-class _Columns(tuple):
-    """Columns of a species sample plus ``blocks``: the read-only cached blocks they were made
-    of, in row order (the identity a scan keys mass-independent per-meson memos on)."""
-
-    blocks: tuple[np.ndarray, ...] = ()
-
-
 def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
     if not parts:
         return ParticleSample.empty()
-    smp = ParticleSample(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
-    blocks = tuple(b for p in parts for b in getattr(p, "blocks", ()))
-    if sum(len(b) for b in blocks) == len(smp):
-        # row provenance: mass-independent per-meson work (forced-emission geometry) is
-        # memoised per block (mesonportal.propagation.forced.block_geometry)
-        smp.source_blocks = blocks  # type: ignore[attr-defined]
-    return smp
+    return ParticleSample(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
 def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:

@@ -35,8 +35,8 @@ from mesonportal.detection.form_factors import KAPPA_P
 from mesonportal.kinematics import two_body_decay, two_body_momentum
 from mesonportal.production.meson_decays import produce_channel
 from mesonportal.production.three_body import ThreeBodyTable
-from mesonportal.propagation.forced import (blocks_geometry, draw_from_band, force_towards_sphere,
-                                             force_towards_sphere_restframe, rest_band, take_geometry)
+from mesonportal.propagation.forced import (draw_from_band, force_towards_sphere, force_towards_sphere_restframe,
+                                             rest_band)
 from mesonportal.geometry import (decay_probability_in_segments, sample_decay_in_segments,
                                   sample_point_in_segments)
 from mesonportal.sample import DARK_PDG, ParticleSample
@@ -190,13 +190,10 @@ def _decay_length(p4: Array, mass: float, ctau_cm: float) -> Array:
 FORCED_METHOD = "restframe"
 
 
-def _force(rng, parents_p4, vertex, rest_p4, m, det, method: str | None = None, geometry=None) -> tuple:
+def _force(rng, parents_p4, vertex, rest_p4, m, det, method: str | None = None) -> tuple:
     method = FORCED_METHOD if method is None else method
-    if method == "restframe":
-        fe = force_towards_sphere_restframe(rng, parents_p4, vertex, rest_p4, m, det.center_cm, det.radius_cm,
-                                            geometry=geometry)
-    else:
-        fe = force_towards_sphere(rng, parents_p4, vertex, rest_p4, m, det.center_cm, det.radius_cm)
+    fn = force_towards_sphere_restframe if method == "restframe" else force_towards_sphere
+    fe = fn(rng, parents_p4, vertex, rest_p4, m, det.center_cm, det.radius_cm)
     inter = _shape_of(det).intersect(vertex, fe.direction)
     return fe, inter
 
@@ -345,7 +342,6 @@ def scalar_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Gene
     m = float(model.m_x)
     parts = []
     info: dict[str, Any] = {"channels": {}}
-    geom_all = _sample_geometry(mesons, detector) if MEMOISE_GEOMETRY else None
     for ic, ch in enumerate(model.production_channels()):
         if not ch.is_open or ch.branching_ratio <= 0.0 or ch.sample_rest_frame is None:
             info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": bool(ch.is_open),
@@ -359,8 +355,7 @@ def scalar_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Gene
         par = mesons.p4[idx]
         vtx = mesons.vertex[idx]
         w0 = mesons.weight[idx] * (ch.branching_ratio / n_per_meson)
-        geom = None if geom_all is None else take_geometry(geom_all, idx)
-        fe, inter = _force(rng, par, vtx, rest, m, detector, geometry=geom)
+        fe, inter = _force(rng, par, vtx, rest, m, detector)
         w = w0 * fe.weight
         info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
                                       "produced_per_pot": float(np.sum(w0)),
@@ -368,21 +363,6 @@ def scalar_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Gene
         parts.append((fe.p4, vtx, fe.direction, w, mesons.pdgid[idx], np.full(idx.size, ic), inter,
                       {"meson_index": idx.astype(np.int64)}))
     return _pack(parts, m, species, model.ctau, info, extra_keys=("meson_index",))
-
-
-#: Reuse the mass-independent forced-emission geometry of meson blocks across X masses
-#: (:func:`mesonportal.propagation.forced.block_geometry`; same output bitwise).
-MEMOISE_GEOMETRY = True
-
-
-def _sample_geometry(mesons: ParticleSample, detector) -> dict | None:
-    """Memoised :func:`~mesonportal.propagation.forced.band_geometry` of every row of
-    ``mesons`` if they carry their block provenance (``source_blocks``, set by the importance
-    allocation) and the rest-frame method is used; else None (computed per call)."""
-    blocks = getattr(mesons, "source_blocks", None)
-    if FORCED_METHOD != "restframe" or not blocks or sum(len(b) for b in blocks) != len(mesons):
-        return None
-    return blocks_geometry(blocks, detector.center_cm, detector.radius_cm)
 
 
 #: Integer-valued ``Arrivals.extra`` keys.

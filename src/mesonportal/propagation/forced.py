@@ -29,7 +29,7 @@ direction (weight 0).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -40,8 +40,7 @@ from mesonportal.propagation.geometry import cone_to_sphere, sample_directions_i
 Array = NDArray[np.float64]
 
 __all__ = ["ForcedEmission", "lab_momenta_along", "solid_angle_density", "force_towards_sphere",
-           "force_towards_sphere_restframe", "rest_band", "draw_from_band", "band_geometry", "block_geometry",
-           "blocks_geometry", "take_geometry"]
+           "force_towards_sphere_restframe", "rest_band", "draw_from_band"]
 
 
 class ForcedEmission(NamedTuple):
@@ -225,7 +224,6 @@ def force_towards_sphere_restframe(
     center: ArrayLike,
     radius: float,
     repeat: int = 1,
-    geometry: dict[str, Array] | None = None,
 ) -> ForcedEmission:
     """Emit daughters towards a sphere by sampling the **rest-frame** direction in a band that
     contains every direction reaching the sphere (bounded weights).
@@ -245,28 +243,27 @@ def force_towards_sphere_restframe(
     ``repeat`` > 1 draws that many daughters per parent (rows ordered parent by parent, i.e.
     ``np.repeat``); the band is computed once per parent (only valid when every parent's
     ``rest_p4`` is the same for its copies — two-body decays).  Draws 2 N·repeat uniforms.
-    ``geometry``: the :func:`band_geometry` of the parents if already known (mass-independent;
-    same result bitwise).
     """
-    band = rest_band(parent_p4, vertex, rest_p4, m, center, radius, geometry)
+    band = rest_band(parent_p4, vertex, rest_p4, m, center, radius)
     idx = None if int(repeat) == 1 else np.repeat(np.arange(len(band["beta"])), int(repeat))
     return draw_from_band(rng, band, idx, m)
 
 
-def band_geometry(parent_p4: ArrayLike, vertex: ArrayLike, center: ArrayLike, radius: float) -> dict[str, Array]:
-    """The daughter-mass-independent part of :func:`rest_band` (arrays (N,) or (N, 3)): parent
-    boost (β, γ, 1/γ², β̂), the cone to the sphere (axis â, 1 − cos α, α), its polar range
-    [θ_lo, θ_hi] about β̂, its azimuth φ_a and half-width Δφ in the frame (e1, e2, β̂).
-    Parent four-momenta in MeV, vertices and sphere in cm.  It depends on the parent row and
-    the detector sphere only, so a scan can reuse it across X masses (:func:`block_geometry`)."""
+def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: float, center: ArrayLike,
+              radius: float) -> dict[str, Array]:
+    """Per-parent rest-frame band of :func:`force_towards_sphere_restframe` (arrays (N,))."""
     pp4 = np.asarray(parent_p4, float).reshape(-1, 4)
     n = len(pp4)
+    rp = np.asarray(rest_p4, float).reshape(n, 4)
+    e0 = rp[:, 0]
+    p0 = np.sqrt(np.einsum("ij,ij->i", rp[:, 1:], rp[:, 1:]))
     vtx = np.asarray(vertex, float).reshape(n, 3)
     cone = cone_to_sphere(vtx, center, radius)
     beta, gamma, inv_g2, bhat = _parent_kinematics(pp4)
     at_rest = beta <= 0.0
     ax = cone.axis
-    if at_rest.any():
+    any_rest = bool(at_rest.any())
+    if any_rest:
         bhat[at_rest] = ax[at_rest]  # bhat is a fresh array
     cos_psi = np.clip(np.einsum("ij,ij->i", bhat, ax), -1.0, 1.0)
     # |β̂ × â| from the components (no (N, 3) temporaries)
@@ -290,77 +287,6 @@ def band_geometry(parent_p4: ArrayLike, vertex: ArrayLike, center: ArrayLike, ra
     alpha = np.where(inside, np.pi, np.arctan2(sin_a, 1.0 - cone.one_minus_cos))
     th_lo = np.clip(psi - alpha, 0.0, np.pi)
     th_hi = np.clip(psi + alpha, 0.0, np.pi)
-    dphi = np.where((psi > alpha) & ~inside,
-                    np.arcsin(np.clip(sin_a / np.where(sin_psi > 0, sin_psi, 1.0), 0.0, 1.0)), np.pi)
-    e1, e2 = _frame(bhat)
-    phi_a = np.arctan2(np.einsum("ij,ij->i", ax, e2), np.einsum("ij,ij->i", ax, e1))
-    return {"beta": beta, "gamma": gamma, "inv_g2": inv_g2, "bhat": bhat, "e1": e1, "e2": e2, "ax": ax,
-            "one_minus_cos": cone.one_minus_cos, "inside": inside, "at_rest": at_rest, "th_lo": th_lo,
-            "th_hi": th_hi, "cos_lo": np.cos(th_lo), "sin_lo": np.sin(th_lo), "dphi": dphi, "phi_a": phi_a}
-
-
-#: In-process memo of :func:`band_geometry` per meson block: key (id of the block, sphere) ->
-#: (block, geometry); the block is kept so that its id cannot be reused while the entry lives.
-_GEOMETRY_MEMO: dict[tuple, tuple[Any, dict[str, Array]]] = {}
-#: Bytes of geometry kept in :data:`_GEOMETRY_MEMO` at most (oldest entries dropped first);
-#: 17 floats, 4 three-vectors and 2 flags per meson row ≈ 234 bytes/row.
-GEOMETRY_MEMO_BYTES = 160 * 2**20
-
-
-def _geometry_bytes(g: dict[str, Array]) -> int:
-    return sum(a.nbytes for a in g.values())
-
-
-def block_geometry(block: np.ndarray, center: ArrayLike, radius: float) -> dict[str, Array]:
-    """:func:`band_geometry` of a read-only meson block (structured array with ``p4`` [MeV] and
-    ``vertex`` [cm] fields, as cached by :mod:`mesonportal.analysis.allocation`), memoised in
-    process by the block's identity and the sphere (centre [cm], radius [cm]) within
-    :data:`GEOMETRY_MEMO_BYTES`.  Identical (bitwise) to computing it on the gathered rows."""
-    c = tuple(float(x) for x in np.asarray(center, float).reshape(3))
-    key = (id(block), c, float(radius))
-    hit = _GEOMETRY_MEMO.pop(key, None)
-    if hit is not None and hit[0] is block:
-        _GEOMETRY_MEMO[key] = hit  # most recent last
-        return hit[1]
-    g = band_geometry(np.ascontiguousarray(block["p4"]), np.ascontiguousarray(block["vertex"]), c, float(radius))
-    for a in g.values():
-        a.flags.writeable = False
-    _GEOMETRY_MEMO[key] = (block, g)
-    total = sum(_geometry_bytes(v[1]) for v in _GEOMETRY_MEMO.values())
-    while total > GEOMETRY_MEMO_BYTES and len(_GEOMETRY_MEMO) > 1:
-        total -= _geometry_bytes(_GEOMETRY_MEMO.pop(next(iter(_GEOMETRY_MEMO)))[1])
-    return g
-
-
-def blocks_geometry(blocks, center: ArrayLike, radius: float) -> dict[str, Array]:
-    """:func:`band_geometry` of the rows of ``blocks`` in order (concatenated
-    :func:`block_geometry` of each block)."""
-    gs = [block_geometry(b, center, radius) for b in blocks]
-    if len(gs) == 1:
-        return gs[0]
-    return {k: np.concatenate([g[k] for g in gs]) for k in gs[0]}
-
-
-def take_geometry(geometry: dict[str, Array], idx: NDArray[np.intp]) -> dict[str, Array]:
-    """Rows ``idx`` of a :func:`band_geometry` dictionary (fresh arrays)."""
-    return {k: v[idx] for k, v in geometry.items()}
-
-
-def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: float, center: ArrayLike,
-              radius: float, geometry: dict[str, Array] | None = None) -> dict[str, Array]:
-    """Per-parent rest-frame band of :func:`force_towards_sphere_restframe` (arrays (N,)).
-    ``geometry``: the :func:`band_geometry` of these rows if already known (e.g. from
-    :func:`block_geometry`; then ``parent_p4`` and ``vertex`` are not used again)."""
-    rp = np.asarray(rest_p4, float).reshape(-1, 4)
-    n = len(rp)
-    e0 = rp[:, 0]
-    p0 = np.sqrt(np.einsum("ij,ij->i", rp[:, 1:], rp[:, 1:]))
-    g = band_geometry(parent_p4, vertex, center, radius) if geometry is None else geometry
-    if len(g["beta"]) != n:
-        raise ParameterError(f"geometry has {len(g['beta'])} rows, rest_p4 {n}; they must match")
-    beta, gamma, inv_g2, bhat, ax = g["beta"], g["gamma"], g["inv_g2"], g["bhat"], g["ax"]
-    at_rest, th_lo, th_hi = g["at_rest"], g["th_lo"], g["th_hi"]
-    any_rest = bool(at_rest.any())
     mm = np.full(n, float(m))
     beta0 = np.where(e0 > 0, p0 / np.where(e0 > 0, e0, 1.0), 0.0)
     fast = (beta > beta0) & (mm > 0.0)
@@ -371,7 +297,7 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     th_h = np.minimum(th_hi, th_max)
     empty = fast & (th_lo >= th_max)
     cs_h = (np.cos(th_h), np.sin(th_h))
-    cs_lo = (g["cos_lo"], g["sin_lo"])
+    cs_lo = (np.cos(th_lo), np.sin(th_lo))
     c1_lo = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_h, +1, cs_h)
     c1_hi = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_lo, +1, cs_lo)
     # backward branch only exists for fast parents: evaluate it on those rows only
@@ -388,9 +314,13 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     l1 = np.clip(c1_hi - c1_lo, 0.0, None)
     l2 = np.where(fast & ~at_rest, np.clip(c2_hi - c2_lo, 0.0, None), 0.0)
     ltot = np.where(empty | (p0 <= 0.0), 0.0, l1 + l2)
-    return {"beta": beta, "gamma": gamma, "e0": e0, "p0": p0, "bhat": bhat, "e1": g["e1"], "e2": g["e2"], "ax": ax,
-            "one_minus_cos": g["one_minus_cos"], "inside": g["inside"], "l1": l1, "ltot": ltot, "c1_lo": c1_lo,
-            "c2_lo": c2_lo, "dphi": g["dphi"], "phi_a": g["phi_a"], "fast": fast}
+    dphi = np.where((psi > alpha) & ~inside,
+                    np.arcsin(np.clip(sin_a / np.where(sin_psi > 0, sin_psi, 1.0), 0.0, 1.0)), np.pi)
+    e1, e2 = _frame(bhat)
+    phi_a = np.arctan2(np.einsum("ij,ij->i", ax, e2), np.einsum("ij,ij->i", ax, e1))
+    return {"beta": beta, "gamma": gamma, "e0": e0, "p0": p0, "bhat": bhat, "e1": e1, "e2": e2, "ax": ax,
+            "one_minus_cos": cone.one_minus_cos, "inside": inside, "l1": l1, "ltot": ltot, "c1_lo": c1_lo,
+            "c2_lo": c2_lo, "dphi": dphi, "phi_a": phi_a, "fast": fast}
 
 
 def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp] | None,
