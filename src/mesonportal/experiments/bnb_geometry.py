@@ -182,28 +182,27 @@ def parse_target_table(text: str, origin: str) -> TargetTable:
 _BUNDLED_CACHE: dict[tuple[str, str], object] = {}
 
 
-def load_horn_table(name_or_path: str) -> HornTable:
-    """Horn table of a bundled geometry name (``"bnb_official"``) or a user directory."""
-    key = (name_or_path, "horn")
+def _load_table(name_or_path: str, part: str, parse):
+    """``<part>.txt`` of a bundled geometry name or a user directory, parsed by ``parse(text,
+    origin)``; bundled tables are parsed once per process."""
+    key = (name_or_path, part)
     if key in _BUNDLED_CACHE:
-        return _BUNDLED_CACHE[key]  # type: ignore[return-value]
-    text, origin = _locate(name_or_path, "horn.txt")
-    table = parse_horn_table(text, origin)
+        return _BUNDLED_CACHE[key]
+    text, origin = _locate(name_or_path, f"{part}.txt")
+    table = parse(text, origin)
     if name_or_path in BUNDLED_GEOMETRIES:
         _BUNDLED_CACHE[key] = table
     return table
+
+
+def load_horn_table(name_or_path: str) -> HornTable:
+    """Horn table of a bundled geometry name (``"bnb_official"``) or a user directory."""
+    return _load_table(name_or_path, "horn", parse_horn_table)
 
 
 def load_target_table(name_or_path: str) -> TargetTable:
     """Target table of a bundled geometry name (``"bnb_official"``) or a user directory."""
-    key = (name_or_path, "target")
-    if key in _BUNDLED_CACHE:
-        return _BUNDLED_CACHE[key]  # type: ignore[return-value]
-    text, origin = _locate(name_or_path, "target.txt")
-    table = parse_target_table(text, origin)
-    if name_or_path in BUNDLED_GEOMETRIES:
-        _BUNDLED_CACHE[key] = table
-    return table
+    return _load_table(name_or_path, "target", parse_target_table)
 
 
 def check_target_in_horn(horn: HornTable, z_start_cm: float, length_cm: float, radius_cm: float,
@@ -257,14 +256,7 @@ def parse_collimator_table(text: str, origin: str) -> CollimatorTable:
 
 def load_collimator_table(name_or_path: str) -> CollimatorTable:
     """Collimator table (``collimator.txt``) of a bundled geometry name or a user directory."""
-    key = (name_or_path, "collimator")
-    if key in _BUNDLED_CACHE:
-        return _BUNDLED_CACHE[key]  # type: ignore[return-value]
-    text, origin = _locate(name_or_path, "collimator.txt")
-    table = parse_collimator_table(text, origin)
-    if name_or_path in BUNDLED_GEOMETRIES:
-        _BUNDLED_CACHE[key] = table
-    return table
+    return _load_table(name_or_path, "collimator", parse_collimator_table)
 
 
 __all__ = ["HornTable", "CollimatorTable", "parse_collimator_table", "load_collimator_table", "TargetTable", "BUNDLED_GEOMETRIES", "SURFACES", "parse_horn_table", "parse_target_table",
