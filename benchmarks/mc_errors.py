@@ -173,31 +173,19 @@ def _pulls(runs: list[dict]) -> dict:
 
 def summarise(bench: str, mode: str, seeds: list[int], samples, allocation, runs: list[dict],
               dirt_points=None, coupling=None) -> dict:
-    est = np.array([r["events_200_1250"] for r in runs])
-    err = np.array([r["err_200_1250"] for r in runs])
-    counts = np.array([r["eqe_counts"] for r in runs])
-    errs = np.array([r["eqe_err"] for r in runs])
-    mean_counts = counts.mean(axis=0)
-    frac = mean_counts / mean_counts.sum() if mean_counts.sum() > 0 else mean_counts
-    from mesonportal.analysis.binning import EQE_EDGES_MEV
-
-    bins = []
-    for i in np.nonzero(frac >= BIN_FRACTION)[0]:
-        bins.append({"bin": int(i), "e_qe_mev": [float(EQE_EDGES_MEV[i]), float(EQE_EDGES_MEV[i + 1])],
-                     "signal_fraction": float(frac[i]), **pull_summary(counts[:, i], errs[:, i])})
+    pr = _pulls(runs)
+    win = pr["events_200_1250"]
     t = float(np.mean([r["time_s"] for r in runs]))
-    win = pull_summary(est, err)
     # figure of merit from the *observed* spread (does not trust the quoted error)
     rel_obs = win["spread"] / win["mean"] if win["mean"] else math.nan
     out = {"benchmark": bench, "mode": mode, "n_seeds": len(seeds), "samples": samples,
            "allocation": allocation or "default", "dirt_points": dirt_points or "default",
-           "events_200_1250": win, "eqe_bins": bins,
+           "events_200_1250": win, "eqe_bins": pr["eqe_bins"],
            "mean_time_s": t, "efficiency_per_s": 1.0 / (rel_obs**2 * t) if rel_obs > 0 else math.nan,
-           "all_in_range": bool(win["in_0p8_1p25"] and all(b["in_0p8_1p25"] for b in bins))}
-    if all("by_region" in r for r in runs):
-        pr = _pulls(runs)
-        out["by_region"] = pr["by_region"]
-        out["by_region_all_energies"] = pr["by_region_all_energies"]
+           "all_in_range": pr["all_in_range"]}
+    for key in ("by_region", "by_region_all_energies"):
+        if key in pr:
+            out[key] = pr[key]
     if coupling is not None:
         at = _pulls([r["at_coupling"] for r in runs])
         w2 = at["events_200_1250"]

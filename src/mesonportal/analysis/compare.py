@@ -316,12 +316,18 @@ def efficiency_variation(sample: SignalSample, n_sigma: float) -> SignalSample:
     eff = efficiency(np.clip(c["e_true"], 0, None))
     unc = efficiency_uncertainty(np.clip(c["e_true"], 0, None))
     f = np.where(eff > 0, np.clip(eff + n_sigma * unc, 0, None) / np.where(eff > 0, eff, 1.0), 0.0)
-    cols = dict(c)
-    cols["weight"] = c["weight"] * f
+    return _scaled(sample, f)
+
+
+def _scaled(sample: SignalSample, factor: np.ndarray) -> SignalSample:
+    """``sample`` with every event's weight multiplied by ``factor`` (per event), at the
+    reference coupling and in its ``weight_fn`` (so reweighting to other couplings keeps it)."""
+    cols = dict(sample.columns)
+    cols["weight"] = sample.columns["weight"] * factor
     wf = None
     if sample.weight_fn is not None:
         base = sample.weight_fn
-        wf = lambda x, _b=base, _f=f: _b(x) * _f  # noqa: E731
+        wf = lambda x, _b=base, _f=factor: _b(x) * _f  # noqa: E731
     return dataclasses.replace(sample, columns=cols, weight_fn=wf)
 
 
@@ -331,14 +337,7 @@ def detector_only(sample: SignalSample) -> SignalSample:
     c = sample.columns
     if "region" not in c:
         return sample
-    keep = (np.asarray(c["region"]) != 1).astype(float)
-    cols = dict(c)
-    cols["weight"] = c["weight"] * keep
-    wf = None
-    if sample.weight_fn is not None:
-        base = sample.weight_fn
-        wf = lambda x, _b=base, _k=keep: _b(x) * _k  # noqa: E731
-    return dataclasses.replace(sample, columns=cols, weight_fn=wf)
+    return _scaled(sample, (np.asarray(c["region"]) != 1).astype(float))
 
 
 def _fit_summary(r: FitResult) -> dict[str, Any]:
