@@ -79,6 +79,9 @@ class Allocation:
     primaries: tuple[int, ...]
     block: int
     pilot: dict[str, Any] = field(default_factory=dict)
+    #: Keep probability per stratum of each species (same order as ``species``; empty = no
+    #: thinning), see :mod:`mesonportal.analysis.strata`.
+    keep: tuple[tuple[float, ...], ...] = ()
 
     @property
     def total(self) -> int:
@@ -90,6 +93,15 @@ class Allocation:
                                "primaries": {_NAME_OF.get(s, str(s)): int(n) for s, n in zip(self.species, self.primaries)}}
         if self.pilot:
             out["pilot"] = self.pilot
+        if self.keep:
+            from mesonportal.analysis import strata as stt
+
+            out["strata"] = {"method": "momentum-angle", "momentum_edges_mev": [float(x) for x in stt.MOMENTUM_EDGES_MEV],
+                             "angle_edges_deg": [float(x) for x in stt.ANGLE_EDGES_DEG], "q_floor": stt.Q_FLOOR,
+                             "mean_keep_probability": {_NAME_OF.get(s, str(s)): float(np.mean(q)) if q else 1.0
+                                                       for s, q in zip(self.species, self.keep)}}
+        else:
+            out["strata"] = {"method": "species"}
         return out
 
 
@@ -414,14 +426,46 @@ def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
     return ParticleSample(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
+_UNIFORM_MEMO: dict[tuple, np.ndarray] = {}
+
+
+def _species_uniforms(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict) -> np.ndarray:
+    """Thinning uniforms of the rows of ``n_blocks`` blocks of one species, block by block
+    (:func:`mesonportal.analysis.strata.block_uniforms`; memoised in process)."""
+    from mesonportal.analysis.strata import block_uniforms
+
+    key = (_fp_text(fp), mode, int(n_blocks), int(block), int(seed), int(pdg))
+    hit = _UNIFORM_MEMO.get(key)
+    if hit is not None:
+        return hit
+    u = np.concatenate([block_uniforms(seed, pdg, j, len(cached_block(exp, mode, block, seed, pdg, j, fp)))
+                        for j in range(n_blocks)])
+    if len(_UNIFORM_MEMO) > 64:
+        _UNIFORM_MEMO.pop(next(iter(_UNIFORM_MEMO)))
+    _UNIFORM_MEMO[key] = u
+    return u
+
+
 def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
     """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks
-    (:func:`cached_block`), weights divided by the number of blocks (exact normalisation)."""
+    (:func:`cached_block`), weights divided by the number of blocks (exact normalisation);
+    with ``alloc.keep`` thinned per stratum (:func:`mesonportal.analysis.strata.thin`: row kept
+    with probability q, weight ÷ q — exact in expectation)."""
     from mesonportal.cache import source_fingerprint
 
     fp = source_fingerprint(exp, mode)
-    parts = [_species_sample(exp, mode, n // alloc.block, alloc.block, seed, s, fp, progress)
-             for s, n in zip(alloc.species, alloc.primaries) if n // alloc.block > 0]
+    parts = []
+    for i, (s, n) in enumerate(zip(alloc.species, alloc.primaries)):
+        nb = n // alloc.block
+        if nb <= 0:
+            continue
+        cols = _species_sample(exp, mode, nb, alloc.block, seed, s, fp, progress)
+        if alloc.keep and alloc.keep[i] and min(alloc.keep[i]) < 1.0:
+            from mesonportal.analysis.strata import thin
+
+            u = _species_uniforms(exp, mode, nb, alloc.block, seed, s, fp)
+            cols = thin(cols, u, np.asarray(alloc.keep[i], float), np.asarray(exp.detector.center_cm, float))
+        parts.append(cols)
     return _join(parts)
 
 

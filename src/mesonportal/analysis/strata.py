@@ -1,0 +1,195 @@
+"""Stratified thinning of the meson sample in species × momentum × angle-to-detector (issue #10).
+
+Where the variance comes from (scalar benchmark, MiniBooNE ν mode, pilot of 20 000 primaries per
+species, docs/mc_errors.md §6): ≈ 99 % of Σ y² of ``events_200_1250`` (y = contribution of one
+meson row) comes from π⁺ decaying in flight with p > 0.5 GeV whose direction points within 3°
+of the detector centre — ≈ 3 % of the meson rows; the other ≈ 97 % of the rows (mesons pointing
+away, decays at rest, π⁻/K⁻) each run the whole forced-emission chain for almost nothing.
+
+Every meson row gets a stratum from quantities known **before** the chain: species, decay at
+rest or in flight, |p| (:data:`MOMENTUM_EDGES_MEV`) and the angle between its direction and the
+line from its decay point to the detector centre (:data:`ANGLE_EDGES_DEG`).  The sample is then
+thinned (Poisson sampling, Cochran *Sampling Techniques* 3rd ed. §9A; Horvitz & Thompson, JASA
+47 (1952) 663): a row of stratum s is kept with probability ``q_s`` and its weight divided by
+``q_s``.  The estimate is exactly unbiased for any ``q_s > 0``, and since the keep/drop draw is
+independent per row, the meson-clustered stratified error estimator of
+:mod:`mesonportal.analysis.prediction` stays valid unchanged (the per-primary contribution
+``B·y/q`` is still i.i.d. over the primaries of a species; its variance, larger by
+Σ y²(1/q − 1), is what the estimator sees).
+
+The keep probabilities are the Neyman rule for Poisson sampling: minimising
+Σ_s S_s / q_s (S_s = Σ y² of the stratum) at fixed cost Σ_s R_s c q_s gives
+``q_s ∝ sqrt(S_s / (R_s c))`` (mean y² per row over the cost of a row), capped at 1 and floored at
+:data:`Q_FLOOR` (no stratum is ever dropped: a stratum the pilot saw empty keeps
+:data:`Q_FLOOR` of its rows).  The scale κ of ``q_s = κ sqrt(m_s / c)`` is chosen on a fixed
+grid to minimise the predicted (variance × cost) of the whole prediction,
+(Σ_h sqrt(V_h C_h))², where the per-primary cost of species h is
+``ROW_ASSEMBLY_COST·R_h + c_h Σ_s R_hs q_s`` (meson rows assembled + forced emissions run).  All of
+it is a deterministic function of the pilot (no timings), and the uniform draws are a fixed
+function of (seed, species, block, row) (:func:`block_uniforms`), so the same seed gives the
+same sample, and every model point of a scan keeps the same rows of a stratum with the same q
+(common random numbers across masses).
+
+Units: momenta in MeV, angles in degrees, weights in mesons per POT.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from mesonportal.exceptions import ParameterError
+
+#: Edges of |p| [MeV] of the in-flight strata (decays at rest are their own stratum).
+MOMENTUM_EDGES_MEV: tuple[float, ...] = (0.0, 250.0, 500.0, 1000.0, 1500.0, 2000.0, 3000.0, 4000.0, 6000.0,
+                                         math.inf)
+#: Edges [degrees] of the angle between a meson's direction and the line from its decay point to
+#: the detector centre (MiniBooNE's bounding sphere subtends ≈ 0.6° from the target).
+ANGLE_EDGES_DEG: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 45.0, 180.0)
+#: Smallest keep probability of a stratum (bounds the weight inflation 1/q at 10; a pilot that
+#: missed a stratum's rare contributions can never starve it).
+Q_FLOOR = 0.1
+#: Cost of assembling one meson row (cached blocks, thinning) in units of one forced emission of
+#: the chain: measured 0.75 µs per row vs 3.4 µs per row and channel for the scalar chain
+#: (MiniBooNE ν mode, 230 000 rows, 2026-11-30; a cost proxy only: it moves q, never the mean).
+ROW_ASSEMBLY_COST = 0.25
+#: Grid of the scale κ (decades above the κ at which the best stratum has q = 1).
+KAPPA_DECADES = np.linspace(0.0, 4.0, 41)
+#: Strata option values: "momentum-angle" (thinning by the rule above) or "species" (the species
+#: strata of the allocation only: every meson row runs the chain).
+STRATA_METHODS = ("momentum-angle", "species")
+
+_N_P = len(MOMENTUM_EDGES_MEV) - 1
+_N_A = len(ANGLE_EDGES_DEG) - 1
+#: Strata per species: 1 (at rest) + momentum × angle bins in flight.
+PER_SPECIES = 1 + _N_P * _N_A
+
+
+def check_strata(strata: str | None) -> str | None:
+    """Validate the ``strata`` option (None = the default of the prediction)."""
+    if strata is None:
+        return None
+    s = str(strata).strip()
+    if s not in STRATA_METHODS:
+        raise ParameterError(f"strata = {strata!r}; allowed: {', '.join(STRATA_METHODS)}")
+    return s
+
+
+def stratum_of(p4: np.ndarray, vertex: np.ndarray, centre_cm: np.ndarray) -> np.ndarray:
+    """Stratum within a species (0 = decay at rest; else 1 + momentum bin × angles + angle bin)
+    of meson rows with four-momenta ``p4`` [MeV] and decay points ``vertex`` [cm]; ``centre_cm``
+    the detector centre [cm] in the same frame."""
+    p4 = np.asarray(p4, float)
+    px, py, pz = p4[:, 1], p4[:, 2], p4[:, 3]
+    p = np.sqrt(px * px + py * py + pz * pz)
+    d = np.asarray(centre_cm, float)[None, :] - np.asarray(vertex, float)
+    dn = np.sqrt(np.sum(d * d, axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cosa = (px * d[:, 0] + py * d[:, 1] + pz * d[:, 2]) / (p * dn)
+    ang = np.degrees(np.arccos(np.clip(np.nan_to_num(cosa, nan=1.0), -1.0, 1.0)))
+    pb = np.clip(np.searchsorted(MOMENTUM_EDGES_MEV, p, side="right") - 1, 0, _N_P - 1)
+    ab = np.clip(np.searchsorted(ANGLE_EDGES_DEG, ang, side="right") - 1, 0, _N_A - 1)
+    return np.where(p > 0.0, 1 + pb * _N_A + ab, 0).astype(np.int64)
+
+
+def block_uniforms(seed: int, pdg: int, block: int, n: int) -> np.ndarray:
+    """Uniform [0, 1) draws of the thinning of the ``n`` rows of one cached meson block: a fixed
+    function of (seed, species, block), independent of the model point and of the meson
+    stream."""
+    ss = np.random.SeedSequence([int(seed), 0x7468696E, int(pdg) & 0xFFFFFFFF, int(block)])
+    return np.random.default_rng(ss).random(int(n))
+
+
+def pilot_strata(y_by_component: dict[str, np.ndarray], pdg: np.ndarray, stratum: np.ndarray,
+                 species: tuple[int, ...], n_pilot: int) -> dict[str, Any]:
+    """Per species and stratum sums of the pilot: ``rows`` (meson rows per primary) and
+    ``s2[c]`` (n_pilot × Σ y² of component c per stratum, i.e. the stratum's share of the
+    per-primary second moment), ``t[c]`` per species (events per POT).  ``y_by_component``:
+    window weight of every pilot meson row, per signal component."""
+    nst = PER_SPECIES
+    out: dict[str, Any] = {"rows": {}, "s2": {}, "t": {}}
+    for h in species:
+        sel = pdg == h
+        st = stratum[sel]
+        out["rows"][h] = np.bincount(st, minlength=nst).astype(float) / n_pilot
+        out["s2"][h] = {c: n_pilot * np.bincount(st, weights=y[sel] ** 2, minlength=nst)
+                        for c, y in y_by_component.items()}
+        out["t"][h] = {c: float(np.sum(y[sel])) for c, y in y_by_component.items()}
+    return out
+
+
+def _species_figures(fig: dict[str, Any], q: np.ndarray, h: int, chans: float,
+                     totals: dict[str, float]) -> tuple[dict[str, float], float]:
+    """(per-component variance per primary with keep probabilities ``q``, cost per primary)."""
+    rows = fig["rows"][h]
+    v = {c: max(float(np.sum(s2 / q)) - fig["t"][h][c] ** 2, 0.0) for c, s2 in fig["s2"][h].items()}
+    cost = ROW_ASSEMBLY_COST * float(rows.sum()) + chans * float(np.sum(rows * q))
+    return v, max(cost, 1e-12)
+
+
+def keep_probabilities(fig: dict[str, Any], contrib: tuple[int, ...], channels: dict[int, float],
+                       totals: dict[str, float]) -> tuple[dict[int, np.ndarray], dict[str, Any]]:
+    """Neyman keep probabilities ``q[h][stratum]`` from :func:`pilot_strata` figures.
+
+    ``channels[h]``: open production channels per meson row of species h (forced emissions per
+    row); ``totals[c]``: total of component c (the relative variances of the components are
+    summed).  Returns (q per species, summary: chosen κ decade, predicted figure of merit with
+    and without thinning)."""
+    comps = [c for c, t in totals.items() if t > 0.0]
+    m = {}
+    for h in contrib:
+        rows = fig["rows"][h]
+        s2 = sum(fig["s2"][h][c] / totals[c] ** 2 for c in comps) if comps else np.zeros(PER_SPECIES)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m[h] = np.where(rows > 0, s2 / np.where(rows > 0, rows, 1.0), 0.0) / max(channels.get(h, 1.0), 1e-12)
+    top = max((float(np.max(v)) for v in m.values()), default=0.0)
+    ones = {h: np.ones(PER_SPECIES) for h in contrib}
+    if top <= 0.0 or not comps:
+        return ones, {"kappa_decade": None, "gain": 1.0}
+
+    def merit(q):
+        tot = 0.0
+        for h in contrib:
+            v, c = _species_figures(fig, q[h], h, channels.get(h, 1.0), totals)
+            tot += math.sqrt(sum(v[k] / totals[k] ** 2 for k in comps) * c)
+        return tot * tot
+
+    base = merit(ones)
+    best, best_k, best_q = base, None, ones
+    for dec in KAPPA_DECADES:
+        kappa = 10.0 ** dec / math.sqrt(top)
+        q = {h: np.clip(kappa * np.sqrt(m[h]), Q_FLOOR, 1.0) for h in contrib}
+        f = merit(q)
+        if f < best:
+            best, best_k, best_q = f, float(dec), q
+    return best_q, {"kappa_decade": best_k, "predicted_gain": float(base / best) if best > 0 else 1.0}
+
+
+def thinned_figures(fig: dict[str, Any], q: dict[int, np.ndarray], contrib: tuple[int, ...],
+                    channels: dict[int, float], component: str) -> dict[int, dict[str, float]]:
+    """Pilot figures of one component in the format of
+    :func:`mesonportal.analysis.allocation.pilot_figures` for a thinned sample (variance and
+    cost per primary with keep probabilities ``q``)."""
+    out = {}
+    for h in contrib:
+        v, c = _species_figures(fig, q[h], h, channels.get(h, 1.0), {})
+        out[h] = {"events_per_pot": fig["t"][h][component], "variance_per_primary": v[component],
+                  "cost_per_primary": c}
+    return out
+
+
+def thin(cols: tuple[np.ndarray, ...], uniforms: np.ndarray, q: np.ndarray, centre_cm: np.ndarray
+         ) -> tuple[np.ndarray, ...]:
+    """Columns (p4, vertex, pdgid, weight, parent) of one species' sample thinned with keep
+    probabilities ``q`` per stratum: rows with ``uniforms < q[stratum]`` kept, weights ÷ q."""
+    p4, vertex = cols[0], cols[1]
+    qs = np.asarray(q, float)[stratum_of(p4, vertex, centre_cm)]
+    keep = uniforms < qs
+    return (p4[keep], vertex[keep], cols[2][keep], cols[3][keep] / qs[keep], cols[4][keep])
+
+
+__all__ = ["MOMENTUM_EDGES_MEV", "ANGLE_EDGES_DEG", "Q_FLOOR", "ROW_ASSEMBLY_COST", "STRATA_METHODS", "PER_SPECIES",
+           "check_strata", "stratum_of", "block_uniforms", "pilot_strata", "keep_probabilities", "thinned_figures",
+           "thin"]
