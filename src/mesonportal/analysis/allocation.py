@@ -429,21 +429,28 @@ def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
 _UNIFORM_MEMO: dict[tuple, np.ndarray] = {}
 
 
-def _species_uniforms(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict) -> np.ndarray:
-    """Thinning uniforms of the rows of ``n_blocks`` blocks of one species, block by block
-    (:func:`mesonportal.analysis.strata.block_uniforms`; memoised in process)."""
-    from mesonportal.analysis.strata import block_uniforms
+def _species_uniforms(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict,
+                      cols: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(thinning uniforms, strata) of the rows ``cols`` of ``n_blocks`` blocks of one species:
+    uniforms block by block (:func:`mesonportal.analysis.strata.block_uniforms`), strata from
+    :func:`mesonportal.analysis.strata.stratum_of` (both mass-independent; memoised in process)."""
+    from mesonportal.analysis.strata import block_uniforms, stratum_of
 
-    key = (_fp_text(fp), mode, int(n_blocks), int(block), int(seed), int(pdg))
-    hit = _UNIFORM_MEMO.get(key)
+    centre = tuple(float(x) for x in exp.detector.center_cm)
+    key = (_fp_text(fp), mode, int(n_blocks), int(block), int(seed), int(pdg), centre)
+    hit = _UNIFORM_MEMO.pop(key, None)
     if hit is not None:
+        _UNIFORM_MEMO[key] = hit  # most recent last
         return hit
     u = np.concatenate([block_uniforms(seed, pdg, j, len(cached_block(exp, mode, block, seed, pdg, j, fp)))
                         for j in range(n_blocks)])
-    if len(_UNIFORM_MEMO) > 64:
+    st = stratum_of(cols[0], cols[1], np.asarray(centre))
+    if len(u) != len(st):  # pragma: no cover - the blocks are the rows of cols
+        raise RuntimeError("thinning uniforms do not match the meson rows")
+    while len(_UNIFORM_MEMO) >= 48:
         _UNIFORM_MEMO.pop(next(iter(_UNIFORM_MEMO)))
-    _UNIFORM_MEMO[key] = u
-    return u
+    _UNIFORM_MEMO[key] = (u, st)
+    return u, st
 
 
 def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
@@ -463,8 +470,8 @@ def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = Fals
         if alloc.keep and alloc.keep[i] and min(alloc.keep[i]) < 1.0:
             from mesonportal.analysis.strata import thin
 
-            u = _species_uniforms(exp, mode, nb, alloc.block, seed, s, fp)
-            cols = thin(cols, u, np.asarray(alloc.keep[i], float), np.asarray(exp.detector.center_cm, float))
+            u, st = _species_uniforms(exp, mode, nb, alloc.block, seed, s, fp, cols)
+            cols = thin(cols, u, np.asarray(alloc.keep[i], float), np.asarray(exp.detector.center_cm, float), st)
         parts.append(cols)
     return _join(parts)
 

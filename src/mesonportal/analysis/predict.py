@@ -182,6 +182,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
         if strata == "momentum-angle":
             extra.update(strata_edges=[list(map(float, stt.MOMENTUM_EDGES_MEV)), list(map(float, stt.ANGLE_EDGES_DEG))],
                          q_floor=stt.Q_FLOOR, row_cost=stt.ROW_ASSEMBLY_COST,
+                         pilot_thinning=[stt.PILOT_NEAR_DEG, stt.PILOT_Q_FAR],
                          kappa=[float(stt.KAPPA_DECADES[0]), float(stt.KAPPA_DECADES[-1]), len(stt.KAPPA_DECADES)])
     key = al.allocation_key(exp, mode, model, seed, samples, extra)
     if key in _ALLOCATIONS:
@@ -199,6 +200,11 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     n_pilot = (al.PILOT_PRIMARIES if target_mc_error is not None
                else min(al.PILOT_PRIMARIES, max(1, budget // (2 * len(contrib)))))
     pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
+    pil_rows = {s: float(np.count_nonzero(pil.pdgid == s)) for s in contrib}
+    if target_mc_error is not None and strata == "momentum-angle":
+        # the pilot itself thinned with a fixed prior (far-off-axis and at-rest rows kept with
+        # probability PILOT_Q_FAR, weights ÷ q): its estimates stay unbiased
+        pil, pil_stratum, pil_q = stt.thin_pilot(pil, contrib, seed, al.PILOT_BLOCK, exp.detector.center_cm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear,
@@ -207,7 +213,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     # cost proxy: forced emissions per primary = meson rows (decay in flight, at rest) × open
     # channels applying to the species (the forced emission dominates the chain's time)
     chans = [ch for ch in model.production_channels() if ch.is_open and ch.branching_ratio > 0.0]
-    rows = {s: float(np.count_nonzero(pil.pdgid == s)) / n_pilot
+    rows = {s: pil_rows[s] / n_pilot
             * sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
     if target_mc_error is None:
         figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
@@ -231,14 +237,13 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
             inwin = (eqe >= window[0]) & (eqe < window[1]) & (w > 0)
             ys = {k: np.bincount(mi[inwin & sel], weights=w[inwin & sel], minlength=len(pil))
                   for k, sel in comps.items()}
-            sfig = stt.pilot_strata(ys, pil.pdgid, stt.stratum_of(pil.p4, pil.vertex, exp.detector.center_cm),
-                                    contrib, n_pilot)
+            sfig = stt.pilot_strata(ys, pil.pdgid, pil_stratum, contrib, n_pilot, pil_q)
             per_row = {s: sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
             totals = {k: sum(f[s]["events_per_pot"] for s in contrib) for k, f in figs.items()}
             keep, summary = stt.keep_probabilities(sfig, contrib, per_row, totals)
-            if summary.get("kappa_decade") is not None:
-                figs = {k: stt.thinned_figures(sfig, keep, contrib, per_row, k) for k in figs}
-            else:
+            # species figures from the (thinned-pilot) strata sums: unbiased for any keep
+            figs = {k: stt.thinned_figures(sfig, keep, contrib, per_row, k) for k in figs}
+            if summary.get("kappa_decade") is None:
                 keep = None
         out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
         if keep is not None:

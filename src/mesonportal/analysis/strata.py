@@ -55,6 +55,11 @@ Q_FLOOR = 0.1
 #: the chain: measured 0.75 µs per row vs 3.4 µs per row and channel for the scalar chain
 #: (MiniBooNE ν mode, 230 000 rows, 2026-11-30; a cost proxy only: it moves q, never the mean).
 ROW_ASSEMBLY_COST = 0.25
+#: The pilot is itself thinned (unbiased) with a fixed prior: rows in flight within this angle
+#: [degrees] of the detector direction kept, the others (and decays at rest) kept with
+#: probability :data:`PILOT_Q_FAR`.
+PILOT_NEAR_DEG = 12.0
+PILOT_Q_FAR = 0.25
 #: Grid of the scale κ (decades above the κ at which the best stratum has q = 1).
 KAPPA_DECADES = np.linspace(0.0, 4.0, 41)
 #: Strata option values: "momentum-angle" (thinning by the rule above) or "species" (the species
@@ -83,15 +88,25 @@ def stratum_of(p4: np.ndarray, vertex: np.ndarray, centre_cm: np.ndarray) -> np.
     the detector centre [cm] in the same frame."""
     p4 = np.asarray(p4, float)
     px, py, pz = p4[:, 1], p4[:, 2], p4[:, 3]
-    p = np.sqrt(px * px + py * py + pz * pz)
-    d = np.asarray(centre_cm, float)[None, :] - np.asarray(vertex, float)
-    dn = np.sqrt(np.sum(d * d, axis=1))
+    p2 = px * px + py * py + pz * pz
+    v = np.asarray(vertex, float)
+    c = np.asarray(centre_cm, float)
+    dx, dy, dz = c[0] - v[:, 0], c[1] - v[:, 1], c[2] - v[:, 2]
+    dot = px * dx + py * dy + pz * dz
+    d2 = dx * dx + dy * dy + dz * dz
+    # angle bins from cos α = dot / (|p| |d|) against the cosines of the edges (no arccos):
+    # bin k ⇔ cos(edge_{k+1}) < cos α ≤ cos(edge_k); count of inner edges with cos α ≤ cos(edge)
     with np.errstate(invalid="ignore", divide="ignore"):
-        cosa = (px * d[:, 0] + py * d[:, 1] + pz * d[:, 2]) / (p * dn)
-    ang = np.degrees(np.arccos(np.clip(np.nan_to_num(cosa, nan=1.0), -1.0, 1.0)))
-    pb = np.clip(np.searchsorted(MOMENTUM_EDGES_MEV, p, side="right") - 1, 0, _N_P - 1)
-    ab = np.clip(np.searchsorted(ANGLE_EDGES_DEG, ang, side="right") - 1, 0, _N_A - 1)
-    return np.where(p > 0.0, 1 + pb * _N_A + ab, 0).astype(np.int64)
+        cosa = np.nan_to_num(dot / np.sqrt(p2 * d2), nan=1.0)
+    ab = np.searchsorted(-_COS_EDGES, -cosa, side="left")
+    ab = np.clip(ab, 0, _N_A - 1)
+    pb = np.clip(np.searchsorted(_P2_EDGES, p2, side="right") - 1, 0, _N_P - 1)
+    return np.where(p2 > 0.0, 1 + pb * _N_A + ab, 0).astype(np.int64)
+
+
+#: cos of the inner angle edges (decreasing) and squared momentum edges, for :func:`stratum_of`.
+_COS_EDGES = np.cos(np.radians(np.asarray(ANGLE_EDGES_DEG[1:-1], float)))
+_P2_EDGES = np.asarray(MOMENTUM_EDGES_MEV, float) ** 2
 
 
 def block_uniforms(seed: int, pdg: int, block: int, n: int) -> np.ndarray:
@@ -102,19 +117,49 @@ def block_uniforms(seed: int, pdg: int, block: int, n: int) -> np.ndarray:
     return np.random.default_rng(ss).random(int(n))
 
 
+def pilot_keep(stratum: np.ndarray) -> np.ndarray:
+    """Fixed keep probabilities of the pilot's own thinning: 1 for rows in flight within
+    :data:`PILOT_NEAR_DEG` of the detector direction, :data:`PILOT_Q_FAR` otherwise (decays at
+    rest included)."""
+    near = np.zeros(PER_SPECIES, bool)
+    ab = (np.arange(PER_SPECIES) - 1) % _N_A
+    near[1:] = np.asarray(ANGLE_EDGES_DEG, float)[ab[1:] + 1] <= PILOT_NEAR_DEG
+    return np.where(near, 1.0, PILOT_Q_FAR)[stratum]
+
+
+def thin_pilot(pil, species: tuple[int, ...], seed: int, block: int, centre_cm) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The pilot sample (species joined in the order ``species``, one block ``block`` each)
+    thinned with :func:`pilot_keep` (weights ÷ q); returns (sample, strata, q) of the kept rows.
+    The uniforms are :func:`block_uniforms` of the pilot block of each species."""
+    st = stratum_of(pil.p4, pil.vertex, centre_cm)
+    q = pilot_keep(st)
+    u = np.concatenate([block_uniforms(seed, h, block, int(np.count_nonzero(pil.pdgid == h))) for h in species]) \
+        if len(pil) else np.zeros(0)
+    order_ok = len(u) == len(pil)
+    if not order_ok:  # pragma: no cover - pilot rows are grouped by species in this order
+        raise RuntimeError("pilot rows are not grouped by species")
+    keep = u < q
+    kept = pil.select(keep)
+    kept.weight = kept.weight / q[keep]
+    return kept, st[keep], q[keep]
+
+
 def pilot_strata(y_by_component: dict[str, np.ndarray], pdg: np.ndarray, stratum: np.ndarray,
-                 species: tuple[int, ...], n_pilot: int) -> dict[str, Any]:
+                 species: tuple[int, ...], n_pilot: int, q: np.ndarray | None = None) -> dict[str, Any]:
     """Per species and stratum sums of the pilot: ``rows`` (meson rows per primary) and
     ``s2[c]`` (n_pilot × Σ y² of component c per stratum, i.e. the stratum's share of the
     per-primary second moment), ``t[c]`` per species (events per POT).  ``y_by_component``:
-    window weight of every pilot meson row, per signal component."""
+    window weight of every pilot meson row, per signal component.  ``q``: keep probability of
+    each row if the pilot was thinned (its y are then already ÷ q): the sums are the
+    Horvitz–Thompson ones, rows 1/q and Σ q·y² (unbiased for the unthinned sums)."""
     nst = PER_SPECIES
+    q = np.ones(len(pdg)) if q is None else np.asarray(q, float)
     out: dict[str, Any] = {"rows": {}, "s2": {}, "t": {}}
     for h in species:
         sel = pdg == h
         st = stratum[sel]
-        out["rows"][h] = np.bincount(st, minlength=nst).astype(float) / n_pilot
-        out["s2"][h] = {c: n_pilot * np.bincount(st, weights=y[sel] ** 2, minlength=nst)
+        out["rows"][h] = np.bincount(st, weights=1.0 / q[sel], minlength=nst) / n_pilot
+        out["s2"][h] = {c: n_pilot * np.bincount(st, weights=q[sel] * y[sel] ** 2, minlength=nst)
                         for c, y in y_by_component.items()}
         out["t"][h] = {c: float(np.sum(y[sel])) for c, y in y_by_component.items()}
     return out
@@ -180,12 +225,14 @@ def thinned_figures(fig: dict[str, Any], q: dict[int, np.ndarray], contrib: tupl
     return out
 
 
-def thin(cols: tuple[np.ndarray, ...], uniforms: np.ndarray, q: np.ndarray, centre_cm: np.ndarray
-         ) -> tuple[np.ndarray, ...]:
+def thin(cols: tuple[np.ndarray, ...], uniforms: np.ndarray, q: np.ndarray, centre_cm: np.ndarray,
+         stratum: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
     """Columns (p4, vertex, pdgid, weight, parent) of one species' sample thinned with keep
-    probabilities ``q`` per stratum: rows with ``uniforms < q[stratum]`` kept, weights ÷ q."""
+    probabilities ``q`` per stratum: rows with ``uniforms < q[stratum]`` kept, weights ÷ q
+    (``stratum``: the rows' :func:`stratum_of`, if already known)."""
     p4, vertex = cols[0], cols[1]
-    qs = np.asarray(q, float)[stratum_of(p4, vertex, centre_cm)]
+    st = stratum_of(p4, vertex, centre_cm) if stratum is None else stratum
+    qs = np.asarray(q, float)[st]
     keep = uniforms < qs
     return (p4[keep], vertex[keep], cols[2][keep], cols[3][keep] / qs[keep], cols[4][keep])
 
