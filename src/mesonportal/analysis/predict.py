@@ -181,7 +181,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
                      rule="every component", strata=strata)
         if strata == "momentum-angle":
             extra.update(strata_edges=[list(map(float, stt.MOMENTUM_EDGES_MEV)), list(map(float, stt.ANGLE_EDGES_DEG))],
-                         q_floor=stt.Q_FLOOR, row_cost=stt.ROW_ASSEMBLY_COST,
+                         q_floor=stt.Q_FLOOR, row_cost=stt.ROW_ASSEMBLY_COST, min_pilot_rows=stt.MIN_PILOT_ROWS,
+                         strata_rule=stt.RULE,
                          pilot_thinning=[stt.PILOT_NEAR_DEG, stt.PILOT_Q_FAR],
                          kappa=[float(stt.KAPPA_DECADES[0]), float(stt.KAPPA_DECADES[-1]), len(stt.KAPPA_DECADES)])
     key = al.allocation_key(exp, mode, model, seed, samples, extra)
@@ -452,6 +453,7 @@ def predict_signal(
         "criterion": criterion if exp.detector.technology == "cherenkov-oil" else None,
         "version": __version__,
         "n_events_mc": int(len(w)),
+        "meson_rows": int(len(mesons)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
     det = exp.detector

@@ -20,8 +20,9 @@ independent per row, the meson-clustered stratified error estimator of
 The keep probabilities are the Neyman rule for Poisson sampling: minimising
 Σ_s S_s / q_s (S_s = Σ y² of the stratum) at fixed cost Σ_s R_s c q_s gives
 ``q_s ∝ sqrt(S_s / (R_s c))`` (mean y² per row over the cost of a row), capped at 1 and floored at
-:data:`Q_FLOOR` (no stratum is ever dropped: a stratum the pilot saw empty keeps
-:data:`Q_FLOOR` of its rows).  The scale κ of ``q_s = κ sqrt(m_s / c)`` is chosen on a fixed
+:data:`Q_FLOOR` (no stratum is ever dropped); a stratum with fewer than :data:`MIN_PILOT_ROWS`
+pilot rows is not thinned at all (q = 1: its estimate is noise, and a rare on-axis stratum
+missed by the pilot once carried 76 % of a prediction's variance at q = 0.1).  The scale κ of ``q_s = κ sqrt(m_s / c)`` is chosen on a fixed
 grid to minimise the predicted (variance × cost) of the whole prediction,
 (Σ_h sqrt(V_h C_h))², where the per-primary cost of species h is
 ``ROW_ASSEMBLY_COST·R_h + c_h Σ_s R_hs q_s`` (meson rows assembled + forced emissions run).  All of
@@ -51,6 +52,10 @@ ANGLE_EDGES_DEG: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 
 #: Smallest keep probability of a stratum (bounds the weight inflation 1/q at 10; a pilot that
 #: missed a stratum's rare contributions can never starve it).
 Q_FLOOR = 0.1
+#: Version of the keep-probability rule (enters the allocation's cache key).
+RULE = "neyman-kappa-grid/rare-pooled-by-angle/1"
+#: Strata with fewer pilot rows than this are kept whole (q = 1; see :func:`keep_probabilities`).
+MIN_PILOT_ROWS = 25
 #: Cost of assembling one meson row (cached blocks, thinning) in units of one forced emission of
 #: the chain: measured 0.75 µs per row vs 3.4 µs per row and channel for the scalar chain
 #: (MiniBooNE ν mode, 230 000 rows, 2026-11-30; a cost proxy only: it moves q, never the mean).
@@ -154,10 +159,11 @@ def pilot_strata(y_by_component: dict[str, np.ndarray], pdg: np.ndarray, stratum
     Horvitz–Thompson ones, rows 1/q and Σ q·y² (unbiased for the unthinned sums)."""
     nst = PER_SPECIES
     q = np.ones(len(pdg)) if q is None else np.asarray(q, float)
-    out: dict[str, Any] = {"rows": {}, "s2": {}, "t": {}}
+    out: dict[str, Any] = {"rows": {}, "s2": {}, "t": {}, "seen": {}}
     for h in species:
         sel = pdg == h
         st = stratum[sel]
+        out["seen"][h] = np.bincount(st, minlength=nst)
         out["rows"][h] = np.bincount(st, weights=1.0 / q[sel], minlength=nst) / n_pilot
         out["s2"][h] = {c: n_pilot * np.bincount(st, weights=q[sel] * y[sel] ** 2, minlength=nst)
                         for c, y in y_by_component.items()}
@@ -184,11 +190,30 @@ def keep_probabilities(fig: dict[str, Any], contrib: tuple[int, ...], channels: 
     and without thinning)."""
     comps = [c for c, t in totals.items() if t > 0.0]
     m = {}
+    rare = {}
+    seen = fig.get("seen", {})
     for h in contrib:
         rows = fig["rows"][h]
         s2 = sum(fig["s2"][h][c] / totals[c] ** 2 for c in comps) if comps else np.zeros(PER_SPECIES)
         with np.errstate(invalid="ignore", divide="ignore"):
             m[h] = np.where(rows > 0, s2 / np.where(rows > 0, rows, 1.0), 0.0) / max(channels.get(h, 1.0), 1e-12)
+        # strata the pilot saw fewer than MIN_PILOT_ROWS times: their own y² estimate is noise (a
+        # rare on-axis stratum missed by the pilot can hold a large share of the variance), so
+        # they take the larger of it and the mean y² per row of their angle bin over all momenta
+        # (coarser, better measured); if that bin too is rare, they are kept whole (q = 1: rare
+        # strata cost little)
+        n_seen = np.asarray(seen.get(h, np.full(PER_SPECIES, MIN_PILOT_ROWS)), float)
+        ab = (np.arange(PER_SPECIES) - 1) % _N_A
+        inflight = np.arange(PER_SPECIES) >= 1
+        s2_a = np.bincount(ab[inflight], weights=s2[inflight], minlength=_N_A)
+        rows_a = np.bincount(ab[inflight], weights=rows[inflight], minlength=_N_A)
+        seen_a = np.bincount(ab[inflight], weights=n_seen[inflight], minlength=_N_A)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            m_a = np.where(rows_a > 0, s2_a / np.where(rows_a > 0, rows_a, 1.0), 0.0) / max(channels.get(h, 1.0), 1e-12)
+        few = n_seen < MIN_PILOT_ROWS
+        pooled = few & inflight & (seen_a[ab] >= MIN_PILOT_ROWS)
+        m[h] = np.where(pooled, np.maximum(m[h], m_a[ab]), m[h])
+        rare[h] = few & ~pooled
     top = max((float(np.max(v)) for v in m.values()), default=0.0)
     ones = {h: np.ones(PER_SPECIES) for h in contrib}
     if top <= 0.0 or not comps:
@@ -205,7 +230,7 @@ def keep_probabilities(fig: dict[str, Any], contrib: tuple[int, ...], channels: 
     best, best_k, best_q = base, None, ones
     for dec in KAPPA_DECADES:
         kappa = 10.0 ** dec / math.sqrt(top)
-        q = {h: np.clip(kappa * np.sqrt(m[h]), Q_FLOOR, 1.0) for h in contrib}
+        q = {h: np.where(rare[h], 1.0, np.clip(kappa * np.sqrt(m[h]), Q_FLOOR, 1.0)) for h in contrib}
         f = merit(q)
         if f < best:
             best, best_k, best_q = f, float(dec), q
