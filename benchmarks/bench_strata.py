@@ -39,7 +39,7 @@ def _one(bench, mode, seed, variant, target):
           {"allocation": "importance", "target_mc_error": target, "strata": variant})
     P._ALLOCATIONS.clear()
     al._SPECIES_MEMO.clear()
-    al._UNIFORM_MEMO.clear()
+    al._BLOCK_STRATA_MEMO.clear()
     from mesonportal.cache import cache_dir
     import shutil
 

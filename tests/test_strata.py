@@ -139,3 +139,12 @@ def test_thinned_prediction_is_deterministic_and_agrees_with_species_only():
     ta, tc = a.totals(), c.totals()
     err = math.hypot(ta["mc_stat_error_200_1250"], tc["mc_stat_error_200_1250"])
     assert abs(ta["events_200_1250"] - tc["events_200_1250"]) < 4 * err
+
+
+def test_cli_bad_strata_exit_2(capsys):
+    from mesonportal.cli.main import main
+
+    rc = main(["predict", "--benchmark", "scalar", "--mode", "nu", "--strata", "angle"])
+    assert rc == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "strata" in err[0]

@@ -426,33 +426,6 @@ def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
     return ParticleSample(*(np.concatenate([p[i] for p in parts]) for i in range(5)))
 
 
-_UNIFORM_MEMO: dict[tuple, np.ndarray] = {}
-
-
-def _species_uniforms(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict,
-                      cols: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
-    """(thinning uniforms, strata) of the rows ``cols`` of ``n_blocks`` blocks of one species:
-    uniforms block by block (:func:`mesonportal.analysis.strata.block_uniforms`), strata from
-    :func:`mesonportal.analysis.strata.stratum_of` (both mass-independent; memoised in process)."""
-    from mesonportal.analysis.strata import block_uniforms, stratum_of
-
-    centre = tuple(float(x) for x in exp.detector.center_cm)
-    key = (_fp_text(fp), mode, int(n_blocks), int(block), int(seed), int(pdg), centre)
-    hit = _UNIFORM_MEMO.pop(key, None)
-    if hit is not None:
-        _UNIFORM_MEMO[key] = hit  # most recent last
-        return hit
-    u = np.concatenate([block_uniforms(seed, pdg, j, len(cached_block(exp, mode, block, seed, pdg, j, fp)))
-                        for j in range(n_blocks)])
-    st = stratum_of(cols[0], cols[1], np.asarray(centre))
-    if len(u) != len(st):  # pragma: no cover - the blocks are the rows of cols
-        raise RuntimeError("thinning uniforms do not match the meson rows")
-    while len(_UNIFORM_MEMO) >= 48:
-        _UNIFORM_MEMO.pop(next(iter(_UNIFORM_MEMO)))
-    _UNIFORM_MEMO[key] = (u, st)
-    return u, st
-
-
 def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
     """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks
     (:func:`cached_block`), weights divided by the number of blocks (exact normalisation);
@@ -466,14 +439,49 @@ def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = Fals
         nb = n // alloc.block
         if nb <= 0:
             continue
-        cols = _species_sample(exp, mode, nb, alloc.block, seed, s, fp, progress)
         if alloc.keep and alloc.keep[i] and min(alloc.keep[i]) < 1.0:
-            from mesonportal.analysis.strata import thin
-
-            u, st = _species_uniforms(exp, mode, nb, alloc.block, seed, s, fp, cols)
-            cols = thin(cols, u, np.asarray(alloc.keep[i], float), np.asarray(exp.detector.center_cm, float), st)
-        parts.append(cols)
+            parts.append(_thinned_species(exp, mode, nb, alloc.block, seed, s, fp, np.asarray(alloc.keep[i], float),
+                                          progress))
+        else:
+            parts.append(_species_sample(exp, mode, nb, alloc.block, seed, s, fp, progress))
     return _join(parts)
+
+
+#: In-process memo of the (strata, thinning uniforms) of each cached meson block (both
+#: mass-independent: a scan's mass points share them).
+_BLOCK_STRATA_MEMO: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+BLOCK_STRATA_MEMO_BYTES = 64 * 2**20
+
+
+def _thinned_species(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict, q: np.ndarray,
+                     progress: bool) -> tuple[np.ndarray, ...]:
+    """Columns of ``n_blocks`` blocks of one species thinned with keep probabilities ``q`` per
+    stratum (:func:`mesonportal.analysis.strata.thin`, applied block by block so that only the
+    kept rows are gathered): weights ÷ ``n_blocks`` ÷ q."""
+    from mesonportal.analysis.strata import block_uniforms, stratum_of
+
+    centre = tuple(float(x) for x in exp.detector.center_cm)
+    kept, qk = [], []
+    for j in range(n_blocks):
+        arr = cached_block(exp, mode, block, seed, pdg, j, fp, progress)
+        key = (_fp_text(fp), mode, int(block), int(seed), int(pdg), j, centre)
+        hit = _BLOCK_STRATA_MEMO.get(key)
+        if hit is None:
+            hit = (stratum_of(arr["p4"], arr["vertex"], np.asarray(centre)).astype(np.int16),
+                   block_uniforms(seed, pdg, j, len(arr)))
+            _BLOCK_STRATA_MEMO[key] = hit
+            total = sum(a.nbytes + b.nbytes for a, b in _BLOCK_STRATA_MEMO.values())
+            while total > BLOCK_STRATA_MEMO_BYTES and len(_BLOCK_STRATA_MEMO) > 1:
+                a, b = _BLOCK_STRATA_MEMO.pop(next(iter(_BLOCK_STRATA_MEMO)))
+                total -= a.nbytes + b.nbytes
+        qs = q[hit[0]]
+        idx = np.flatnonzero(hit[1] < qs)
+        kept.append(arr[idx])
+        qk.append(qs[idx])
+    a = np.concatenate(kept) if len(kept) > 1 else kept[0]
+    qv = np.concatenate(qk) if len(qk) > 1 else qk[0]
+    return (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
+            a["weight"] / n_blocks / qv, np.ascontiguousarray(a["parent"]))
 
 
 def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = PILOT_PRIMARIES) -> ParticleSample:
