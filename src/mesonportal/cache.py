@@ -70,6 +70,22 @@ def cache_key(kind: str, **fields: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
+def canonical(obj: Any) -> Any:
+    """The JSON-ready canonical form that :func:`cache_key` hashes (floats as ``repr`` text,
+    dataclasses and pydantic sections as dicts, sorted keys); computed once, it can be reused
+    for many keys with :func:`cache_key_prepared`."""
+    return _jsonable(obj)
+
+
+def cache_key_prepared(kind: str, prepared: dict[str, Any], **fields: Any) -> str:
+    """:func:`cache_key` with some fields already in :func:`canonical` form (``prepared``:
+    name → ``canonical(value)``), e.g. a source fingerprint shared by the hundreds of meson
+    blocks of one prediction: the same hash as ``cache_key(kind, **fields, name=value, ...)``
+    without walking the large field again for every key."""
+    payload = json.dumps({"kind": kind, "version": __version__, **_jsonable(fields), **prepared}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
 def experiment_fingerprint(exp) -> dict:
     """The configuration values that define a simulation (source path excluded)."""
     d = _jsonable(exp)

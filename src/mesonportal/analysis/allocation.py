@@ -365,19 +365,27 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
 #: :data:`BLOCK_MEMO_BYTES`, oldest dropped first).  The arrays are made read-only.
 _BLOCK_MEMO: dict[tuple, np.ndarray] = {}
 BLOCK_MEMO_BYTES = 192 * 2**20
-_FP_TEXT: dict[int, tuple[Any, str]] = {}
+_FP_TEXT: dict[int, tuple[Any, tuple[str, Any]]] = {}
 
 
 def _fp_text(fp: dict) -> str:
     """Canonical JSON text of a source fingerprint (memoised per fingerprint object)."""
+    return _fp_forms(fp)[0]
+
+
+def _fp_forms(fp: dict) -> tuple[str, Any]:
+    """(JSON text, :func:`mesonportal.cache.canonical` form) of a source fingerprint, memoised
+    per fingerprint object (the block cache keys reuse the canonical form)."""
     hit = _FP_TEXT.get(id(fp))
     if hit is not None and hit[0] is fp:
         return hit[1]
-    text = json.dumps(fp, sort_keys=True, default=str)
+    from mesonportal.cache import canonical
+
+    forms = (json.dumps(fp, sort_keys=True, default=str), canonical(fp))
     if len(_FP_TEXT) > 64:
         _FP_TEXT.clear()
-    _FP_TEXT[id(fp)] = (fp, text)
-    return text
+    _FP_TEXT[id(fp)] = (fp, forms)
+    return forms
 
 
 def _remember_block(key: tuple, arr: np.ndarray) -> None:
@@ -398,13 +406,56 @@ def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: i
     if hit is not None:
         _SPECIES_MEMO[key] = hit  # most recent last
         return hit
-    arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
-    a = np.concatenate(arrs) if len(arrs) > 1 else arrs[0]
-    cols = (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
-            a["weight"] / n_blocks, np.ascontiguousarray(a["parent"]))
+    arrs = [_block_array(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
+    cols = _block_columns(arrs, n_blocks)
+    del arrs  # memory maps of the cache files: closed here
     _SPECIES_MEMO[key] = cols
     while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
         _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
+    return cols
+
+
+def _block_array(exp, mode: str, n: int, seed: int, pdg: int, block: int, fp: dict, progress: bool) -> np.ndarray:
+    """Block ``block`` of :func:`cached_block` for reading once: the in-process memo, else a
+    read-only memory map of its cache file (no copy: :func:`_block_columns` reads the fields
+    straight into the assembled columns), else :func:`cached_block` (simulates and stores it;
+    also the fallback for an unreadable file).  Same content as :func:`cached_block`."""
+    from mesonportal import cache
+
+    text, canon = _fp_forms(fp)
+    cdir, enabled = cache.cache_dir(), cache.cache_enabled()
+    hit = _BLOCK_MEMO.get((text, mode, int(n), int(seed), int(pdg), int(block), str(cdir), enabled))
+    if hit is not None:
+        return hit
+    if enabled:
+        key = cache.cache_key_prepared("mesons-block", {"source": canon}, mode=mode, samples=int(n), seed=int(seed),
+                                       species=[int(pdg)], block=int(block))
+        path = cdir / f"mesonblock-{cache._source_name(exp)}-{mode}-{key}.npy"
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):  # absent or unreadable: cached_block simulates / repairs it
+            arr = None
+        if arr is not None and arr.dtype == _BLOCK_DTYPE and arr.ndim == 1:
+            return arr
+    return cached_block(exp, mode, n, seed, pdg, block, fp, progress)
+
+
+def _block_columns(arrs: list[np.ndarray], n_blocks: int) -> tuple[np.ndarray, ...]:
+    """Columns (p4, vertex, pdgid, weight / ``n_blocks``, parent) of the concatenated blocks,
+    each field copied once from the blocks into its contiguous column."""
+    total = sum(len(a) for a in arrs)
+    cols = (np.empty((total, 4)), np.empty((total, 3)), np.empty(total, np.int64), np.empty(total),
+            np.empty(total, np.int64))
+    p4, vertex, pdgid, weight, parent = cols
+    o = 0
+    for a in arrs:
+        k = len(a)
+        p4[o:o + k] = a["p4"]
+        vertex[o:o + k] = a["vertex"]
+        pdgid[o:o + k] = a["pdgid"]
+        np.divide(a["weight"], n_blocks, out=weight[o:o + k])
+        parent[o:o + k] = a["parent"]
+        o += k
     return cols
 
 
