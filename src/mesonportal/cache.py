@@ -142,6 +142,19 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
             os.unlink(tmp)
 
 
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write one array to ``path`` (.npy) atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def save_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically (temp file + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -357,7 +370,7 @@ def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> in
 ENTRY_PATTERNS: dict[str, tuple[str, ...]] = {
     "mesons": ("mesons-*.npz", "mesonblock-*.npy"),
     "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz", "tables/pdg-particle-*.json",
-               "tables/pdg-names-*.json",
+               "tables/pdg-names-*.json", "tables/gauss-legendre-*.npy",
                "allocations/*.json"),
     "temporary": ("*.tmp", "tables/*.tmp", "allocations/*.tmp", ".chunks-*/*"),
 }
