@@ -313,31 +313,37 @@ SPECIES_MEMO_BYTES = 256 * 2**20
 def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, fingerprint: dict | None = None,
                  progress: bool = False) -> np.ndarray:
     """One block of ``n`` primaries of species ``pdg`` at their decay points (structured array
-    with the :class:`~mesonportal.sample.ParticleSample` columns), simulated with the
-    independent stream ``meson_rng(seed, (pdg,), block)`` and cached on disk as one ``.npy``
-    (a single read per block)."""
+    with the :class:`~mesonportal.sample.ParticleSample` columns, read-only), simulated with the
+    independent stream ``meson_rng(seed, (pdg,), block)`` and cached on disk as one ``.npy``.
+
+    A cached block is returned as a read-only memory map of its file: nothing is read until the
+    rows are used (:func:`_species_sample` copies each field once into the assembled columns;
+    ``len()`` costs only the header).  A block simulated in this process is kept in the
+    in-process memo :data:`_BLOCK_MEMO`."""
     from mesonportal import cache
-    from mesonportal.sources.transport import simulate_mesons
 
     fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
-    mkey = (_fp_text(fp), mode, int(n), int(seed), int(pdg), int(block), str(cache.cache_dir()),
-            cache.cache_enabled())
+    text, canon = _fp_forms(fp)
+    cdir, enabled = cache.cache_dir(), cache.cache_enabled()
+    mkey = (text, mode, int(n), int(seed), int(pdg), int(block), str(cdir), enabled)
     hit = _BLOCK_MEMO.get(mkey)
     if hit is not None:
         return hit
-    key = cache.cache_key("mesons-block", source=fp, mode=mode, samples=int(n), seed=int(seed),
-                          species=[int(pdg)], block=int(block))
+    # the canonical fingerprint is computed once (_fp_forms): same key as cache.cache_key
+    key = cache.cache_key_prepared("mesons-block", {"source": canon}, mode=mode, samples=int(n), seed=int(seed),
+                                   species=[int(pdg)], block=int(block))
     name = cache._source_name(exp)
-    path = cache.cache_dir() / f"mesonblock-{name}-{mode}-{key}.npy" if cache.cache_enabled() else None
+    path = cdir / f"mesonblock-{name}-{mode}-{key}.npy" if enabled else None
     if path is not None and path.is_file():
         try:
-            arr = np.load(path, allow_pickle=False)
-            if arr.dtype == _BLOCK_DTYPE:
-                _remember_block(mkey, arr)
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            if arr.dtype == _BLOCK_DTYPE and arr.ndim == 1:
                 return arr
-        except Exception:  # corrupt entry: recompute  # noqa: BLE001
+        except Exception:  # corrupt or truncated entry: recompute  # noqa: BLE001
             pass
         path.unlink(missing_ok=True)
+    from mesonportal.sources.transport import simulate_mesons
+
     smp = simulate_mesons(exp, mode, int(n), cache.meson_rng(seed, (int(pdg),), int(block)), species=(int(pdg),),
                           progress=progress)
     arr = np.empty(len(smp), _BLOCK_DTYPE)
@@ -360,9 +366,9 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
     return arr
 
 
-#: In-process memo of meson blocks read from (or written to) the cache: model points whose
-#: allocations differ share their blocks without re-reading them (bounded by
-#: :data:`BLOCK_MEMO_BYTES`, oldest dropped first).  The arrays are made read-only.
+#: In-process memo of meson blocks simulated (and written to the cache) in this process: model
+#: points whose allocations differ share them (bounded by :data:`BLOCK_MEMO_BYTES`, oldest
+#: dropped first; blocks already on disk are memory-mapped instead).  The arrays are made read-only.
 _BLOCK_MEMO: dict[tuple, np.ndarray] = {}
 BLOCK_MEMO_BYTES = 192 * 2**20
 _FP_TEXT: dict[int, tuple[Any, tuple[str, Any]]] = {}
@@ -406,38 +412,13 @@ def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: i
     if hit is not None:
         _SPECIES_MEMO[key] = hit  # most recent last
         return hit
-    arrs = [_block_array(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
+    arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
     cols = _block_columns(arrs, n_blocks)
     del arrs  # memory maps of the cache files: closed here
     _SPECIES_MEMO[key] = cols
     while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
         _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
     return cols
-
-
-def _block_array(exp, mode: str, n: int, seed: int, pdg: int, block: int, fp: dict, progress: bool) -> np.ndarray:
-    """Block ``block`` of :func:`cached_block` for reading once: the in-process memo, else a
-    read-only memory map of its cache file (no copy: :func:`_block_columns` reads the fields
-    straight into the assembled columns), else :func:`cached_block` (simulates and stores it;
-    also the fallback for an unreadable file).  Same content as :func:`cached_block`."""
-    from mesonportal import cache
-
-    text, canon = _fp_forms(fp)
-    cdir, enabled = cache.cache_dir(), cache.cache_enabled()
-    hit = _BLOCK_MEMO.get((text, mode, int(n), int(seed), int(pdg), int(block), str(cdir), enabled))
-    if hit is not None:
-        return hit
-    if enabled:
-        key = cache.cache_key_prepared("mesons-block", {"source": canon}, mode=mode, samples=int(n), seed=int(seed),
-                                       species=[int(pdg)], block=int(block))
-        path = cdir / f"mesonblock-{cache._source_name(exp)}-{mode}-{key}.npy"
-        try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-        except (OSError, ValueError):  # absent or unreadable: cached_block simulates / repairs it
-            arr = None
-        if arr is not None and arr.dtype == _BLOCK_DTYPE and arr.ndim == 1:
-            return arr
-    return cached_block(exp, mode, n, seed, pdg, block, fp, progress)
 
 
 def _block_columns(arrs: list[np.ndarray], n_blocks: int) -> tuple[np.ndarray, ...]:
