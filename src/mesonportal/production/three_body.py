@@ -118,14 +118,15 @@ class _Mapping:
         return x, y, dx * (hi - lo)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=32)
 def _gauss_legendre_01(n: int) -> tuple[Array, Array]:
-    """Gauss–Legendre nodes and weights mapped to [0, 1] (read-only arrays, memoised)."""
+    """Gauss–Legendre nodes and weights on [0, 1] (memoised: ``leggauss`` solves an eigenvalue
+    problem, ≈ 7 % of the iDM chain's time when recomputed for every width; read-only arrays)."""
     x, w = gauss_legendre(int(n))
-    t, w01 = 0.5 * (x + 1.0), 0.5 * w
+    t, wt = 0.5 * (x + 1.0), 0.5 * w
     t.flags.writeable = False
-    w01.flags.writeable = False
-    return t, w01
+    wt.flags.writeable = False
+    return t, wt
 
 
 def gauss_legendre(n: int) -> tuple[Array, Array]:
