@@ -106,6 +106,12 @@ def test_species_sample_from_block_files_is_bitwise_the_blocks(tmp_path, monkeyp
     for x, y, z in zip(first, again, ref):
         assert x.dtype == z.dtype and np.array_equal(x, z) and np.array_equal(y, z)
         assert y.flags.c_contiguous
+    # beyond the bound on memory maps held open at once, blocks are mapped again one at a time
+    monkeypatch.setattr(al, "_MAX_HELD_MAPS", 1)
+    _clear_memos()
+    bounded = al._species_sample(exp, "nu", nb, n, seed, pdg, fp, False)
+    for y, z in zip(bounded, ref):
+        assert np.array_equal(y, z)
     # a truncated block file is recomputed (same stream), not read as garbage
     data = files[1].read_bytes()
     files[1].write_bytes(data[: len(data) // 2])

@@ -412,19 +412,56 @@ def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: i
     if hit is not None:
         _SPECIES_MEMO[key] = hit  # most recent last
         return hit
-    arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
-    cols = _block_columns(arrs, n_blocks)
-    del arrs  # memory maps of the cache files: closed here
+    # pass 1: the rows of each block; at most _MAX_HELD_MAPS memory-mapped blocks are held (each
+    # map keeps a file descriptor open, and a large sample has thousands of blocks), the others
+    # by file name and mapped again in pass 2
+    srcs: list = []  # arrays (in-process memo, held maps) or file names
+    lengths: list[int] = []
+    held = 0
+    for j in range(n_blocks):
+        a = cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress)
+        lengths.append(len(a))
+        if isinstance(a, np.memmap) and a.filename is not None:
+            if held < _MAX_HELD_MAPS:
+                held += 1
+            else:
+                a = a.filename
+        srcs.append(a)
+        del a
+
+    def blocks():  # pass 2: one block at a time, each released after its copy
+        for j in range(len(srcs)):
+            src, srcs[j] = srcs[j], None
+            a = None
+            if not isinstance(src, np.ndarray):
+                try:
+                    a = np.load(src, mmap_mode="r", allow_pickle=False)
+                except (OSError, ValueError):  # removed meanwhile (cache cleared): via the cache again
+                    a = None
+                if a is None or a.dtype != _BLOCK_DTYPE or len(a) != lengths[j]:
+                    a = cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress)
+            else:
+                a = src
+            if len(a) != lengths[j]:  # pragma: no cover - blocks are deterministic
+                raise RuntimeError(f"meson block {first_block + j} of species {pdg} changed while being read")
+            yield a
+
+    cols = _block_columns(blocks(), lengths, n_blocks)
     _SPECIES_MEMO[key] = cols
     while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
         _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
     return cols
 
 
-def _block_columns(arrs: list[np.ndarray], n_blocks: int) -> tuple[np.ndarray, ...]:
-    """Columns (p4, vertex, pdgid, weight / ``n_blocks``, parent) of the concatenated blocks,
-    each field copied once from the blocks into its contiguous column."""
-    total = sum(len(a) for a in arrs)
+#: Memory-mapped meson blocks held open at once while a species sample is assembled.
+_MAX_HELD_MAPS = 256
+
+
+def _block_columns(arrs, lengths: list[int], n_blocks: int) -> tuple[np.ndarray, ...]:
+    """Columns (p4, vertex, pdgid, weight / ``n_blocks``, parent) of the concatenated blocks
+    (an iterable of block arrays of ``lengths`` rows), each field copied once from the blocks
+    into its contiguous column."""
+    total = int(sum(lengths))
     cols = (np.empty((total, 4)), np.empty((total, 3)), np.empty(total, np.int64), np.empty(total),
             np.empty(total, np.int64))
     p4, vertex, pdgid, weight, parent = cols
