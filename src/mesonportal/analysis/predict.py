@@ -105,7 +105,8 @@ DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
 #: rows per species × momentum × angle-to-detector (``strata="momentum-angle"``,
 #: :mod:`mesonportal.analysis.strata`) is 4–6× more MC-efficient for the scalar benchmark but its
 #: quoted MC error failed the seed-ensemble validation (pull width 1.29 [1.13, 1.53] on seeds
-#: 9100–9123, ν mode; docs/mc_errors.md §6), so it is opt-in until that is understood.
+#: 9100–9123, ν mode; docs/mc_errors.md §6: the per-sample node range of the Primakoff t table,
+#: ``primakoff.sample_t_table``, couples the rows), so it is opt-in until that is fixed.
 DEFAULT_STRATA = "species"
 _ALLOCATIONS: dict[str, Any] = {}
 
