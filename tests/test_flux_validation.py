@@ -33,7 +33,8 @@ def official():
 
 def test_official_convention_stated(nu_flux):
     assert nu_flux["conventions"] == {"dar_neutrinos": "official", "muon_stop": "pipe_wall",
-                                      "tertiary_production": True, "pi_minus_parametrisation": "table_vi",
+                                      "tertiary_production": True, "tertiary_model": "urqmd_table",
+                                      "pi_minus_parametrisation": "table_vi",
                                       "horn_cavity": True, "decay_region_geometry": "bnb_official"}
 
 
