@@ -34,6 +34,8 @@ Model (one generation, vectorised; every approximation is stated in docs/sources
   ``target.tertiary_table_max_momentum_mev`` (default 6.4 GeV/c, the lower end of the SW fit range) take
   their tertiary π±, K+ from the bundled UrQMD 3.4 hadron–Be table (:mod:`mesonportal.sources.lowenergy`;
   p, n, π+, π− parents tabulated separately, no isospin mirror; 0.5–8.89 GeV/c, nothing below 0.5 GeV/c).
+  π0 = ½(π+ + π−) of the table (the package's π0 convention); η and K0_L (not tabulated) keep the SW
+  extrapolation; no K− tertiaries (as before).
   The table is per hadron–nucleus event (quasi-elastic events included), identified with σ_inel: nucleon
   yields are multiplied by σ_inel/(σ_inel − σ_qe) of the official parametrisation at max(p_in, 1 GeV/c);
   for pion parents the events are identified with the absorption-length interactions (the scattered
@@ -61,6 +63,8 @@ from mesonportal.sources.mars import mars_tables
 PARENTS = ("proton", "neutron", "pi+", "pi-")
 PARENT_FRACTIONS = (0.35, 0.25, 0.2, 0.2)
 _MIRROR = {211: -211, -211: 211}
+#: species the low-energy table provides (π0 as ½(π+ + π−)); η and K0_L keep the SW extrapolation
+_TABLE_SPECIES = (211, -211, 111, 321)
 
 
 def _meson_cross_section(pdgid: int, p_mev, theta, p_in_gev, mirror, pi_minus: str = "table_vi") -> np.ndarray:
@@ -106,9 +110,17 @@ def _table_yields(rng, pdgid: int, parent_codes, p_in_mev, nucleon):
     from mesonportal.sources.lowenergy import SPECIES, lowenergy_table
 
     n = len(p_in_mev)
-    if pdgid not in SPECIES:
-        return np.zeros(n), np.zeros(n), np.zeros(n)
-    p, th, w = lowenergy_table().sample(rng, parent_codes, p_in_mev, pdgid)
+    tab = lowenergy_table()
+    if pdgid == 111:
+        # π0 = ½(π+ + π−), the package's convention for π0 (sources/spectra.py): each sample draws π+ or π−
+        # with probability ½ (its weight is the drawn species' multiplicity, so the mean is ½(N+ + N−))
+        p, th, w = np.zeros(n), np.zeros(n), np.zeros(n)
+        plus = rng.random(n) < 0.5
+        for code, sel in ((211, plus), (-211, ~plus)):
+            i = np.nonzero(sel)[0]
+            p[i], th[i], w[i] = tab.sample(rng, parent_codes[i], p_in_mev[i], code)
+    else:
+        p, th, w = tab.sample(rng, parent_codes, p_in_mev, pdgid)
     inel, qe = _beam.pbe_cross_sections_mb(np.maximum(p_in_mev * 1e-3, 1.0))
     ratio = inel / np.clip(inel - qe, 1e-6, None)
     return p, th, np.where(nucleon, w * ratio, w)
@@ -231,7 +243,7 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     inel_in, qe_in = _beam.pbe_cross_sections_mb(np.maximum(pin_gev, 1e-3))
     sig_norm = np.clip(inel_in - qe_in, 1e-6, None)
     w_m = 2.0 * np.pi * np.sin(tm) * f * 1e-3 / q / sig_norm
-    if t.tertiary_model == "urqmd_table":
+    if t.tertiary_model == "urqmd_table" and pdgid in _TABLE_SPECIES:
         tab = np.nonzero(p_in < t.tertiary_table_max_momentum_mev)[0]
         if len(tab):
             pm[tab], tm[tab], w_m[tab] = _table_yields(rng, pdgid, parent_codes[tab], p_in[tab], nucleon[tab])
