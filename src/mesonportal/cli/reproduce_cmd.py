@@ -181,7 +181,10 @@ def _worker_progress(bench: str, msg: str) -> None:  # pragma: no cover - runs i
 
 def _run_group(names: tuple[str, ...], options: dict[str, Any]) -> list[dict[str, Any]]:  # pragma: no cover
     """Worker-process entry: :func:`_benchmark_job` for each of ``names`` in turn."""
-    return [_benchmark_job(n, progress=_worker_progress, **options) for n in names]
+    from mesonportal._memory import lean_memos
+
+    with lean_memos():
+        return [_benchmark_job(n, progress=_worker_progress, **options) for n in names]
 
 
 def _groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -257,11 +260,22 @@ def reproduce(
     long-lived X models and the iDM models) run side by side — this process takes the first
     group, worker processes the others; every number is computed exactly as in one process
     (same seeds, same samples), so the outputs are identical."""
-    from mesonportal import __version__
-    from mesonportal.analysis.report import write_summary
+    from mesonportal._memory import lean_memos
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers = {workers!r} must be an integer >= 1")
+    with lean_memos():  # memory of the main job (mesonportal._memory); no number changes
+        return _reproduce(out, benchmarks, experiment=experiment, samples=samples, seed=seed, plots=plots,
+                          progress=progress, stopped=stopped, constraints=constraints,
+                          other_experiments=other_experiments, dirt=dirt, lens=lens, workers=workers,
+                          highenergy=highenergy)
+
+
+def _reproduce(out, benchmarks, *, experiment, samples, seed, plots, progress, stopped, constraints,
+               other_experiments, dirt, lens, workers, highenergy) -> list[dict]:
+    from mesonportal import __version__
+    from mesonportal.analysis.report import write_summary
+
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     clean_previous_outputs(outdir)
