@@ -14,7 +14,12 @@ Runs the main job in a fresh Python process with an **empty** meson cache (a tem
   are longer; compare CPU time and paired runs).
 
 Usage: python benchmarks/bench_mainjob.py [--benchmarks scalar,...] [--out DIR] [--warm] [--workers N]
-(``--warm`` keeps one cache between two runs and reports the second, warm one as well).
+                                          [--baseline SRC]
+(``--warm`` keeps one cache between two runs and reports the second, warm one as well;
+``--baseline SRC``: also run the previous implementation — a ``src`` directory, e.g. from
+``git archive <commit> src`` — cold in the same session, alternately with this one, and report
+the ratios previous/now of wall, CPU and peak memory: on a shared machine the paired ratio is
+the figure to read, and the outputs of both runs are compared file by file).
 """
 
 from __future__ import annotations
@@ -78,9 +83,11 @@ def _tree_rss_mb(root: int) -> float:
     return total / 1024.0
 
 
-def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto") -> dict:
+def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto", src: str | None = None) -> dict:
     env = dict(os.environ, MESONPORTAL_CACHE_DIR=cache)
     env.pop("MESONPORTAL_NO_CACHE", None)
+    if src is not None:  # another implementation of the package (its src directory) first on the path
+        env["PYTHONPATH"] = os.pathsep.join([os.path.abspath(src), *filter(None, [env.get("PYTHONPATH")])])
     load0 = os.getloadavg()[0]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
@@ -111,16 +118,67 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--out", default=None, help="results directory (default: a temporary one)")
     ap.add_argument("--warm", action="store_true", help="also time a second run with the cache warm")
     ap.add_argument("--workers", default="auto", help="processes of the main job (default: as the CLI, 2 on >= 2 cores)")
+    ap.add_argument("--baseline", default=None, metavar="SRC",
+                    help="src directory of the previous implementation: run it cold too (paired) and report ratios")
     a = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="mesonportal-bench-") as tmp:
         out = a.out or os.path.join(tmp, "results")
         cache = os.path.join(tmp, "cache")
         res = {"benchmark": "mainjob", "command": "mesonportal reproduce --out DIR (API, default options)",
-               "benchmarks": a.benchmarks, "cpus": os.cpu_count(),
-               "cold": run_once(out, a.benchmarks, cache, a.workers)}
+               "benchmarks": a.benchmarks, "cpus": os.cpu_count()}
+        if a.baseline:
+            bout, bcache = os.path.join(tmp, "results-baseline"), os.path.join(tmp, "cache-baseline")
+            res["baseline_src"] = os.path.abspath(a.baseline)
+            res["baseline_cold"] = run_once(bout, a.benchmarks, bcache, a.workers, src=a.baseline)
+        res["cold"] = run_once(out, a.benchmarks, cache, a.workers)
+        if a.baseline:
+            old, new = res["baseline_cold"], res["cold"]
+            res["ratio_previous_over_now"] = {k: round(old[k] / new[k], 3) for k in
+                                              ("wall_s", "cpu_s", "peak_rss_mb", "peak_rss_single_mb")
+                                              if old.get(k) and new.get(k)}
+            res["outputs_differing"] = compare_outputs(bout, out)
         if a.warm:
             res["warm"] = run_once(out, a.benchmarks, cache, a.workers)
     return res
+
+
+#: Output files whose content legitimately differs between two runs (wall times, versions).
+_TIMING_KEYS = ("seconds", "wall time [s]", "timing_s", "elapsed_s")
+
+
+def compare_outputs(a: str, b: str) -> list[str]:
+    """Relative paths of the JSON / Markdown / CSV outputs that differ between the results
+    directories ``a`` and ``b`` (JSON compared with wall-time keys removed; Markdown with lines
+    holding a time in seconds removed; plots are not compared)."""
+    import re
+
+    def strip(obj):
+        if isinstance(obj, dict):
+            return {k: strip(v) for k, v in obj.items() if k not in _TIMING_KEYS}
+        if isinstance(obj, list):
+            return [strip(v) for v in obj]
+        return obj
+
+    diff = []
+    for root, _, files in os.walk(a):
+        for f in files:
+            pa = os.path.join(root, f)
+            rel = os.path.relpath(pa, a)
+            pb = os.path.join(b, rel)
+            if not os.path.isfile(pb):
+                diff.append(rel + " (missing)")
+                continue
+            if f.endswith(".json") and not f.startswith("."):
+                with open(pa) as fa, open(pb) as fb:
+                    if strip(json.load(fa)) != strip(json.load(fb)):
+                        diff.append(rel)
+            elif f.endswith((".md", ".csv", ".txt")):
+                with open(pa) as fa, open(pb) as fb:
+                    la = [x for x in fa if not re.search(r"wall time|\d s\)|seconds", x)]
+                    lb = [x for x in fb if not re.search(r"wall time|\d s\)|seconds", x)]
+                if la != lb:
+                    diff.append(rel)
+    return sorted(diff)
 
 
 if __name__ == "__main__":

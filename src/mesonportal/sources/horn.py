@@ -71,25 +71,55 @@ def _first_crossing(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.nda
     dx, dy, dz = d[:, 0:1], d[:, 1:2], d[:, 2:3]
     za, zb = z_a[None, :], z_b[None, :]
     k = slope[None, :]
-    r0 = r_a[None, :] + k * (z0 - za)
+    # the arithmetic of each (line, segment) pair is exactly that of the textbook form
+    # r0 = r_a + k (z0 − z_a), a = dx² + dy² − (k dz)², b = 2 (x0 dx + y0 dy − r0 k dz),
+    # c = x0² + y0² − r0², roots (−b ∓ √(b² − 4ac)) / 2a; computed in place (fewer temporaries)
+    r0 = z0 - za
+    r0 *= k
+    r0 += r_a[None, :]
     kz = k * dz
-    a = dx * dx + dy * dy - kz * kz
-    b = 2.0 * (x0 * dx + y0 * dy - r0 * kz)
-    c = x0 * x0 + y0 * y0 - r0 * r0
-    disc = b * b - 4.0 * a * c
+    a = kz * kz
+    np.subtract(dx * dx + dy * dy, a, out=a)
+    b = r0 * kz
+    np.subtract(x0 * dx + y0 * dy, b, out=b)
+    b *= 2.0
+    c = r0 * r0
+    np.subtract(x0 * x0 + y0 * y0, c, out=c)
+    disc = b * b
+    disc -= (4.0 * a) * c
     ok = disc >= 0
-    sq = np.sqrt(np.where(ok, disc, 0.0))
+    disc[~ok] = 0.0
+    sq = np.sqrt(disc, out=disc)
     small = np.abs(a) < 1e-14
-    a_s = np.where(small, 1.0, a)
+    any_small = bool(small.any())
+    a2 = np.where(small, 1.0, a) if any_small else a
+    a2 = 2 * a2
+    nb = np.negative(b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), (-b - sq) / (2 * a_s))
-        s2 = np.where(small, np.inf, (-b + sq) / (2 * a_s))
-        best = np.full(s1.shape, np.inf)
+        s1 = nb - sq
+        s1 /= a2
+        s2 = np.add(nb, sq, out=nb)
+        s2 /= a2
+        if any_small:
+            s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), s1)
+            s2[small] = np.inf
+        za_lo, zb_hi = za - 1e-9, zb + 1e-9
+        best = None
         for s in (s1, s2):
-            zz = z0 + dz * s
-            rr = r0 + kz * s  # radius of the cone at the hit (must be >= 0)
-            good = ok & (s > 1e-9) & (zz >= za - 1e-9) & (zz <= zb + 1e-9) & (rr >= 0)
-            best = np.where(good & (s < best), s, best)
+            zz = dz * s
+            zz += z0
+            rr = kz * s
+            rr += r0  # radius of the cone at the hit (must be >= 0)
+            good = s > 1e-9
+            good &= ok
+            good &= zz >= za_lo
+            good &= zz <= zb_hi
+            good &= rr >= 0
+            if best is None:
+                best = np.where(good, s, np.inf)
+            else:
+                good &= s < best
+                np.copyto(best, s, where=good)
     return best.min(axis=1)
 
 
