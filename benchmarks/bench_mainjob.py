@@ -6,8 +6,9 @@ Runs the main job in a fresh Python process with an **empty** meson cache (a tem
 * ``wall_s``: whole-process wall time (start of the process to exit, imports included);
 * ``cpu_s``: user + system CPU time of the process tree (robust on a shared machine);
 * ``peak_rss_mb``: peak resident memory of the process tree — the sum over the job's processes,
-  sampled every 0.25 s from ``/proc`` (Linux), and ``peak_rss_single_mb`` the largest single
-  process (``getrusage``, exact);
+  sampled every 0.25 s from ``/proc`` (Linux), ``peak_rss_single_mb`` the largest single
+  process (``getrusage``, exact) and ``peak_rss_by_process_mb`` the sampled peak of each
+  process (the main process first, then the worker: the peaks need not be simultaneous);
 * ``stages``: the job's progress messages with the elapsed time at which each began and the
   resident memory then (``rss_mb``) — time of a stage = difference to the next one;
 * ``load_average``: the machine's 1-minute load before and after (timings on a busy machine
@@ -57,8 +58,9 @@ print(json.dumps({"workers": workers, "stages": stages, "rows": [{k: r.get(k) fo
 """
 
 
-def _tree_rss_mb(root: int) -> float:
-    """Resident memory (MB) of ``root`` and all its descendants (Linux /proc)."""
+def _tree_rss_mb(root: int, per_pid: dict[int, float] | None = None) -> float:
+    """Resident memory (MB) of ``root`` and all its descendants (Linux /proc); ``per_pid`` (if
+    given) is updated with each process's largest sampled resident memory."""
     kids: dict[int, list[int]] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -77,7 +79,10 @@ def _tree_rss_mb(root: int) -> float:
             with open(f"/proc/{pid}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS"):
-                        total += int(line.split()[1])
+                        kb = int(line.split()[1])
+                        total += kb
+                        if per_pid is not None:
+                            per_pid[pid] = max(per_pid.get(pid, 0.0), kb / 1024.0)
         except OSError:
             pass
     return total / 1024.0
@@ -94,9 +99,10 @@ def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto", src: 
     proc = subprocess.Popen([sys.executable, "-c", _CHILD, out, benchmarks, workers], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     peak = 0.0
+    per_pid: dict[int, float] = {}
     while proc.poll() is None:
         if sys.platform.startswith("linux"):
-            peak = max(peak, _tree_rss_mb(proc.pid))
+            peak = max(peak, _tree_rss_mb(proc.pid, per_pid))
         time.sleep(0.25)
     stdout, stderr = proc.communicate()
     wall = time.perf_counter() - t0
@@ -108,6 +114,9 @@ def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto", src: 
             "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
             "peak_rss_mb": round(peak, 0) if peak else None,
             "peak_rss_single_mb": round(after.ru_maxrss / 1024.0, 0),
+            # sampled peak of each process of the job larger than 100 MB (main process first)
+            "peak_rss_by_process_mb": [round(per_pid[p]) for p in [proc.pid, *sorted(set(per_pid) - {proc.pid})]
+                                       if p in per_pid and (per_pid[p] > 100 or p == proc.pid)],
             "load_average": [round(load0, 2), round(os.getloadavg()[0], 2)],
             **res}
 
