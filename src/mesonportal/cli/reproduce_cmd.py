@@ -17,7 +17,8 @@ fitted last time but not this time).  Files of the user in ``<out>`` are left al
 Cost (docs/benchmarks.md, ``benchmarks/bench_mainjob.py``): each benchmark is one job (fit, plots,
 other experiments, lens entry, stopped-pion rows); with ``--workers 2`` the long-lived-X and the
 iDM benchmarks run in two processes side by side (identical outputs); predictions keep only the
-columns the job reads, and freed memory is returned to the OS between stages.
+columns the job reads, the in-process meson memos keep one entry (re-read from the disk cache,
+:func:`mesonportal._memory.lean_memos`), and freed memory is returned to the OS between stages.
 """
 
 from __future__ import annotations
@@ -202,8 +203,8 @@ def _groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 #: Available memory (bytes) below which the main job stays in one process by default: two
-#: processes peak at ≈ 2 GB together (the long-lived-X group's pseudoscalar predictions ≈ 1.4 GB,
-#: the iDM group ≈ 0.8 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
+#: processes peak at ≈ 1.85 GB together (sampled sum; the long-lived-X process ≈ 0.9 GB, the iDM
+#: process ≈ 1.1 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
 PARALLEL_MIN_AVAILABLE_BYTES = 4 * 2**30
 
 
