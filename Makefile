@@ -9,6 +9,7 @@ $(BIN)/mesonportal: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/python -m compileall -q src >/dev/null  # bytecode for the editable install (fresh-process start-up)
 	touch $(BIN)/mesonportal
 
 venv: $(BIN)/mesonportal

@@ -180,7 +180,11 @@ def bench_mass_point(old_src: Path, repeats: int) -> dict:
 
 def bench_fresh_predict(old_src: Path, repeats: int) -> dict:
     """Whole-process ``mesonportal predict --benchmark scalar --mode nu --json`` (imports, cache
-    loading and the prediction; allocation cached, meson cache warm), old and new alternately."""
+    loading and the prediction; allocation cached, meson cache warm), old and new alternately.
+    Both trees are byte-compiled first (as ``pip install`` and ``make`` do): with
+    PYTHONDONTWRITEBYTECODE set, an uncompiled tree would be compiled again in every process."""
+    for tree in (ROOT / "src", old_src):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree)], capture_output=True, check=False)
     _child(_FRESH_PREDICT, [], None)
     _child(_FRESH_PREDICT, [], old_src)
     runs: dict[str, list] = {"old": [], "new": []}

@@ -70,6 +70,22 @@ def cache_key(kind: str, **fields: Any) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
+def canonical(obj: Any) -> Any:
+    """The JSON-ready canonical form that :func:`cache_key` hashes (floats as ``repr`` text,
+    dataclasses and pydantic sections as dicts, sorted keys); computed once, it can be reused
+    for many keys with :func:`cache_key_prepared`."""
+    return _jsonable(obj)
+
+
+def cache_key_prepared(kind: str, prepared: dict[str, Any], **fields: Any) -> str:
+    """:func:`cache_key` with some fields already in :func:`canonical` form (``prepared``:
+    name → ``canonical(value)``), e.g. a source fingerprint shared by the hundreds of meson
+    blocks of one prediction: the same hash as ``cache_key(kind, **fields, name=value, ...)``
+    without walking the large field again for every key."""
+    payload = json.dumps({"kind": kind, "version": __version__, **_jsonable(fields), **prepared}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:24]
+
+
 def experiment_fingerprint(exp) -> dict:
     """The configuration values that define a simulation (source path excluded)."""
     d = _jsonable(exp)
@@ -120,6 +136,19 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
     try:
         with open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_npy(path: Path, array: np.ndarray) -> None:
+    """Write one array to ``path`` (.npy) atomically (temp file + rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.save(fh, array, allow_pickle=False)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -341,7 +370,7 @@ def save_sample_chunks(path: str | Path, chunks, meta: dict | None = None) -> in
 ENTRY_PATTERNS: dict[str, tuple[str, ...]] = {
     "mesons": ("mesons-*.npz", "mesonblock-*.npy"),
     "tables": ("tables/three-body-*.npz", "tables/energy-icdf-*.npz", "tables/pdg-particle-*.json",
-               "tables/pdg-names-*.json",
+               "tables/pdg-names-*.json", "tables/gauss-legendre-*.npy",
                "allocations/*.json"),
     "temporary": ("*.tmp", "tables/*.tmp", "allocations/*.tmp", ".chunks-*/*"),
 }

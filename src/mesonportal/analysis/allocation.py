@@ -313,31 +313,37 @@ SPECIES_MEMO_BYTES = 256 * 2**20
 def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, fingerprint: dict | None = None,
                  progress: bool = False) -> np.ndarray:
     """One block of ``n`` primaries of species ``pdg`` at their decay points (structured array
-    with the :class:`~mesonportal.sample.ParticleSample` columns), simulated with the
-    independent stream ``meson_rng(seed, (pdg,), block)`` and cached on disk as one ``.npy``
-    (a single read per block)."""
+    with the :class:`~mesonportal.sample.ParticleSample` columns, read-only), simulated with the
+    independent stream ``meson_rng(seed, (pdg,), block)`` and cached on disk as one ``.npy``.
+
+    A cached block is returned as a read-only memory map of its file: nothing is read until the
+    rows are used (:func:`_species_sample` copies each field once into the assembled columns;
+    ``len()`` costs only the header).  A block simulated in this process is kept in the
+    in-process memo :data:`_BLOCK_MEMO`."""
     from mesonportal import cache
-    from mesonportal.sources.transport import simulate_mesons
 
     fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
-    mkey = (_fp_text(fp), mode, int(n), int(seed), int(pdg), int(block), str(cache.cache_dir()),
-            cache.cache_enabled())
+    text, canon = _fp_forms(fp)
+    cdir, enabled = cache.cache_dir(), cache.cache_enabled()
+    mkey = (text, mode, int(n), int(seed), int(pdg), int(block), str(cdir), enabled)
     hit = _BLOCK_MEMO.get(mkey)
     if hit is not None:
         return hit
-    key = cache.cache_key("mesons-block", source=fp, mode=mode, samples=int(n), seed=int(seed),
-                          species=[int(pdg)], block=int(block))
+    # the canonical fingerprint is computed once (_fp_forms): same key as cache.cache_key
+    key = cache.cache_key_prepared("mesons-block", {"source": canon}, mode=mode, samples=int(n), seed=int(seed),
+                                   species=[int(pdg)], block=int(block))
     name = cache._source_name(exp)
-    path = cache.cache_dir() / f"mesonblock-{name}-{mode}-{key}.npy" if cache.cache_enabled() else None
+    path = cdir / f"mesonblock-{name}-{mode}-{key}.npy" if enabled else None
     if path is not None and path.is_file():
         try:
-            arr = np.load(path, allow_pickle=False)
-            if arr.dtype == _BLOCK_DTYPE:
-                _remember_block(mkey, arr)
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            if arr.dtype == _BLOCK_DTYPE and arr.ndim == 1:
                 return arr
-        except Exception:  # corrupt entry: recompute  # noqa: BLE001
+        except Exception:  # corrupt or truncated entry: recompute  # noqa: BLE001
             pass
         path.unlink(missing_ok=True)
+    from mesonportal.sources.transport import simulate_mesons
+
     smp = simulate_mesons(exp, mode, int(n), cache.meson_rng(seed, (int(pdg),), int(block)), species=(int(pdg),),
                           progress=progress)
     arr = np.empty(len(smp), _BLOCK_DTYPE)
@@ -360,24 +366,32 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
     return arr
 
 
-#: In-process memo of meson blocks read from (or written to) the cache: model points whose
-#: allocations differ share their blocks without re-reading them (bounded by
-#: :data:`BLOCK_MEMO_BYTES`, oldest dropped first).  The arrays are made read-only.
+#: In-process memo of meson blocks simulated (and written to the cache) in this process: model
+#: points whose allocations differ share them (bounded by :data:`BLOCK_MEMO_BYTES`, oldest
+#: dropped first; blocks already on disk are memory-mapped instead).  The arrays are made read-only.
 _BLOCK_MEMO: dict[tuple, np.ndarray] = {}
 BLOCK_MEMO_BYTES = 192 * 2**20
-_FP_TEXT: dict[int, tuple[Any, str]] = {}
+_FP_TEXT: dict[int, tuple[Any, tuple[str, Any]]] = {}
 
 
 def _fp_text(fp: dict) -> str:
     """Canonical JSON text of a source fingerprint (memoised per fingerprint object)."""
+    return _fp_forms(fp)[0]
+
+
+def _fp_forms(fp: dict) -> tuple[str, Any]:
+    """(JSON text, :func:`mesonportal.cache.canonical` form) of a source fingerprint, memoised
+    per fingerprint object (the block cache keys reuse the canonical form)."""
     hit = _FP_TEXT.get(id(fp))
     if hit is not None and hit[0] is fp:
         return hit[1]
-    text = json.dumps(fp, sort_keys=True, default=str)
+    from mesonportal.cache import canonical
+
+    forms = (json.dumps(fp, sort_keys=True, default=str), canonical(fp))
     if len(_FP_TEXT) > 64:
         _FP_TEXT.clear()
-    _FP_TEXT[id(fp)] = (fp, text)
-    return text
+    _FP_TEXT[id(fp)] = (fp, forms)
+    return forms
 
 
 def _remember_block(key: tuple, arr: np.ndarray) -> None:
@@ -398,13 +412,68 @@ def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: i
     if hit is not None:
         _SPECIES_MEMO[key] = hit  # most recent last
         return hit
-    arrs = [cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress) for j in range(n_blocks)]
-    a = np.concatenate(arrs) if len(arrs) > 1 else arrs[0]
-    cols = (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
-            a["weight"] / n_blocks, np.ascontiguousarray(a["parent"]))
+    # pass 1: the rows of each block; at most _MAX_HELD_MAPS memory-mapped blocks are held (each
+    # map keeps a file descriptor open, and a large sample has thousands of blocks), the others
+    # by file name and mapped again in pass 2
+    srcs: list = []  # arrays (in-process memo, held maps) or file names
+    lengths: list[int] = []
+    held = 0
+    for j in range(n_blocks):
+        a = cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress)
+        lengths.append(len(a))
+        if isinstance(a, np.memmap) and a.filename is not None:
+            if held < _MAX_HELD_MAPS:
+                held += 1
+            else:
+                a = a.filename
+        srcs.append(a)
+        del a
+
+    def blocks():  # pass 2: one block at a time, each released after its copy
+        for j in range(len(srcs)):
+            src, srcs[j] = srcs[j], None
+            a = None
+            if not isinstance(src, np.ndarray):
+                try:
+                    a = np.load(src, mmap_mode="r", allow_pickle=False)
+                except (OSError, ValueError):  # removed meanwhile (cache cleared): via the cache again
+                    a = None
+                if a is None or a.dtype != _BLOCK_DTYPE or len(a) != lengths[j]:
+                    a = cached_block(exp, mode, block, seed, pdg, first_block + j, fp, progress)
+            else:
+                a = src
+            if len(a) != lengths[j]:  # pragma: no cover - blocks are deterministic
+                raise RuntimeError(f"meson block {first_block + j} of species {pdg} changed while being read")
+            yield a
+
+    cols = _block_columns(blocks(), lengths, n_blocks)
     _SPECIES_MEMO[key] = cols
     while sum(sum(c.nbytes for c in v) for v in _SPECIES_MEMO.values()) > SPECIES_MEMO_BYTES and len(_SPECIES_MEMO) > 1:
         _SPECIES_MEMO.pop(next(iter(_SPECIES_MEMO)))
+    return cols
+
+
+#: Memory-mapped meson blocks held open at once while a species sample is assembled.
+_MAX_HELD_MAPS = 256
+
+
+def _block_columns(arrs, lengths: list[int], n_blocks: int) -> tuple[np.ndarray, ...]:
+    """Columns (p4, vertex, pdgid, weight / ``n_blocks``, parent) of the concatenated blocks
+    (an iterable of block arrays of ``lengths`` rows), each field copied once from the blocks
+    into its contiguous column."""
+    total = int(sum(lengths))
+    cols = (np.empty((total, 4)), np.empty((total, 3)), np.empty(total, np.int64), np.empty(total),
+            np.empty(total, np.int64))
+    p4, vertex, pdgid, weight, parent = cols
+    o = 0
+    for a in arrs:
+        k = len(a)
+        p4[o:o + k] = a["p4"]
+        vertex[o:o + k] = a["vertex"]
+        pdgid[o:o + k] = a["pdgid"]
+        np.divide(a["weight"], n_blocks, out=weight[o:o + k])
+        parent[o:o + k] = a["parent"]
+        o += k
     return cols
 
 

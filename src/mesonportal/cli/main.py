@@ -14,17 +14,35 @@ from mesonportal import __version__
 from mesonportal.exceptions import MesonportalError, NoSensitivityError, ScanInterrupted
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A click group whose subcommands (:data:`mesonportal.cli.commands.COMMAND_TABLE`) are
+    imported only when used, so that one command's start-up does not pay for the others'."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from mesonportal.cli.commands import COMMAND_TABLE
+
+        return sorted(set(COMMAND_TABLE) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str):
+        cmd = self.commands.get(cmd_name)
+        if cmd is None:
+            from mesonportal.cli.commands import load_command
+
+            cmd = load_command(cmd_name)
+            if cmd is not None:
+                self.add_command(cmd, cmd_name)
+        return cmd
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mesonportal")
 def cli() -> None:
     """Light dark-sector particles from meson decays, and the MiniBooNE low-energy excess."""
 
 
 def _register() -> None:
-    from mesonportal.cli import commands
-
-    for cmd in commands.COMMANDS:
-        cli.add_command(cmd)
+    """Nothing to do: the commands are registered lazily (:class:`LazyGroup`); kept for callers
+    of the previous eager registration."""
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:  # noqa: ARG001
@@ -36,7 +54,6 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.formatwarning = _format_warning
-    _register()
     try:
         cli.main(args=argv, prog_name="mesonportal", standalone_mode=False)
     except click.exceptions.Exit as exc:  # --help / --version
