@@ -33,7 +33,8 @@ def official():
 
 def test_official_convention_stated(nu_flux):
     assert nu_flux["conventions"] == {"dar_neutrinos": "official", "muon_stop": "pipe_wall",
-                                      "tertiary_production": True, "pi_minus_parametrisation": "table_vi",
+                                      "tertiary_production": True, "tertiary_model": "urqmd_table",
+                                      "pi_minus_parametrisation": "table_vi",
                                       "horn_cavity": True, "decay_region_geometry": "bnb_official"}
 
 
@@ -67,9 +68,14 @@ def test_nue_integral_within_30_percent(nu_flux, official):
 
 
 @pytest.mark.xfail(strict=True, reason="known deficit (ratio 0.65 with tertiary production in the target and the horn "
-                   "aluminium and the G4BNB collimator, docs/flux_validation.md): a charge-symmetric deficit of nu_mu and nu_mu-bar below 0.2 GeV "
-                   "(~1e-11 /cm2/POT each) that no modelled piece explains")
-def test_numubar_integral_within_30_percent(nu_flux, official):
+                   "aluminium, the UrQMD low-energy table and the G4BNB collimator, docs/flux_validation.md): a "
+                   "charge-symmetric deficit of nu_mu and nu_mu-bar below 0.2 GeV (~1e-11 /cm2/POT each) that no "
+                   "modelled piece explains")
+def test_numubar_integral_within_30_percent(official):
+    # 1.5e6 mesons (~35 s cold): at 3e5 the MC error of the wrong-sign integral (0.022, heavy tertiary weights) puts
+    # the pass threshold 0.70 - 2 sigma = 0.656 within 0.4 sigma of the 2e6 value 0.648, so the verdict would depend
+    # on the seed; here sigma = 0.009 and the verdict is the physics' (0.66 at this seed)
+    nu_flux = api.neutrino_flux("miniboone", "nu", samples=1_500_000, seed=20260101)
     cmp = compare_fluxes(nu_flux, official)["numubar"]
     assert abs(cmp["integral_ratio"] - 1.0) <= 0.30 + 2 * cmp["integral_ratio_err"], cmp["integral_ratio"]
 

@@ -100,7 +100,7 @@ def neutrino_flux(
 
     Returns the flux dictionary of :func:`mesonportal.analysis.flux.neutrino_flux` with
     ``experiment``, ``mode`` and ``conventions`` (``{"dar_neutrinos": ..., "muon_stop": ...}``; for the
-    target modes of a horn beam also the beam-model keys ``tertiary_production``,
+    target modes of a horn beam also the beam-model keys ``tertiary_production``, ``tertiary_model``,
     ``pi_minus_parametrisation``, ``horn_cavity`` and ``decay_region_geometry`` (the collimator table's
     name, or ``"cylinder"`` for the z_start_cm/collimator_radius_cm approximation) of the experiment's TOML) added.
     """
@@ -142,6 +142,7 @@ def neutrino_flux(
     if getattr(exp, "horn", None) is not None and mode in ("nu", "nubar"):
         # beam-model conventions of a horn beam (experiments/<name>.toml, docs/sources.md)
         flux["conventions"].update(tertiary_production=bool(exp.target.tertiary_production),
+                                   tertiary_model=exp.target.tertiary_model,
                                    pi_minus_parametrisation=exp.target.pi_minus_parametrisation,
                                    horn_cavity=exp.horn.cavity is not None,
                                    decay_region_geometry=(exp.decay_region.geometry or "cylinder")

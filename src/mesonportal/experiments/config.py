@@ -66,6 +66,8 @@ class Target:
     tertiary_min_momentum_mev: float = 1000.0  # parents below this momentum make no tertiaries (MeV/c)
     tertiary_sample_fraction: float = 0.3  # tertiary samples per primary sample of each species
     tertiary_in_horn: bool = False  # tertiaries also from parents re-interacting in the horn aluminium
+    tertiary_model: str = "sw_extrapolated"  # "urqmd_table" | "sw_extrapolated" (sources/tertiary.py)
+    tertiary_table_max_momentum_mev: float = 6400.0  # parents below it use the table (MeV/c)
     pi_minus_parametrisation: str = "table_vi"  # pi- SW set (sources/spectra.py PI_MINUS_SETS)
 
     @property
@@ -413,6 +415,7 @@ def _build(spec, origin: str) -> Experiment:
                     absorption_length_cm=_inf(t.absorption_length_cm), tertiary_production=t.tertiary_production,
                     tertiary_min_momentum_mev=t.tertiary_min_momentum_mev,
                     tertiary_sample_fraction=t.tertiary_sample_fraction, tertiary_in_horn=t.tertiary_in_horn,
+                    tertiary_model=t.tertiary_model, tertiary_table_max_momentum_mev=t.tertiary_table_max_momentum_mev,
                     pi_minus_parametrisation=t.pi_minus_parametrisation)
     if target.tertiary_in_horn:
         if not target.tertiary_production:

@@ -81,6 +81,10 @@ class TargetSpec(_M):
     tertiary_sample_fraction: R(0.01, 10.0) = 0.3
     # tertiaries made by the same parents in the horn aluminium after leaving the target (sources/tertiary.py)
     tertiary_in_horn: bool = False
+    # tertiary yields below tertiary_table_max_momentum_mev: "urqmd_table" (bundled UrQMD 3.4 hadron-Be table,
+    # sources/lowenergy.py) or "sw_extrapolated" (p-Be Sanford-Wang/Feynman-scaling fits at the parent momentum)
+    tertiary_model: Literal["urqmd_table", "sw_extrapolated"] = "sw_extrapolated"
+    tertiary_table_max_momentum_mev: R(0.0, 1e6) = 6400.0
     # pi- Sanford-Wang set (sources/spectra.py PI_MINUS_SETS)
     pi_minus_parametrisation: Literal["table_vi", "april07_baseline"] = "table_vi"
 

@@ -30,6 +30,17 @@ Model (one generation, vectorised; every approximation is stated in docs/sources
   pion parents are those of protons of the same momentum; no K− tertiaries (the K− table exists only
   at 8.89 GeV/c). The fits behind SW cover p_B = 6.4–17.5 GeV/c (HARP, E910): below that the spectra
   are extrapolated; SW vanishes at p_B = 1 GeV/c. Parents below ``min_momentum_mev`` are ignored.
+* **Low-energy table** (``target.tertiary_model = "urqmd_table"``). Parents below
+  ``target.tertiary_table_max_momentum_mev`` (default 6.4 GeV/c, the lower end of the SW fit range) take
+  their tertiary π±, K+ from the bundled UrQMD 3.4 hadron–Be table (:mod:`mesonportal.sources.lowenergy`;
+  p, n, π+, π− parents tabulated separately, no isospin mirror; 0.5–8.89 GeV/c, nothing below 0.5 GeV/c).
+  π0 = ½(π+ + π−) of the table (the package's π0 convention); η and K0_L (not tabulated) keep the SW
+  extrapolation; no K− tertiaries (as before).
+  The table is per hadron–nucleus event (quasi-elastic events included), identified with σ_inel: nucleon
+  yields are multiplied by σ_inel/(σ_inel − σ_qe) of the official parametrisation at max(p_in, 1 GeV/c);
+  for pion parents the events are identified with the absorption-length interactions (the scattered
+  leading pion is part of the table, re-adding the pion the transport absorbed). The horn-aluminium
+  entries scale these yields to Al as the SW ones. ``"sw_extrapolated"`` keeps the SW yields everywhere.
 * **Sampling.** Tertiary (p, θ) are drawn from the primary proposal of the species rescaled in p by
   p_max(p_in)/p_max(8.89 GeV/c) (Jacobian in the weight); parent type with fixed probabilities
   (weights divided by them).
@@ -52,6 +63,8 @@ from mesonportal.sources.mars import mars_tables
 PARENTS = ("proton", "neutron", "pi+", "pi-")
 PARENT_FRACTIONS = (0.35, 0.25, 0.2, 0.2)
 _MIRROR = {211: -211, -211: 211}
+#: species the low-energy table provides (π0 as ½(π+ + π−)); η and K0_L keep the SW extrapolation
+_TABLE_SPECIES = (211, -211, 111, 321)
 
 
 def _meson_cross_section(pdgid: int, p_mev, theta, p_in_gev, mirror, pi_minus: str = "table_vi") -> np.ndarray:
@@ -85,6 +98,32 @@ def _parents(rng, kind: str, n: int, experiment, p_beam_gev: float):
     code = 211 if kind == "pi+" else -211
     p, th, w = _beam.sample_production(rng, code, n, p_beam_gev, experiment.target.pi_minus_parametrisation)
     return p, th, w / _beam.meson_multiplicity_norm_mb(experiment)
+
+
+def _table_yields(rng, pdgid: int, parent_codes, p_in_mev, nucleon):
+    """(p [MeV], θ [rad], mesons per interaction) of ``pdgid`` from the UrQMD hadron-Be table
+    (:mod:`mesonportal.sources.lowenergy`). The table is per hadron-nucleus event (quasi-elastic events
+    included), identified with σ_inel; nucleon interactions are counted with σ_inel − σ_qe (λ above), so
+    their yields are multiplied by σ_inel/(σ_inel − σ_qe) of the official p-Be parametrisation, evaluated
+    at max(p_in, 1 GeV/c) (where it is meaningful). Pion parents interact with the meson absorption
+    length λ_I of the transport, identified with the event rate (factor 1)."""
+    from mesonportal.sources.lowenergy import SPECIES, lowenergy_table
+
+    n = len(p_in_mev)
+    tab = lowenergy_table()
+    if pdgid == 111:
+        # π0 = ½(π+ + π−), the package's convention for π0 (sources/spectra.py): each sample draws π+ or π−
+        # with probability ½ (its weight is the drawn species' multiplicity, so the mean is ½(N+ + N−))
+        p, th, w = np.zeros(n), np.zeros(n), np.zeros(n)
+        plus = rng.random(n) < 0.5
+        for code, sel in ((211, plus), (-211, ~plus)):
+            i = np.nonzero(sel)[0]
+            p[i], th[i], w[i] = tab.sample(rng, parent_codes[i], p_in_mev[i], code)
+    else:
+        p, th, w = tab.sample(rng, parent_codes, p_in_mev, pdgid)
+    inel, qe = _beam.pbe_cross_sections_mb(np.maximum(p_in_mev * 1e-3, 1.0))
+    ratio = inel / np.clip(inel - qe, 1e-6, None)
+    return p, th, np.where(nucleon, w * ratio, w)
 
 
 class _ConductorPath:
@@ -204,6 +243,10 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     inel_in, qe_in = _beam.pbe_cross_sections_mb(np.maximum(pin_gev, 1e-3))
     sig_norm = np.clip(inel_in - qe_in, 1e-6, None)
     w_m = 2.0 * np.pi * np.sin(tm) * f * 1e-3 / q / sig_norm
+    if t.tertiary_model == "urqmd_table" and pdgid in _TABLE_SPECIES:
+        tab = np.nonzero(p_in < t.tertiary_table_max_momentum_mev)[0]
+        if len(tab):
+            pm[tab], tm[tab], w_m[tab] = _table_yields(rng, pdgid, parent_codes[tab], p_in[tab], nucleon[tab])
     ok = (p_in >= min_momentum_mev) & (p_int > 0)
     w_tot = np.where(ok, rate * w * p_int * w_m, 0.0)
     phi2 = rng.uniform(0.0, 2.0 * np.pi, n)
