@@ -113,7 +113,10 @@ def run_once(out: str, benchmarks: str, cache: str, workers: str = "auto", src: 
     return {"wall_s": round(wall, 1),
             "cpu_s": round((after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), 1),
             "peak_rss_mb": round(peak, 0) if peak else None,
-            "peak_rss_single_mb": round(after.ru_maxrss / 1024.0, 0),
+            # getrusage's maxrss of the children is a maximum over every child this process ever
+            # waited for: exact for the first run only; later runs (--baseline, --warm) use the samples
+            "peak_rss_single_mb": (round(after.ru_maxrss / 1024.0, 0) if before.ru_maxrss == 0 or not per_pid
+                                   else round(max(per_pid.values()), 0)),
             # sampled peak of each process of the job larger than 100 MB (main process first)
             "peak_rss_by_process_mb": [round(per_pid[p]) for p in [proc.pid, *sorted(set(per_pid) - {proc.pid})]
                                        if p in per_pid and (per_pid[p] > 100 or p == proc.pid)],
