@@ -85,6 +85,7 @@ getattr(_pr, "_ALLOCATIONS", {}).clear()
 try:
     import mesonportal.analysis.allocation as _al
     _al._SPECIES_MEMO.clear()
+    getattr(_al, "_BLOCK_STRATA_MEMO", {}).clear()
 except (ImportError, AttributeError):
     pass
 t = time.perf_counter()

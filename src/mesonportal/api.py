@@ -162,6 +162,7 @@ def predict(
     dirt: bool = True,
     allocation: str | None = None,
     target_mc_error: float | None = None,
+    strata: str | None = None,
 ):
     """Signal prediction (:func:`mesonportal.analysis.predict.predict_signal`): a
     :class:`~mesonportal.analysis.prediction.SignalSample` with weights in events/POT;
@@ -170,13 +171,16 @@ def predict(
     upstream dirt (inelastic DM), stated in ``info['conventions']``; ``allocation`` shares the
     meson samples between species (default per family, see docs/mc_errors.md);
     ``target_mc_error`` the relative MC error the sample size is chosen for when ``samples`` is
-    not given (default 0.02 for long-lived X at horn beams; 0 = the fixed default samples)."""
+    not given (default 0.02 for long-lived X at horn beams; 0 = the fixed default samples);
+    ``strata`` ("species", default, or the experimental "momentum-angle") whether the meson rows
+    are also thinned per species × momentum × angle-to-detector stratum (docs/mc_errors.md §6)."""
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:
         raise ParameterError("predict needs a model (make_model(...) or load_benchmark(...))")
     return predict_signal(experiment, mode, model, samples=samples, seed=seed, progress=progress,
-                          criterion=criterion, dirt=dirt, allocation=allocation, target_mc_error=target_mc_error)
+                          criterion=criterion, dirt=dirt, allocation=allocation, target_mc_error=target_mc_error,
+                          strata=strata)
 
 
 def dark_flux(

@@ -79,6 +79,9 @@ class Allocation:
     primaries: tuple[int, ...]
     block: int
     pilot: dict[str, Any] = field(default_factory=dict)
+    #: Keep probability per stratum of each species (same order as ``species``; empty = no
+    #: thinning), see :mod:`mesonportal.analysis.strata`.
+    keep: tuple[tuple[float, ...], ...] = ()
 
     @property
     def total(self) -> int:
@@ -90,6 +93,15 @@ class Allocation:
                                "primaries": {_NAME_OF.get(s, str(s)): int(n) for s, n in zip(self.species, self.primaries)}}
         if self.pilot:
             out["pilot"] = self.pilot
+        if self.keep:
+            from mesonportal.analysis import strata as stt
+
+            out["strata"] = {"method": "momentum-angle", "momentum_edges_mev": [float(x) for x in stt.MOMENTUM_EDGES_MEV],
+                             "angle_edges_deg": [float(x) for x in stt.ANGLE_EDGES_DEG], "q_floor": stt.Q_FLOOR,
+                             "mean_keep_probability": {_NAME_OF.get(s, str(s)): float(np.mean(q)) if q else 1.0
+                                                       for s, q in zip(self.species, self.keep)}}
+        else:
+            out["strata"] = {"method": "species"}
         return out
 
 
@@ -485,13 +497,60 @@ def _join(parts: list[tuple[np.ndarray, ...]]) -> ParticleSample:
 
 def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = False) -> ParticleSample:
     """The meson sample of ``alloc``: per species ``primaries / block`` cached blocks
-    (:func:`cached_block`), weights divided by the number of blocks (exact normalisation)."""
+    (:func:`cached_block`), weights divided by the number of blocks (exact normalisation);
+    with ``alloc.keep`` thinned per stratum (:func:`mesonportal.analysis.strata.thin`: row kept
+    with probability q, weight ÷ q — exact in expectation)."""
     from mesonportal.cache import source_fingerprint
 
     fp = source_fingerprint(exp, mode)
-    parts = [_species_sample(exp, mode, n // alloc.block, alloc.block, seed, s, fp, progress)
-             for s, n in zip(alloc.species, alloc.primaries) if n // alloc.block > 0]
+    parts = []
+    for i, (s, n) in enumerate(zip(alloc.species, alloc.primaries)):
+        nb = n // alloc.block
+        if nb <= 0:
+            continue
+        if alloc.keep and alloc.keep[i] and min(alloc.keep[i]) < 1.0:
+            parts.append(_thinned_species(exp, mode, nb, alloc.block, seed, s, fp, np.asarray(alloc.keep[i], float),
+                                          progress))
+        else:
+            parts.append(_species_sample(exp, mode, nb, alloc.block, seed, s, fp, progress))
     return _join(parts)
+
+
+#: In-process memo of the (strata, thinning uniforms) of each cached meson block (both
+#: mass-independent: a scan's mass points share them).
+_BLOCK_STRATA_MEMO: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+BLOCK_STRATA_MEMO_BYTES = 64 * 2**20
+
+
+def _thinned_species(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict, q: np.ndarray,
+                     progress: bool) -> tuple[np.ndarray, ...]:
+    """Columns of ``n_blocks`` blocks of one species thinned with keep probabilities ``q`` per
+    stratum (:func:`mesonportal.analysis.strata.thin`, applied block by block so that only the
+    kept rows are gathered): weights ÷ ``n_blocks`` ÷ q."""
+    from mesonportal.analysis.strata import block_uniforms, stratum_of
+
+    centre = tuple(float(x) for x in exp.detector.center_cm)
+    kept, qk = [], []
+    for j in range(n_blocks):
+        arr = cached_block(exp, mode, block, seed, pdg, j, fp, progress)
+        key = (_fp_text(fp), mode, int(block), int(seed), int(pdg), j, centre)
+        hit = _BLOCK_STRATA_MEMO.get(key)
+        if hit is None:
+            hit = (stratum_of(arr["p4"], arr["vertex"], np.asarray(centre)).astype(np.int16),
+                   block_uniforms(seed, pdg, j, len(arr)))
+            _BLOCK_STRATA_MEMO[key] = hit
+            total = sum(a.nbytes + b.nbytes for a, b in _BLOCK_STRATA_MEMO.values())
+            while total > BLOCK_STRATA_MEMO_BYTES and len(_BLOCK_STRATA_MEMO) > 1:
+                a, b = _BLOCK_STRATA_MEMO.pop(next(iter(_BLOCK_STRATA_MEMO)))
+                total -= a.nbytes + b.nbytes
+        qs = q[hit[0]]
+        idx = np.flatnonzero(hit[1] < qs)
+        kept.append(arr[idx])
+        qk.append(qs[idx])
+    a = np.concatenate(kept) if len(kept) > 1 else kept[0]
+    qv = np.concatenate(qk) if len(qk) > 1 else qk[0]
+    return (np.ascontiguousarray(a["p4"]), np.ascontiguousarray(a["vertex"]), np.ascontiguousarray(a["pdgid"]),
+            a["weight"] / n_blocks / qv, np.ascontiguousarray(a["parent"]))
 
 
 def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = PILOT_PRIMARIES) -> ParticleSample:

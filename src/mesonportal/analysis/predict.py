@@ -101,6 +101,13 @@ FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS + (111, 22
 #: cost) and the dirt up-scatterings' heavy-tailed weights make a 5 000-meson pilot unreliable,
 #: so "even" stays the default there (docs/mc_errors.md).
 DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
+#: Default strata of a prediction: the species of the allocation only.  The thinning of the meson
+#: rows per species × momentum × angle-to-detector (``strata="momentum-angle"``,
+#: :mod:`mesonportal.analysis.strata`) is 4–6× more MC-efficient for the scalar benchmark but its
+#: quoted MC error failed the seed-ensemble validation (pull width 1.29 [1.13, 1.53] on seeds
+#: 9100–9123, ν mode; docs/mc_errors.md §6: the per-sample node range of the Primakoff t table,
+#: ``primakoff.sample_t_table``, couples the rows), so it is opt-in until that is fixed.
+DEFAULT_STRATA = "species"
 _ALLOCATIONS: dict[str, Any] = {}
 
 
@@ -119,7 +126,8 @@ def _run_chain(exp, mode, model, mesons, rng, npm: int, criterion: str, decays: 
 
 def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocation: str | None = None, *,
                        n_per_meson: int = 1, criterion: str = "circle", decays: bool = True,
-                       smear: bool = True, dirt: bool = True, target_mc_error: float | None = None):
+                       smear: bool = True, dirt: bool = True, target_mc_error: float | None = None,
+                       strata: str | None = None):
     """The :class:`~mesonportal.analysis.allocation.Allocation` of a prediction (None for
     ``"even"``, the previous implementation).  ``"importance"`` runs a pilot prediction
     (independent streams: pilot meson blocks and ``stage_rng(seed, "pilot")``) once per
@@ -129,14 +137,31 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     ``target_mc_error`` (importance allocation only): the total number of primaries is chosen
     from the pilot for this relative MC error of the events in the E_QE excess window (ν, ν̄
     modes; all events in dump mode), at most ``samples``
-    (:func:`mesonportal.analysis.allocation.importance_for_target`)."""
+    (:func:`mesonportal.analysis.allocation.importance_for_target`).
+
+    ``strata``: ``"momentum-angle"`` (experimental, opt-in; needs ``target_mc_error``) also thins the meson rows
+    per species × momentum × angle-to-detector stratum with Neyman keep probabilities from the
+    same pilot (:mod:`mesonportal.analysis.strata`); ``"species"`` (default) only allocates
+    between species (the rule of 0.3.0)."""
     from mesonportal import cache
     from mesonportal.analysis import allocation as al
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
     from mesonportal.pipeline import stage_rng
 
+    from mesonportal.analysis import strata as stt
+
     family = _family(model)
     allocation = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
+    strata = stt.check_strata(strata)
+    if strata == "momentum-angle" and (allocation != "importance" or target_mc_error is None):
+        raise ParameterError(f"strata = 'momentum-angle' needs allocation = 'importance' with a target_mc_error "
+                             f"(got allocation = {allocation!r}, target_mc_error = {target_mc_error!r}); "
+                             "use strata = 'species'")
+    if strata is None:
+        strata = DEFAULT_STRATA if (allocation == "importance" and target_mc_error is not None) else "species"
+    elif strata == "momentum-angle":
+        warnings.warn("strata = 'momentum-angle' is experimental: its quoted MC error was found ≈ 30 % optimistic "
+                      "in the seed-ensemble validation (docs/mc_errors.md §6)", UserWarning, stacklevel=3)
     if allocation == "even":
         return None
     species = FAMILY_SPECIES[family]
@@ -160,7 +185,13 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     extra = {**chain_opts, "budget": budget}
     if target_mc_error is not None:
         extra.update(target_mc_error=float(target_mc_error), block=al.TARGET_BLOCK, margin=al.TARGET_MARGIN,
-                     rule="every component")
+                     rule="every component", strata=strata)
+        if strata == "momentum-angle":
+            extra.update(strata_edges=[list(map(float, stt.MOMENTUM_EDGES_MEV)), list(map(float, stt.ANGLE_EDGES_DEG))],
+                         q_floor=stt.Q_FLOOR, row_cost=stt.ROW_ASSEMBLY_COST, min_pilot_rows=stt.MIN_PILOT_ROWS,
+                         strata_rule=stt.RULE,
+                         pilot_thinning=[stt.PILOT_NEAR_DEG, stt.PILOT_Q_FAR],
+                         kappa=[float(stt.KAPPA_DECADES[0]), float(stt.KAPPA_DECADES[-1]), len(stt.KAPPA_DECADES)])
     key = al.allocation_key(exp, mode, model, seed, samples, extra)
     if key in _ALLOCATIONS:
         return _ALLOCATIONS[key]
@@ -168,7 +199,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     if path is not None and path.is_file():
         try:
             d = json.loads(path.read_text())
-            res = al.Allocation(d["method"], tuple(d["species"]), tuple(d["primaries"]), int(d["block"]), d["pilot"])
+            res = al.Allocation(d["method"], tuple(d["species"]), tuple(d["primaries"]), int(d["block"]), d["pilot"],
+                                tuple(tuple(float(x) for x in q) for q in d.get("keep", ())))
             _ALLOCATIONS[key] = res
             return res
         except Exception:  # corrupt entry: recompute  # noqa: BLE001
@@ -176,6 +208,11 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     n_pilot = (al.PILOT_PRIMARIES if target_mc_error is not None
                else min(al.PILOT_PRIMARIES, max(1, budget // (2 * len(contrib)))))
     pil = al.pilot_mesons(exp, mode, contrib, seed, n_pilot)
+    pil_rows = {s: float(np.count_nonzero(pil.pdgid == s)) for s in contrib}
+    if target_mc_error is not None and strata == "momentum-angle":
+        # the pilot itself thinned with a fixed prior (far-off-axis and at-rest rows kept with
+        # probability PILOT_Q_FAR, weights ÷ q): its estimates stay unbiased
+        pil, pil_stratum, pil_q = stt.thin_pilot(pil, contrib, seed, al.PILOT_BLOCK, exp.detector.center_cm)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = _run_chain(exp, mode, model, pil, stage_rng(seed, "pilot"), n_per_meson, criterion, decays, smear,
@@ -184,7 +221,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     # cost proxy: forced emissions per primary = meson rows (decay in flight, at rest) × open
     # channels applying to the species (the forced emission dominates the chain's time)
     chans = [ch for ch in model.production_channels() if ch.is_open and ch.branching_ratio > 0.0]
-    rows = {s: float(np.count_nonzero(pil.pdgid == s)) / n_pilot
+    rows = {s: pil_rows[s] / n_pilot
             * sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
     if target_mc_error is None:
         figs = al.pilot_figures(cols, pil.pdgid, {s: n_pilot for s in contrib}, rows, EXCESS_WINDOW_MEV)
@@ -199,12 +236,35 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
         figs = {k: al.pilot_figures({c: np.asarray(cols[c])[sel] for c in ("weight", "e_qe", "meson_index")},
                                     pil.pdgid, {s: n_pilot for s in contrib}, rows, window)
                 for k, sel in comps.items()}
+        keep = None
+        if strata == "momentum-angle":
+            # per meson row of the pilot: its window weight per component, and its stratum
+            eqe = np.asarray(cols["e_qe"], float)
+            w = np.asarray(cols["weight"], float)
+            mi = np.asarray(cols["meson_index"], np.int64)
+            inwin = (eqe >= window[0]) & (eqe < window[1]) & (w > 0)
+            ys = {k: np.bincount(mi[inwin & sel], weights=w[inwin & sel], minlength=len(pil))
+                  for k, sel in comps.items()}
+            sfig = stt.pilot_strata(ys, pil.pdgid, pil_stratum, contrib, n_pilot, pil_q)
+            per_row = {s: sum(bool(ch.applies_to(np.array([s]))[0]) for ch in chans) for s in contrib}
+            totals = {k: sum(f[s]["events_per_pot"] for s in contrib) for k, f in figs.items()}
+            keep, summary = stt.keep_probabilities(sfig, contrib, per_row, totals)
+            # species figures from the (thinned-pilot) strata sums: unbiased for any keep
+            figs = {k: stt.thinned_figures(sfig, keep, contrib, per_row, k) for k in figs}
+            if summary.get("kappa_decade") is None:
+                keep = None
         out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
+        if keep is not None:
+            import dataclasses
+
+            pil_info = dict(out.pilot, strata=summary)
+            out = dataclasses.replace(out, pilot=pil_info, keep=tuple(
+                tuple(float(x) for x in keep[s]) if s in keep else () for s in species))
     _ALLOCATIONS[key] = out
     if path is not None:
         cache.save_text(path, json.dumps({"method": out.method, "species": list(out.species),
                                           "primaries": list(out.primaries), "block": out.block,
-                                          "pilot": out.pilot}))
+                                          "pilot": out.pilot, "keep": [list(q) for q in out.keep]}))
     return out
 
 
@@ -282,6 +342,7 @@ def predict_signal(
     dirt: bool = True,
     allocation: str | None = None,
     target_mc_error: float | None = None,
+    strata: str | None = None,
 ) -> SignalSample:
     """Reconstructed signal events of ``model`` in ``experiment`` for beam ``mode``.
 
@@ -314,6 +375,12 @@ def predict_signal(
         coupling product — and the primaries are chosen for 0.85 × target, at most the default
         ``samples``.  Stated in ``info['target_mc_error']``,
         ``info['samples']`` (the primaries used) and ``info['allocation']['pilot']``.
+    strata : ``"species"`` (default): species allocation only (the rule of 0.3.0);
+        ``"momentum-angle"`` (experimental, needs ``target_mc_error``; warns): the meson rows are
+        also thinned per species × |p| × angle-to-detector stratum with Neyman keep
+        probabilities from the pilot, weights ÷ keep probability (unbiased, 4–6× the MC
+        efficiency, but its quoted error failed validation: docs/mc_errors.md §6).  Stated in
+        ``info['allocation']['strata']``.
 
     The detector response follows ``detector.technology``
     (:func:`mesonportal.responses.technology.response_for`): ``cherenkov-oil`` → MiniBooNE's
@@ -359,7 +426,7 @@ def predict_signal(
     response = response_for(exp.detector, criterion)
     mesons = meson_sample(exp, mode, model, samples, seed, progress, allocation,
                           n_per_meson=npm, criterion=criterion, decays=decays, smear=smear, dirt=dirt,
-                          target_mc_error=target)
+                          target_mc_error=target, strata=strata)
     alloc = getattr(mesons, "allocation", None)
     _warn_small_samples(model, samples, alloc)
     t1 = time.perf_counter()
@@ -394,6 +461,7 @@ def predict_signal(
         "criterion": criterion if exp.detector.technology == "cherenkov-oil" else None,
         "version": __version__,
         "n_events_mc": int(len(w)),
+        "meson_rows": int(len(mesons)),
         "timing_s": {"mesons": t1 - t0, "chain": t2 - t1, "total": t2 - t0},
     }
     det = exp.detector

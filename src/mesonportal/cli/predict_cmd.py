@@ -44,8 +44,12 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
                    "MC error of the events at 200-1250 MeV (dump mode: all events); default 0.02 for "
                    "scalar/pseudoscalar/long-lived models when --samples is not given, 0 = fixed default samples. "
                    "Stated in the output (target_mc_error, samples).")
+@click.option("--strata", default=None, metavar="RULE",
+              help="species (default: species allocation only) or momentum-angle (experimental, with a target MC "
+                   "error: also thin the meson rows per species x momentum x angle-to-detector stratum; its "
+                   "quoted MC error failed validation, see docs/mc_errors.md section 6).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
-            criterion, coupling_product, dirt, allocation, target_mc_error):
+            criterion, coupling_product, dirt, allocation, target_mc_error, strata):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
     LAr TPC (MicroBooNE, SBND, ICARUS) also events by topology and shower energy/angle histograms."""
     from mesonportal.analysis.events_io import EVENT_SUFFIXES
@@ -65,7 +69,7 @@ def command(experiment, mode, model_name, params, benchmark, samples, seed, as_j
         warnings.simplefilter("always")
         sample = predict(experiment, mode, model, samples=samples, seed=seed,
                          progress=sys.stderr.isatty(), criterion=criterion, dirt=dirt, allocation=allocation,
-                         target_mc_error=target_mc_error)
+                         target_mc_error=target_mc_error, strata=strata)
     for w in caught:
         click.echo(f"mesonportal: warning: {w.message}", err=True)
     if events_path:
