@@ -72,3 +72,22 @@ def test_memory_release_is_harmless():
     _memory.release()
     assert ("test",) not in allocation._SPECIES_MEMO
     assert isinstance(_memory.trim(), bool)
+
+
+def test_lean_memos_bound_the_meson_memos_and_restore_them(monkeypatch):
+    """The main job's lean memos keep one entry per memo (a sample needed again is re-read from
+    the disk cache) and restore the bounds afterwards; without a disk cache they change nothing."""
+    from mesonportal import _memory
+    from mesonportal.analysis import allocation
+
+    bounds = allocation.BLOCK_MEMO_BYTES, allocation.SPECIES_MEMO_BYTES
+    monkeypatch.delenv("MESONPORTAL_NO_CACHE", raising=False)
+    with _memory.lean_memos():
+        for i in range(3):
+            allocation._remember_block(("lean-test", i), np.zeros(4))
+        assert list(allocation._BLOCK_MEMO) == [("lean-test", 2)]
+    assert (allocation.BLOCK_MEMO_BYTES, allocation.SPECIES_MEMO_BYTES) == bounds
+    allocation._BLOCK_MEMO.clear()
+    monkeypatch.setenv("MESONPORTAL_NO_CACHE", "1")
+    with _memory.lean_memos():
+        assert (allocation.BLOCK_MEMO_BYTES, allocation.SPECIES_MEMO_BYTES) == bounds

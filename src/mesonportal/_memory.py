@@ -9,14 +9,22 @@ three pseudoscalar predictions, against +70 % for a fixed small mmap threshold),
 in-process memo of assembled meson samples (:mod:`mesonportal.analysis.allocation`; the
 samples stay in the on-disk cache and are re-read on demand).  Nothing here changes a number.
 On other platforms / C libraries :func:`trim` is a no-op.
+
+:func:`lean_memos` (used by the main job) also bounds the two in-process meson memos of
+:mod:`mesonportal.analysis.allocation` to their most recent entry while it is active: a fit's
+predictions then do not keep the blocks *and* the assembled samples of every mode resident
+(together up to 0.45 GB per process); a sample needed again is re-read from the on-disk cache
+(≈ 0.1 s for a mode's 300 000 primaries).  Only when the on-disk cache is enabled — without it a
+dropped block would have to be simulated again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import sys
 
-__all__ = ["trim", "release"]
+__all__ = ["trim", "release", "lean_memos"]
 
 _LIBC = None
 
@@ -44,3 +52,24 @@ def release() -> None:
     if memo is not None:
         memo.clear()
     trim()
+
+
+@contextlib.contextmanager
+def lean_memos():
+    """Within the block: the meson-block and species-sample memos keep one entry each (see the
+    module docstring); their previous bounds are restored afterwards.  No-op when the on-disk
+    cache is disabled.  Nothing here changes a number (the memos only save re-reading)."""
+    from mesonportal import cache
+    from mesonportal.analysis import allocation
+
+    if not cache.cache_enabled():
+        yield
+        return
+    old = allocation.BLOCK_MEMO_BYTES, allocation.SPECIES_MEMO_BYTES
+    allocation.BLOCK_MEMO_BYTES = allocation.SPECIES_MEMO_BYTES = 0
+    allocation._BLOCK_MEMO.clear()
+    allocation._SPECIES_MEMO.clear()
+    try:
+        yield
+    finally:
+        allocation.BLOCK_MEMO_BYTES, allocation.SPECIES_MEMO_BYTES = old

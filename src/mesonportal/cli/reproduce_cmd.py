@@ -17,7 +17,8 @@ fitted last time but not this time).  Files of the user in ``<out>`` are left al
 Cost (docs/benchmarks.md, ``benchmarks/bench_mainjob.py``): each benchmark is one job (fit, plots,
 other experiments, lens entry, stopped-pion rows); with ``--workers 2`` the long-lived-X and the
 iDM benchmarks run in two processes side by side (identical outputs); predictions keep only the
-columns the job reads, and freed memory is returned to the OS between stages.
+columns the job reads, the in-process meson memos keep one entry (re-read from the disk cache,
+:func:`mesonportal._memory.lean_memos`), and freed memory is returned to the OS between stages.
 """
 
 from __future__ import annotations
@@ -181,7 +182,10 @@ def _worker_progress(bench: str, msg: str) -> None:  # pragma: no cover - runs i
 
 def _run_group(names: tuple[str, ...], options: dict[str, Any]) -> list[dict[str, Any]]:  # pragma: no cover
     """Worker-process entry: :func:`_benchmark_job` for each of ``names`` in turn."""
-    return [_benchmark_job(n, progress=_worker_progress, **options) for n in names]
+    from mesonportal._memory import lean_memos
+
+    with lean_memos():
+        return [_benchmark_job(n, progress=_worker_progress, **options) for n in names]
 
 
 def _groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -199,8 +203,8 @@ def _groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 #: Available memory (bytes) below which the main job stays in one process by default: two
-#: processes peak at ≈ 2 GB together (the long-lived-X group's pseudoscalar predictions ≈ 1.4 GB,
-#: the iDM group ≈ 0.8 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
+#: processes peak at ≈ 1.85 GB together (sampled sum; the long-lived-X process ≈ 0.9 GB, the iDM
+#: process ≈ 1.1 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
 PARALLEL_MIN_AVAILABLE_BYTES = 4 * 2**30
 
 
@@ -257,11 +261,22 @@ def reproduce(
     long-lived X models and the iDM models) run side by side — this process takes the first
     group, worker processes the others; every number is computed exactly as in one process
     (same seeds, same samples), so the outputs are identical."""
-    from mesonportal import __version__
-    from mesonportal.analysis.report import write_summary
+    from mesonportal._memory import lean_memos
 
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise ParameterError(f"workers = {workers!r} must be an integer >= 1")
+    with lean_memos():  # memory of the main job (mesonportal._memory); no number changes
+        return _reproduce(out, benchmarks, experiment=experiment, samples=samples, seed=seed, plots=plots,
+                          progress=progress, stopped=stopped, constraints=constraints,
+                          other_experiments=other_experiments, dirt=dirt, lens=lens, workers=workers,
+                          highenergy=highenergy)
+
+
+def _reproduce(out, benchmarks, *, experiment, samples, seed, plots, progress, stopped, constraints,
+               other_experiments, dirt, lens, workers, highenergy) -> list[dict]:
+    from mesonportal import __version__
+    from mesonportal.analysis.report import write_summary
+
     outdir = Path(out)
     outdir.mkdir(parents=True, exist_ok=True)
     clean_previous_outputs(outdir)

@@ -58,30 +58,69 @@ class _Surface:
 
     def first_crossing(self, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Smallest s > 0 at which pos + s d meets the surface within its z range (inf if none)."""
-        x0, y0, z0 = pos[:, 0:1], pos[:, 1:2], pos[:, 2:3]
-        dx, dy, dz = d[:, 0:1], d[:, 1:2], d[:, 2:3]
-        za, zb = self.z[None, :-1], self.z[None, 1:]
-        k = self.k[None, :]
-        r0 = self.r[None, :-1] + k * (z0 - za)
-        kz = k * dz
-        a = dx * dx + dy * dy - kz * kz
-        b = 2.0 * (x0 * dx + y0 * dy - r0 * kz)
-        c = x0 * x0 + y0 * y0 - r0 * r0
-        disc = b * b - 4.0 * a * c
-        ok = disc >= 0
-        sq = np.sqrt(np.where(ok, disc, 0.0))
-        small = np.abs(a) < 1e-14
-        a_s = np.where(small, 1.0, a)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), (-b - sq) / (2 * a_s))
-            s2 = np.where(small, np.inf, (-b + sq) / (2 * a_s))
-            best = np.full(s1.shape, np.inf)
-            for s in (s1, s2):
-                zz = z0 + dz * s
-                rr = r0 + kz * s  # radius of the cone at the hit (must be >= 0)
-                good = ok & (s > 1e-9) & (zz >= za - 1e-9) & (zz <= zb + 1e-9) & (rr >= 0)
-                best = np.where(good & (s < best), s, best)
-        return best.min(axis=1)
+        return _first_crossing(pos, d, self.z[:-1], self.z[1:], self.r[:-1], self.k)
+
+
+def _first_crossing(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.ndarray, r_a: np.ndarray,
+                    slope: np.ndarray) -> np.ndarray:
+    """Smallest s > 0 (cm) at which the lines pos + s d (N,3) meet any of the conical segments
+    r = r_a + slope (z − z_a), z_a ≤ z ≤ z_b (1-D arrays, one entry per segment; inf if none).
+    Each segment is tested on its own, so a table of several surfaces gives exactly the minimum
+    of their separate first crossings (the same arithmetic per segment, one pass)."""
+    x0, y0, z0 = pos[:, 0:1], pos[:, 1:2], pos[:, 2:3]
+    dx, dy, dz = d[:, 0:1], d[:, 1:2], d[:, 2:3]
+    za, zb = z_a[None, :], z_b[None, :]
+    k = slope[None, :]
+    # the arithmetic of each (line, segment) pair is exactly that of the textbook form
+    # r0 = r_a + k (z0 − z_a), a = dx² + dy² − (k dz)², b = 2 (x0 dx + y0 dy − r0 k dz),
+    # c = x0² + y0² − r0², roots (−b ∓ √(b² − 4ac)) / 2a; computed in place (fewer temporaries)
+    r0 = z0 - za
+    r0 *= k
+    r0 += r_a[None, :]
+    kz = k * dz
+    a = kz * kz
+    np.subtract(dx * dx + dy * dy, a, out=a)
+    b = r0 * kz
+    np.subtract(x0 * dx + y0 * dy, b, out=b)
+    b *= 2.0
+    c = r0 * r0
+    np.subtract(x0 * x0 + y0 * y0, c, out=c)
+    disc = b * b
+    disc -= (4.0 * a) * c
+    ok = disc >= 0
+    disc[~ok] = 0.0
+    sq = np.sqrt(disc, out=disc)
+    small = np.abs(a) < 1e-14
+    any_small = bool(small.any())
+    a2 = np.where(small, 1.0, a) if any_small else a
+    a2 = 2 * a2
+    nb = np.negative(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s1 = nb - sq
+        s1 /= a2
+        s2 = np.add(nb, sq, out=nb)
+        s2 /= a2
+        if any_small:
+            s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), s1)
+            s2[small] = np.inf
+        za_lo, zb_hi = za - 1e-9, zb + 1e-9
+        best = None
+        for s in (s1, s2):
+            zz = dz * s
+            zz += z0
+            rr = kz * s
+            rr += r0  # radius of the cone at the hit (must be >= 0)
+            good = s > 1e-9
+            good &= ok
+            good &= zz >= za_lo
+            good &= zz <= zb_hi
+            good &= rr >= 0
+            if best is None:
+                best = np.where(good, s, np.inf)
+            else:
+                good &= s < best
+                np.copyto(best, s, where=good)
+    return best.min(axis=1)
 
 
 class HornGeometry:
@@ -99,6 +138,7 @@ class HornGeometry:
         self.r_out = horn.outer_radius_cm  # largest field radius (cm)
         self.r_envelope = float(np.max(t.surfaces["r_conductor_max"][1]))  # outer radius of the horn (cm)
         self.horn = horn
+        self._tables: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
 
     def r_in(self, z: np.ndarray) -> np.ndarray:
         """Inner surface of the inner conductor (cm) at target-frame z; NaN outside the conductor."""
@@ -125,12 +165,21 @@ class HornGeometry:
         with np.errstate(invalid="ignore"):
             return (r > self.surf["r_out"](z)) & (r < self.surf["r_field_max"](z))
 
+    def _segments(self, surfaces) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Segment table (z_a, z_b, r_a, slope) of the named surfaces, concatenated (memoised):
+        one :func:`_first_crossing` pass over it equals the minimum over the surfaces."""
+        names = tuple(surfaces or self.surf)
+        hit = self._tables.get(names)
+        if hit is None:
+            ss = [self.surf[n] for n in names]
+            hit = tuple(np.concatenate(a) for a in zip(*((s.z[:-1], s.z[1:], s.r[:-1], s.k) for s in ss)))
+            self._tables[names] = hit
+        return hit
+
     def next_boundary(self, pos: np.ndarray, d: np.ndarray, surfaces=None) -> np.ndarray:
         """Distance (cm) along straight lines to the next surface (all, or the names in
         ``surfaces``) or region plane (inf if none)."""
-        s = np.full(len(pos), np.inf)
-        for name in (surfaces or self.surf):
-            s = np.minimum(s, self.surf[name].first_crossing(pos, d))
+        s = _first_crossing(pos, d, *self._segments(surfaces))
         dz = d[:, 2]
         with np.errstate(divide="ignore", invalid="ignore"):
             for zp in (self.z_start, self.z_end, self.zf_start, self.zf_end):
