@@ -73,7 +73,8 @@ def _figures(s, x) -> dict:
 
 def one(args: tuple) -> dict:
     """One prediction: window sum, its clustered error, E_QE counts and errors, time."""
-    bench, mode, seed, samples, allocation, dirt_points, coupling, experiment, warm = args
+    bench, mode, seed, samples, allocation, dirt_points, coupling, experiment, warm = args[:9]
+    strata = args[9] if len(args) > 9 else None  # None: the package default
     import functools
 
     import mesonportal.analysis.predict as P
@@ -84,6 +85,8 @@ def one(args: tuple) -> dict:
     warnings.simplefilter("ignore")
     model = load_benchmark(bench)
     kw = {} if allocation is None else {"allocation": allocation}
+    if strata is not None:
+        kw["strata"] = strata
     # the chain with the requested dirt sampling (iDM only; the module-level name is what
     # predict_signal calls)
     P.idm_chain = S.idm_chain if dirt_points is None else functools.partial(S.idm_chain, dirt_points=dirt_points)

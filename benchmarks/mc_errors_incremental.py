@@ -31,6 +31,8 @@ def main(argv=None) -> dict | None:
     ap.add_argument("--benchmarks", default="scalar,pseudoscalar")
     ap.add_argument("--allocation", default="importance")
     ap.add_argument("--coupling", default="", help="comma list bench=X: also evaluate reweighted to X")
+    ap.add_argument("--strata", default="", help="comma list of strata rules to run per seed "
+                    "(e.g. species,momentum-angle; empty: the package default)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=None)
     ap.add_argument("--summarise", default=None, metavar="JSONL")
@@ -38,12 +40,14 @@ def main(argv=None) -> dict | None:
     if a.summarise:
         runs = [json.loads(x) for x in Path(a.summarise).read_text().splitlines() if x.strip()]
         out = []
-        for b in sorted({r["bench"] for r in runs}):
-            rs = sorted((r for r in runs if r["bench"] == b), key=lambda r: r["seed"])
+        for b, st in sorted({(r["bench"], r.get("strata") or "") for r in runs}):
+            rs = sorted((r for r in runs if r["bench"] == b and (r.get("strata") or "") == st),
+                        key=lambda r: r["seed"])
             seeds = [r["seed"] for r in rs]
             s = mc_errors.summarise(b, rs[0]["mode"], seeds, None, a.allocation, rs, None,
                                     rs[0].get("coupling"))
             s["seeds"] = seeds
+            s["strata"] = st or "default"
             s["quoted_rel_error_max"] = max(r["err_200_1250"] / r["events_200_1250"] for r in rs)
             s["fraction_quoted_le_target"] = sum(r["err_200_1250"] / r["events_200_1250"] <= 0.02 for r in rs) / len(rs)
             s["samples_used"] = [min(r["samples_used"] for r in rs), max(r["samples_used"] for r in rs)]
@@ -51,14 +55,15 @@ def main(argv=None) -> dict | None:
             out.append(s)
         return {"benchmark": "mc_errors", "target_pull_width": [0.8, 1.25], "results": out}
     coup = {k: float(v) for k, v in (x.split("=") for x in a.coupling.split(",") if x)}
-    tasks = [(b, a.mode, s, None, a.allocation, None, coup.get(b), "miniboone", False)
-             for s in range(a.seed0, a.seed0 + a.seeds) for b in a.benchmarks.split(",")]
+    stl = [x for x in a.strata.split(",") if x] or [None]
+    tasks = [(b, a.mode, s, None, a.allocation, None, coup.get(b), "miniboone", False, st)
+             for s in range(a.seed0, a.seed0 + a.seeds) for b in a.benchmarks.split(",") for st in stl]
     with open(a.out, "a") as fh, ProcessPoolExecutor(a.jobs) as ex:
         futs = {ex.submit(mc_errors.one, t): t for t in tasks}
         for f in as_completed(futs):
             t = futs[f]
             r = f.result()
-            r.update(bench=t[0], mode=t[1], coupling=t[6])
+            r.update(bench=t[0], mode=t[1], coupling=t[6], strata=t[9])
             fh.write(json.dumps(r) + "\n")
             fh.flush()
     return None

@@ -297,3 +297,20 @@ def test_sample_photon_kinematics_and_distribution():
     # below threshold rows are zeros
     g0, t0 = pk.sample_photon(rng, np.array([[0.8, 0, 0, 0.0]]), 1.0, m_zp, C12)
     assert np.all(g0 == 0.0) and t0[0] == 0.0
+
+
+def test_t_table_nodes_do_not_depend_on_the_sample():
+    # The table's energy nodes sit on a fixed lattice in ln(E − E_th) (not between the sample's
+    # own extremes): the t drawn for an event, given the same uniforms, must not change when an
+    # extreme (very high or near-threshold) event is appended (exact equality).  On the previous
+    # sample-range nodes this moved every event's t (correlated error across rows; mc_errors.md §6).
+    m_x, m_zp = 1.0, 49.0
+    shape = lambda ee, tt: pk.dsigma_dt(ee, tt, m_x, m_zp, 1.0, 1.0, C12)  # noqa: E731
+    e = np.random.default_rng(3).uniform(50.0, 2000.0, 5000)
+    base = pk.sample_t_table(np.random.default_rng(17), e, shape, m_x, 0.0, C12.mass_mev, C12.abs_t_cut)
+    for extra in (9000.0, 1.0 + 1e-3):
+        t = pk.sample_t_table(np.random.default_rng(17), np.append(e, extra), shape, m_x, 0.0,
+                              C12.mass_mev, C12.abs_t_cut)
+        np.testing.assert_array_equal(t[:-1], base)
+    with pytest.raises(ParameterError, match="dx"):
+        pk.sample_t_table(np.random.default_rng(1), e, shape, m_x, 0.0, C12.mass_mev, dx=0.0)

@@ -103,10 +103,12 @@ FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS + (111, 22
 DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
 #: Default strata of a prediction: the species of the allocation only.  The thinning of the meson
 #: rows per species × momentum × angle-to-detector (``strata="momentum-angle"``,
-#: :mod:`mesonportal.analysis.strata`) is 4–6× more MC-efficient for the scalar benchmark but its
-#: quoted MC error failed the seed-ensemble validation (pull width 1.29 [1.13, 1.53] on seeds
-#: 9100–9123, ν mode; docs/mc_errors.md §6: the per-sample node range of the Primakoff t table,
-#: ``primakoff.sample_t_table``, couples the rows), so it is opt-in until that is fixed.
+#: :mod:`mesonportal.analysis.strata`) is 4–6× more MC-efficient for the scalar benchmark.  Its
+#: first validation failed (pull 1.29 on seeds 9100–9123) because the Primakoff t table's nodes
+#: followed the sample's extremes; with the fixed-lattice table (``primakoff.T_TABLE_DX``) its
+#: ν-mode pulls on seeds 9300–9347 equal the species rule's (scalar 1.19 vs 1.18, pseudoscalar
+#: 1.04 vs 1.13; docs/mc_errors.md §6), but some figures are over-quoted (pseudoscalar E_QE
+#: 675–800 MeV 0.67, scalar ν̄ window 0.78, dump window 0.78), so it stays opt-in.
 DEFAULT_STRATA = "species"
 _ALLOCATIONS: dict[str, Any] = {}
 
@@ -160,8 +162,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     if strata is None:
         strata = DEFAULT_STRATA if (allocation == "importance" and target_mc_error is not None) else "species"
     elif strata == "momentum-angle":
-        warnings.warn("strata = 'momentum-angle' is experimental: its quoted MC error was found ≈ 30 % optimistic "
-                      "in the seed-ensemble validation (docs/mc_errors.md §6)", UserWarning, stacklevel=3)
+        warnings.warn("strata = 'momentum-angle' is experimental: validated in ν mode only (pulls as for the "
+                      "species rule; docs/mc_errors.md §6)", UserWarning, stacklevel=3)
     if allocation == "even":
         return None
     species = FAMILY_SPECIES[family]
@@ -379,7 +381,7 @@ def predict_signal(
         ``"momentum-angle"`` (experimental, needs ``target_mc_error``; warns): the meson rows are
         also thinned per species × |p| × angle-to-detector stratum with Neyman keep
         probabilities from the pilot, weights ÷ keep probability (unbiased, 4–6× the MC
-        efficiency, but its quoted error failed validation: docs/mc_errors.md §6).  Stated in
+        efficiency; validated in ν mode only: docs/mc_errors.md §6).  Stated in
         ``info['allocation']['strata']``.
 
     The detector response follows ``detector.technology``

@@ -46,8 +46,8 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
                    "Stated in the output (target_mc_error, samples).")
 @click.option("--strata", default=None, metavar="RULE",
               help="species (default: species allocation only) or momentum-angle (experimental, with a target MC "
-                   "error: also thin the meson rows per species x momentum x angle-to-detector stratum; its "
-                   "quoted MC error failed validation, see docs/mc_errors.md section 6).")
+                   "error: also thin the meson rows per species x momentum x angle-to-detector stratum; validated "
+                   "in nu mode only, see docs/mc_errors.md section 6).")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
             criterion, coupling_product, dirt, allocation, target_mc_error, strata):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
