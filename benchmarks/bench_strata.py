@@ -6,7 +6,7 @@ mode by default, meson cache warm (an untimed prediction of each seed first fill
 * ``species``: importance allocation between species, size chosen for ``--target`` (the rule of
   0.3.0: ``strata="species"``);
 * ``momentum-angle``: the same plus the thinning per species × |p| × angle-to-detector stratum
-  (:mod:`mesonportal.analysis.strata`, the new default);
+  (:mod:`mesonportal.analysis.strata`; opt-in, `--strata momentum-angle`);
 * for iDM also ``even``: the iDM default (fixed groups, ``DEFAULT_SAMPLES``; no pilot).
 
 Reported per variant (medians over seeds): the time of a model point never seen (pilot
