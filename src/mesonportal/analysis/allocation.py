@@ -362,18 +362,7 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
     for c in _BLOCK_DTYPE.names:
         arr[c] = getattr(smp, c)
     if path is not None:
-        import os
-        import tempfile
-
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.save(fh, arr, allow_pickle=False)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        cache.save_npy(path, arr)  # atomic write (temp file + rename)
     _remember_block(mkey, arr)
     return arr
 
