@@ -29,6 +29,11 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # the compiled kernel behind np.interp (same arithmetic, without the wrapper's per-call checks)
+    from numpy._core.multiarray import interp as _interp
+except ImportError:  # pragma: no cover - other NumPy layouts
+    _interp = np.interp
+
 MEV_PER_T_CM = 2.99792458  # MeV/c of transverse momentum per tesla·cm, for unit charge
 MU0_OVER_2PI_T_CM_PER_A = 2e-5  # μ0/(2π) in T·cm/A
 INSIDE, FIELD, EXIT_DOWNSTREAM, STOPPED = 0, 1, 2, 3
@@ -54,7 +59,7 @@ class _Surface:
         self.k = np.diff(self.r) / np.diff(self.z)
 
     def __call__(self, z) -> np.ndarray:
-        return np.interp(z, self.z, self.r, left=np.nan, right=np.nan)
+        return _interp(np.asarray(z, dtype=float), self.z, self.r, np.nan, np.nan)
 
     def first_crossing(self, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Smallest s > 0 at which pos + s d meets the surface within its z range (inf if none)."""
@@ -139,6 +144,7 @@ class HornGeometry:
         self.r_envelope = float(np.max(t.surfaces["r_conductor_max"][1]))  # outer radius of the horn (cm)
         self.horn = horn
         self._tables: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
+        self._planes = np.array([self.z_start, self.z_end, self.zf_start, self.zf_end], dtype=float)
 
     def r_in(self, z: np.ndarray) -> np.ndarray:
         """Inner surface of the inner conductor (cm) at target-frame z; NaN outside the conductor."""
@@ -180,11 +186,19 @@ class HornGeometry:
         """Distance (cm) along straight lines to the next surface (all, or the names in
         ``surfaces``) or region plane (inf if none)."""
         s = _first_crossing(pos, d, *self._segments(surfaces))
-        dz = d[:, 2]
+        return self._planes_min(s, pos, d)
+
+    def _planes_min(self, s: np.ndarray, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """min(s, first crossing of the region planes ahead) (cm): the planes in one pass (the
+        same value as replacing s plane by plane when a plane is finite, ahead and nearer)."""
+        planes = self._planes
         with np.errstate(divide="ignore", invalid="ignore"):
-            for zp in (self.z_start, self.z_end, self.zf_start, self.zf_end):
-                sp = (zp - pos[:, 2]) / dz
-                s = np.where((sp > 1e-9) & np.isfinite(sp) & (sp < s), sp, s)
+            sp = planes[None, :] - pos[:, 2:3]
+            sp /= d[:, 2:3]
+            ok = sp > 1e-9
+            ok &= np.isfinite(sp)
+            sp[~ok] = np.inf
+            np.minimum(s, sp.min(axis=1), out=s)
         return s
 
 
