@@ -40,6 +40,7 @@ INSIDE, FIELD, EXIT_DOWNSTREAM, STOPPED = 0, 1, 2, 3
 #: region codes of :meth:`HornGeometry.region`
 R_AIR, R_FIELD, R_AL = 0, 1, 2
 _EPS = 1e-6  # cm: tracks are moved this far past a boundary
+_MERGE_ROWS = 256  # straight jumps of at most this many tracks test all surfaces in one pass
 
 
 def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -72,6 +73,13 @@ def _first_crossing(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.nda
     r = r_a + slope (z − z_a), z_a ≤ z ≤ z_b (1-D arrays, one entry per segment; inf if none).
     Each segment is tested on its own, so a table of several surfaces gives exactly the minimum
     of their separate first crossings (the same arithmetic per segment, one pass)."""
+    return _segment_crossings(pos, d, z_a, z_b, r_a, slope).min(axis=1)
+
+
+def _segment_crossings(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.ndarray, r_a: np.ndarray,
+                       slope: np.ndarray) -> np.ndarray:
+    """(N, segments) matrix of the smallest s > 0 (cm) at which each line meets each segment (inf
+    if it does not); the per-pair arithmetic of :func:`_first_crossing`."""
     x0, y0, z0 = pos[:, 0:1], pos[:, 1:2], pos[:, 2:3]
     dx, dy, dz = d[:, 0:1], d[:, 1:2], d[:, 2:3]
     za, zb = z_a[None, :], z_b[None, :]
@@ -125,7 +133,7 @@ def _first_crossing(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.nda
             else:
                 good &= s < best
                 np.copyto(best, s, where=good)
-    return best.min(axis=1)
+    return best
 
 
 class HornGeometry:
@@ -181,6 +189,18 @@ class HornGeometry:
             hit = tuple(np.concatenate(a) for a in zip(*((s.z[:-1], s.z[1:], s.r[:-1], s.k) for s in ss)))
             self._tables[names] = hit
         return hit
+
+    def _surface_columns(self) -> dict[str, np.ndarray]:
+        """Masks over the columns of ``_segments(None)``: the segments of r_in ("bore") and of r_in
+        and r_out ("wall") (memoised)."""
+        cols = getattr(self, "_cols", None)
+        if cols is None:
+            owner = np.concatenate([np.full(len(s.z) - 1, i) for i, s in enumerate(self.surf.values())])
+            names = list(self.surf)
+            cols = {"bore": owner == names.index("r_in"),
+                    "wall": (owner == names.index("r_in")) | (owner == names.index("r_out"))}
+            self._cols = cols
+        return cols
 
     def next_boundary(self, pos: np.ndarray, d: np.ndarray, surfaces=None) -> np.ndarray:
         """Distance (cm) along straight lines to the next surface (all, or the names in
@@ -300,11 +320,21 @@ def _straight_jump(pos, mom, pmag, status, sel, geom: HornGeometry, acc, idx) ->
         # next boundary is r_in or r_out (or a plane)
         z0 = p0[:, 2]
         wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < geom.surf["r_out"](z0))
-    s = np.empty(len(sel))
     rest = ~(bore | wall)
-    for m, names in ((bore, ("r_in",)), (wall, ("r_in", "r_out")), (rest, None)):
-        if np.any(m):
-            s[m] = geom.next_boundary(p0[m], d[m], names)
+    if len(sel) <= _MERGE_ROWS:
+        # few tracks (the long tail of the tracking loop): one pass over all surfaces' segments, the
+        # segments a track cannot meet first masked out; per (track, segment) the same arithmetic as
+        # the separate passes below, so the same distances to the last bit, in fewer NumPy calls
+        cols = geom._surface_columns()
+        allowed = np.where(bore[:, None], cols["bore"][None, :], np.where(wall[:, None], cols["wall"][None, :], True))
+        sm = _segment_crossings(p0, d, *geom._segments(None))
+        sm[~allowed] = np.inf
+        s = geom._planes_min(sm.min(axis=1), p0, d)
+    else:
+        s = np.empty(len(sel))
+        for m, names in ((bore, ("r_in",)), (wall, ("r_in", "r_out")), (rest, None)):
+            if m.any():
+                s[m] = geom.next_boundary(p0[m], d[m], names)
     dz = d[:, 2]
     # no boundary ahead: flying upstream/sideways out of the horn (stopped) or parallel to z
     lost = ~np.isfinite(s)
