@@ -160,17 +160,23 @@ class HornGeometry:
 
     def region(self, pos: np.ndarray) -> np.ndarray:
         """R_FIELD, R_AL or R_AIR for positions (N,3) (cm, target frame)."""
+        return self._region_parts(pos)[0]
+
+    def _region_parts(self, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(region, r, z, r_in(z), r_out(z)) at positions (N,3): :meth:`region` with the radii it
+        computes on the way (cm; NaN outside the surfaces' z range)."""
         z = pos[:, 2]
         r = np.hypot(pos[:, 0], pos[:, 1])
+        rin, rout = self.surf["r_in"](z), self.surf["r_out"](z)
         with np.errstate(invalid="ignore"):
             in_f = (z >= self.zf_start) & (z <= self.zf_end)
-            fld = in_f & (r > self.surf["r_out"](z)) & (r < self.surf["r_field_max"](z))
+            fld = in_f & (r > rout) & (r < self.surf["r_field_max"](z))
             in_c = (z >= self.z_start) & (z <= self.z_end)
-            al = in_c & (r >= self.surf["r_in"](z)) & (r <= self.surf["r_conductor_max"](z)) & ~fld
+            al = in_c & (r >= rin) & (r <= self.surf["r_conductor_max"](z)) & ~fld
         out = np.full(len(z), R_AIR, dtype=np.int8)
         out[fld] = R_FIELD
         out[al] = R_AL
-        return out
+        return out, r, z, rin, rout
 
     def in_field(self, pos: np.ndarray) -> np.ndarray:
         """True where positions (N,3) are in the field region (cheaper than :meth:`region`)."""
@@ -311,15 +317,13 @@ def _straight_jump(pos, mom, pmag, status, sel, geom: HornGeometry, acc, idx) ->
     """Field-free straight flight (bore, aluminium, air around the horn) to the next boundary."""
     p0 = pos[sel]
     d = mom[sel] / pmag[sel, None]
-    reg = geom.region(p0)
+    reg, r0, z0, rin0, rout0 = geom._region_parts(p0)
     # a track in the bore (air, r < r_in) can only meet r_in or a plane first; elsewhere test all surfaces
-    r0 = np.hypot(p0[:, 0], p0[:, 1])
     with np.errstate(invalid="ignore"):
-        bore = (reg == R_AIR) & (r0 < geom.r_in(p0[:, 2]))
+        bore = (reg == R_AIR) & (r0 < rin0)
         # in the inner-conductor wall (between r_in and r_out, inside the field region's z range) the
         # next boundary is r_in or r_out (or a plane)
-        z0 = p0[:, 2]
-        wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < geom.surf["r_out"](z0))
+        wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < rout0)
     rest = ~(bore | wall)
     if len(sel) <= _MERGE_ROWS:
         # few tracks (the long tail of the tracking loop): one pass over all surfaces' segments, the
@@ -377,8 +381,10 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     b0 = MU0_OVER_2PI_T_CM_PER_A * i_amp / np.maximum(r0, 1e-9)
     kappa = MEV_PER_T_CM * np.abs(qq * b0) / pm  # rad per cm
     charged = (qq != 0) & (current_ka != 0)
-    ds = np.where(charged, np.minimum(ds_field, np.maximum(0.5, r_step_fraction * r0)), ds_neutral)
-    ds = np.where(charged, np.minimum(ds, max_angle / np.maximum(kappa, 1e-30)), ds)
+    ds = np.minimum(ds_field, np.maximum(0.5, r_step_fraction * r0))
+    ds = np.minimum(ds, max_angle / np.maximum(kappa, 1e-30))
+    if not charged.all():  # neutral tracks, or no current: straight steps of ds_neutral
+        ds = np.where(charged, ds, ds_neutral)
     step = ds / pm
     mx = x0 + 0.5 * step * m0[:, 0]
     my = y0 + 0.5 * step * m0[:, 1]
@@ -388,7 +394,8 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     # one rotation by the full angle about the midpoint field direction; the position advances
     # along the mean of the old and new directions (the chord of the arc: second order in ds)
     m1 = _rot_phi(m0, ax, ay, alpha)
-    chord = np.where(np.abs(alpha) > 1e-8, np.sin(0.5 * alpha) / np.where(np.abs(alpha) > 1e-8, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
+    turn = np.abs(alpha) > 1e-8
+    chord = np.where(turn, np.sin(0.5 * alpha) / np.where(turn, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
     p1 = p0 + ((chord * step)[:, None]) * (m0 + m1)
     left = ~geom.in_field(p1)
     frac = np.ones(len(sel))
