@@ -108,32 +108,28 @@ def _segment_crossings(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.
     a2 = np.where(small, 1.0, a) if any_small else a
     a2 = 2 * a2
     nb = np.negative(b)
+    # both roots in one (2, N, segments) array: each root's tests in one NumPy call per test
+    roots = np.empty((2,) + b.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = nb - sq
-        s1 /= a2
-        s2 = np.add(nb, sq, out=nb)
-        s2 /= a2
+        np.subtract(nb, sq, out=roots[0])
+        np.add(nb, sq, out=roots[1])
+        roots /= a2
         if any_small:
-            s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), s1)
-            s2[small] = np.inf
-        za_lo, zb_hi = za - 1e-9, zb + 1e-9
-        best = None
-        for s in (s1, s2):
-            zz = dz * s
-            zz += z0
-            rr = kz * s
-            rr += r0  # radius of the cone at the hit (must be >= 0)
-            good = s > 1e-9
-            good &= ok
-            good &= zz >= za_lo
-            good &= zz <= zb_hi
-            good &= rr >= 0
-            if best is None:
-                best = np.where(good, s, np.inf)
-            else:
-                good &= s < best
-                np.copyto(best, s, where=good)
-    return best
+            roots[0] = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), roots[0])
+            roots[1][small] = np.inf
+        zz = dz * roots
+        zz += z0
+        rr = kz * roots
+        rr += r0  # radius of the cone at the hit (must be >= 0)
+        good = roots > 1e-9
+        good &= ok
+        good &= zz >= za - 1e-9
+        good &= zz <= zb + 1e-9
+        good &= rr >= 0
+        np.logical_not(good, out=good)
+        roots[good] = np.inf
+    # the nearer valid root (inf if neither is valid)
+    return np.minimum(roots[0], roots[1])
 
 
 class HornGeometry:
