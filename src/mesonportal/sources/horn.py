@@ -298,14 +298,13 @@ def track_horn(
 
 def _after_move(p1: np.ndarray, d: np.ndarray, geom: HornGeometry) -> np.ndarray:
     """New tracking status at p1 for a track moving along d (after a boundary crossing)."""
-    reg = geom.region(p1)
+    reg, r, z, _, _ = geom._region_parts(p1)
     new = np.where(reg == R_FIELD, FIELD, INSIDE).astype(np.int8)
     # through the outer conductor: into the shielding around the horn (stops there; the air gap to
     # the shielding is neglected)
-    r = np.hypot(p1[:, 0], p1[:, 1])
-    new[(reg == R_AIR) & (r >= geom.r_envelope) & (p1[:, 2] < geom.z_end)] = STOPPED
-    new[(p1[:, 2] >= geom.z_end) & (d[:, 2] >= 0)] = EXIT_DOWNSTREAM
-    new[(p1[:, 2] <= geom.z_start) & (d[:, 2] <= 0)] = STOPPED  # leaves the horn upstream
+    new[(reg == R_AIR) & (r >= geom.r_envelope) & (z < geom.z_end)] = STOPPED
+    new[(z >= geom.z_end) & (d[:, 2] >= 0)] = EXIT_DOWNSTREAM
+    new[(z <= geom.z_start) & (d[:, 2] <= 0)] = STOPPED  # leaves the horn upstream
     return new
 
 
@@ -393,11 +392,10 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     turn = np.abs(alpha) > 1e-8
     chord = np.where(turn, np.sin(0.5 * alpha) / np.where(turn, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
     p1 = p0 + ((chord * step)[:, None]) * (m0 + m1)
-    left = ~geom.in_field(p1)
-    frac = np.ones(len(sel))
-    if np.any(left):
+    j = np.nonzero(~geom.in_field(p1))[0]  # steps leaving the field region
+    if len(j):
         # cut the step where its chord leaves the field region; scale the rotation likewise
-        j = np.nonzero(left)[0]
+        frac = np.ones(len(sel))
         cv = p1[j] - p0[j]
         cl = np.linalg.norm(cv, axis=1)
         u = cv / np.maximum(cl, 1e-300)[:, None]
@@ -406,13 +404,18 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
         frac[j] = f
         p1[j] = p0[j] + u * (f * cl + _EPS)[:, None]
         m1[j] = _rot_phi(m0[j], ax[j], ay[j], alpha[j] * f)
+        alpha = alpha * frac
+        ds = ds * frac
     if acc is not None:
-        acc.segment(idx[sel], p0, p1, m0, np.column_stack([ax, ay, np.zeros_like(ax)]), alpha * frac, ds * frac, "air")
+        axis = np.zeros((len(sel), 3))
+        axis[:, 0] = ax
+        axis[:, 1] = ay
+        acc.segment(idx[sel], p0, p1, m0, axis, alpha, ds, "air")
     pos[sel] = p1
     mom[sel] = m1
-    new = np.full(len(sel), FIELD, dtype=np.int8)
-    if np.any(left):
-        j = np.nonzero(left)[0]
+    if len(j):
+        new = np.full(len(sel), FIELD, dtype=np.int8)
         new[j] = _after_move(p1[j], m1[j] / pm[j, None], geom)
-    status[sel] = new
-    return ds * frac
+        status[sel] = new
+    # (no step left the field: the tracks' status stays FIELD)
+    return ds
