@@ -29,12 +29,18 @@ from __future__ import annotations
 
 import numpy as np
 
+try:  # the compiled kernel behind np.interp (same arithmetic, without the wrapper's per-call checks)
+    from numpy._core.multiarray import interp as _interp
+except ImportError:  # pragma: no cover - other NumPy layouts
+    _interp = np.interp
+
 MEV_PER_T_CM = 2.99792458  # MeV/c of transverse momentum per tesla·cm, for unit charge
 MU0_OVER_2PI_T_CM_PER_A = 2e-5  # μ0/(2π) in T·cm/A
 INSIDE, FIELD, EXIT_DOWNSTREAM, STOPPED = 0, 1, 2, 3
 #: region codes of :meth:`HornGeometry.region`
 R_AIR, R_FIELD, R_AL = 0, 1, 2
 _EPS = 1e-6  # cm: tracks are moved this far past a boundary
+_MERGE_ROWS = 256  # straight jumps of at most this many tracks test all surfaces in one pass
 
 
 def rotate(v: np.ndarray, axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
@@ -54,7 +60,7 @@ class _Surface:
         self.k = np.diff(self.r) / np.diff(self.z)
 
     def __call__(self, z) -> np.ndarray:
-        return np.interp(z, self.z, self.r, left=np.nan, right=np.nan)
+        return _interp(np.asarray(z, dtype=float), self.z, self.r, np.nan, np.nan)
 
     def first_crossing(self, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
         """Smallest s > 0 at which pos + s d meets the surface within its z range (inf if none)."""
@@ -67,6 +73,13 @@ def _first_crossing(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.nda
     r = r_a + slope (z − z_a), z_a ≤ z ≤ z_b (1-D arrays, one entry per segment; inf if none).
     Each segment is tested on its own, so a table of several surfaces gives exactly the minimum
     of their separate first crossings (the same arithmetic per segment, one pass)."""
+    return _segment_crossings(pos, d, z_a, z_b, r_a, slope).min(axis=1)
+
+
+def _segment_crossings(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.ndarray, r_a: np.ndarray,
+                       slope: np.ndarray) -> np.ndarray:
+    """(N, segments) matrix of the smallest s > 0 (cm) at which each line meets each segment (inf
+    if it does not); the per-pair arithmetic of :func:`_first_crossing`."""
     x0, y0, z0 = pos[:, 0:1], pos[:, 1:2], pos[:, 2:3]
     dx, dy, dz = d[:, 0:1], d[:, 1:2], d[:, 2:3]
     za, zb = z_a[None, :], z_b[None, :]
@@ -95,32 +108,28 @@ def _first_crossing(pos: np.ndarray, d: np.ndarray, z_a: np.ndarray, z_b: np.nda
     a2 = np.where(small, 1.0, a) if any_small else a
     a2 = 2 * a2
     nb = np.negative(b)
+    # both roots in one (2, N, segments) array: each root's tests in one NumPy call per test
+    roots = np.empty((2,) + b.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
-        s1 = nb - sq
-        s1 /= a2
-        s2 = np.add(nb, sq, out=nb)
-        s2 /= a2
+        np.subtract(nb, sq, out=roots[0])
+        np.add(nb, sq, out=roots[1])
+        roots /= a2
         if any_small:
-            s1 = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), s1)
-            s2[small] = np.inf
-        za_lo, zb_hi = za - 1e-9, zb + 1e-9
-        best = None
-        for s in (s1, s2):
-            zz = dz * s
-            zz += z0
-            rr = kz * s
-            rr += r0  # radius of the cone at the hit (must be >= 0)
-            good = s > 1e-9
-            good &= ok
-            good &= zz >= za_lo
-            good &= zz <= zb_hi
-            good &= rr >= 0
-            if best is None:
-                best = np.where(good, s, np.inf)
-            else:
-                good &= s < best
-                np.copyto(best, s, where=good)
-    return best.min(axis=1)
+            roots[0] = np.where(small, -c / np.where(np.abs(b) > 0, b, 1e-300), roots[0])
+            roots[1][small] = np.inf
+        zz = dz * roots
+        zz += z0
+        rr = kz * roots
+        rr += r0  # radius of the cone at the hit (must be >= 0)
+        good = roots > 1e-9
+        good &= ok
+        good &= zz >= za - 1e-9
+        good &= zz <= zb + 1e-9
+        good &= rr >= 0
+        np.logical_not(good, out=good)
+        roots[good] = np.inf
+    # the nearer valid root (inf if neither is valid)
+    return np.minimum(roots[0], roots[1])
 
 
 class HornGeometry:
@@ -139,6 +148,7 @@ class HornGeometry:
         self.r_envelope = float(np.max(t.surfaces["r_conductor_max"][1]))  # outer radius of the horn (cm)
         self.horn = horn
         self._tables: dict[tuple[str, ...], tuple[np.ndarray, ...]] = {}
+        self._planes = np.array([self.z_start, self.z_end, self.zf_start, self.zf_end], dtype=float)
 
     def r_in(self, z: np.ndarray) -> np.ndarray:
         """Inner surface of the inner conductor (cm) at target-frame z; NaN outside the conductor."""
@@ -146,17 +156,23 @@ class HornGeometry:
 
     def region(self, pos: np.ndarray) -> np.ndarray:
         """R_FIELD, R_AL or R_AIR for positions (N,3) (cm, target frame)."""
+        return self._region_parts(pos)[0]
+
+    def _region_parts(self, pos: np.ndarray) -> tuple[np.ndarray, ...]:
+        """(region, r, z, r_in(z), r_out(z)) at positions (N,3): :meth:`region` with the radii it
+        computes on the way (cm; NaN outside the surfaces' z range)."""
         z = pos[:, 2]
         r = np.hypot(pos[:, 0], pos[:, 1])
+        rin, rout = self.surf["r_in"](z), self.surf["r_out"](z)
         with np.errstate(invalid="ignore"):
             in_f = (z >= self.zf_start) & (z <= self.zf_end)
-            fld = in_f & (r > self.surf["r_out"](z)) & (r < self.surf["r_field_max"](z))
+            fld = in_f & (r > rout) & (r < self.surf["r_field_max"](z))
             in_c = (z >= self.z_start) & (z <= self.z_end)
-            al = in_c & (r >= self.surf["r_in"](z)) & (r <= self.surf["r_conductor_max"](z)) & ~fld
+            al = in_c & (r >= rin) & (r <= self.surf["r_conductor_max"](z)) & ~fld
         out = np.full(len(z), R_AIR, dtype=np.int8)
         out[fld] = R_FIELD
         out[al] = R_AL
-        return out
+        return out, r, z, rin, rout
 
     def in_field(self, pos: np.ndarray) -> np.ndarray:
         """True where positions (N,3) are in the field region (cheaper than :meth:`region`)."""
@@ -176,15 +192,35 @@ class HornGeometry:
             self._tables[names] = hit
         return hit
 
+    def _surface_columns(self) -> dict[str, np.ndarray]:
+        """Masks over the columns of ``_segments(None)``: the segments of r_in ("bore") and of r_in
+        and r_out ("wall") (memoised)."""
+        cols = getattr(self, "_cols", None)
+        if cols is None:
+            owner = np.concatenate([np.full(len(s.z) - 1, i) for i, s in enumerate(self.surf.values())])
+            names = list(self.surf)
+            cols = {"bore": owner == names.index("r_in"),
+                    "wall": (owner == names.index("r_in")) | (owner == names.index("r_out"))}
+            self._cols = cols
+        return cols
+
     def next_boundary(self, pos: np.ndarray, d: np.ndarray, surfaces=None) -> np.ndarray:
         """Distance (cm) along straight lines to the next surface (all, or the names in
         ``surfaces``) or region plane (inf if none)."""
         s = _first_crossing(pos, d, *self._segments(surfaces))
-        dz = d[:, 2]
+        return self._planes_min(s, pos, d)
+
+    def _planes_min(self, s: np.ndarray, pos: np.ndarray, d: np.ndarray) -> np.ndarray:
+        """min(s, first crossing of the region planes ahead) (cm): the planes in one pass (the
+        same value as replacing s plane by plane when a plane is finite, ahead and nearer)."""
+        planes = self._planes
         with np.errstate(divide="ignore", invalid="ignore"):
-            for zp in (self.z_start, self.z_end, self.zf_start, self.zf_end):
-                sp = (zp - pos[:, 2]) / dz
-                s = np.where((sp > 1e-9) & np.isfinite(sp) & (sp < s), sp, s)
+            sp = planes[None, :] - pos[:, 2:3]
+            sp /= d[:, 2:3]
+            ok = sp > 1e-9
+            ok &= np.isfinite(sp)
+            sp[~ok] = np.inf
+            np.minimum(s, sp.min(axis=1), out=s)
         return s
 
 
@@ -262,14 +298,13 @@ def track_horn(
 
 def _after_move(p1: np.ndarray, d: np.ndarray, geom: HornGeometry) -> np.ndarray:
     """New tracking status at p1 for a track moving along d (after a boundary crossing)."""
-    reg = geom.region(p1)
+    reg, r, z, _, _ = geom._region_parts(p1)
     new = np.where(reg == R_FIELD, FIELD, INSIDE).astype(np.int8)
     # through the outer conductor: into the shielding around the horn (stops there; the air gap to
     # the shielding is neglected)
-    r = np.hypot(p1[:, 0], p1[:, 1])
-    new[(reg == R_AIR) & (r >= geom.r_envelope) & (p1[:, 2] < geom.z_end)] = STOPPED
-    new[(p1[:, 2] >= geom.z_end) & (d[:, 2] >= 0)] = EXIT_DOWNSTREAM
-    new[(p1[:, 2] <= geom.z_start) & (d[:, 2] <= 0)] = STOPPED  # leaves the horn upstream
+    new[(reg == R_AIR) & (r >= geom.r_envelope) & (z < geom.z_end)] = STOPPED
+    new[(z >= geom.z_end) & (d[:, 2] >= 0)] = EXIT_DOWNSTREAM
+    new[(z <= geom.z_start) & (d[:, 2] <= 0)] = STOPPED  # leaves the horn upstream
     return new
 
 
@@ -277,20 +312,28 @@ def _straight_jump(pos, mom, pmag, status, sel, geom: HornGeometry, acc, idx) ->
     """Field-free straight flight (bore, aluminium, air around the horn) to the next boundary."""
     p0 = pos[sel]
     d = mom[sel] / pmag[sel, None]
-    reg = geom.region(p0)
+    reg, r0, z0, rin0, rout0 = geom._region_parts(p0)
     # a track in the bore (air, r < r_in) can only meet r_in or a plane first; elsewhere test all surfaces
-    r0 = np.hypot(p0[:, 0], p0[:, 1])
     with np.errstate(invalid="ignore"):
-        bore = (reg == R_AIR) & (r0 < geom.r_in(p0[:, 2]))
+        bore = (reg == R_AIR) & (r0 < rin0)
         # in the inner-conductor wall (between r_in and r_out, inside the field region's z range) the
         # next boundary is r_in or r_out (or a plane)
-        z0 = p0[:, 2]
-        wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < geom.surf["r_out"](z0))
-    s = np.empty(len(sel))
+        wall = (reg == R_AL) & (z0 > geom.zf_start) & (z0 < geom.zf_end) & (r0 < rout0)
     rest = ~(bore | wall)
-    for m, names in ((bore, ("r_in",)), (wall, ("r_in", "r_out")), (rest, None)):
-        if np.any(m):
-            s[m] = geom.next_boundary(p0[m], d[m], names)
+    if len(sel) <= _MERGE_ROWS:
+        # few tracks (the long tail of the tracking loop): one pass over all surfaces' segments, the
+        # segments a track cannot meet first masked out; per (track, segment) the same arithmetic as
+        # the separate passes below, so the same distances to the last bit, in fewer NumPy calls
+        cols = geom._surface_columns()
+        allowed = np.where(bore[:, None], cols["bore"][None, :], np.where(wall[:, None], cols["wall"][None, :], True))
+        sm = _segment_crossings(p0, d, *geom._segments(None))
+        sm[~allowed] = np.inf
+        s = geom._planes_min(sm.min(axis=1), p0, d)
+    else:
+        s = np.empty(len(sel))
+        for m, names in ((bore, ("r_in",)), (wall, ("r_in", "r_out")), (rest, None)):
+            if m.any():
+                s[m] = geom.next_boundary(p0[m], d[m], names)
     dz = d[:, 2]
     # no boundary ahead: flying upstream/sideways out of the horn (stopped) or parallel to z
     lost = ~np.isfinite(s)
@@ -333,8 +376,10 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     b0 = MU0_OVER_2PI_T_CM_PER_A * i_amp / np.maximum(r0, 1e-9)
     kappa = MEV_PER_T_CM * np.abs(qq * b0) / pm  # rad per cm
     charged = (qq != 0) & (current_ka != 0)
-    ds = np.where(charged, np.minimum(ds_field, np.maximum(0.5, r_step_fraction * r0)), ds_neutral)
-    ds = np.where(charged, np.minimum(ds, max_angle / np.maximum(kappa, 1e-30)), ds)
+    ds = np.minimum(ds_field, np.maximum(0.5, r_step_fraction * r0))
+    ds = np.minimum(ds, max_angle / np.maximum(kappa, 1e-30))
+    if not charged.all():  # neutral tracks, or no current: straight steps of ds_neutral
+        ds = np.where(charged, ds, ds_neutral)
     step = ds / pm
     mx = x0 + 0.5 * step * m0[:, 0]
     my = y0 + 0.5 * step * m0[:, 1]
@@ -344,13 +389,13 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
     # one rotation by the full angle about the midpoint field direction; the position advances
     # along the mean of the old and new directions (the chord of the arc: second order in ds)
     m1 = _rot_phi(m0, ax, ay, alpha)
-    chord = np.where(np.abs(alpha) > 1e-8, np.sin(0.5 * alpha) / np.where(np.abs(alpha) > 1e-8, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
+    turn = np.abs(alpha) > 1e-8
+    chord = np.where(turn, np.sin(0.5 * alpha) / np.where(turn, np.cos(0.5 * alpha) * alpha, 1.0), 0.5)
     p1 = p0 + ((chord * step)[:, None]) * (m0 + m1)
-    left = ~geom.in_field(p1)
-    frac = np.ones(len(sel))
-    if np.any(left):
+    j = np.nonzero(~geom.in_field(p1))[0]  # steps leaving the field region
+    if len(j):
         # cut the step where its chord leaves the field region; scale the rotation likewise
-        j = np.nonzero(left)[0]
+        frac = np.ones(len(sel))
         cv = p1[j] - p0[j]
         cl = np.linalg.norm(cv, axis=1)
         u = cv / np.maximum(cl, 1e-300)[:, None]
@@ -359,13 +404,18 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
         frac[j] = f
         p1[j] = p0[j] + u * (f * cl + _EPS)[:, None]
         m1[j] = _rot_phi(m0[j], ax[j], ay[j], alpha[j] * f)
+        alpha = alpha * frac
+        ds = ds * frac
     if acc is not None:
-        acc.segment(idx[sel], p0, p1, m0, np.column_stack([ax, ay, np.zeros_like(ax)]), alpha * frac, ds * frac, "air")
+        axis = np.zeros((len(sel), 3))
+        axis[:, 0] = ax
+        axis[:, 1] = ay
+        acc.segment(idx[sel], p0, p1, m0, axis, alpha, ds, "air")
     pos[sel] = p1
     mom[sel] = m1
-    new = np.full(len(sel), FIELD, dtype=np.int8)
-    if np.any(left):
-        j = np.nonzero(left)[0]
+    if len(j):
+        new = np.full(len(sel), FIELD, dtype=np.int8)
         new[j] = _after_move(p1[j], m1[j] / pm[j, None], geom)
-    status[sel] = new
-    return ds * frac
+        status[sel] = new
+    # (no step left the field: the tracks' status stays FIELD)
+    return ds

@@ -76,17 +76,18 @@ class _ForcedDecay:
         m_abs = s_now * a / mt * frac
         t_new = self.total[idx] + m_dec
         take = (m_dec > 0) & (self.rng.random(len(idx)) * t_new < m_dec)
-        j = idx[take]
-        self.p0[j] = p0[take]
-        self.p1[j] = p1[take]
-        self.m0[j] = m0[take]
-        if axis is None:
-            self.angle[j] = 0.0
-        else:
-            self.axis[j] = axis[take]
-            self.angle[j] = angle[take]
-        self.length[j] = length[take]
-        self.mu[j] = mt[take]
+        if take.any():  # (most calls, on the few tracks of a late tracking step, take none)
+            j = idx[take]
+            self.p0[j] = p0[take]
+            self.p1[j] = p1[take]
+            self.m0[j] = m0[take]
+            if axis is None:
+                self.angle[j] = 0.0
+            else:
+                self.axis[j] = axis[take]
+                self.angle[j] = angle[take]
+            self.length[j] = length[take]
+            self.mu[j] = mt[take]
         self.total[idx] = t_new
         self.log_s[idx] -= mt * length
         self.absorbed[category][idx] += m_abs
