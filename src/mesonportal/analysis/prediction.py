@@ -66,9 +66,17 @@ def clustered_sum_w2(weights: np.ndarray, cluster: np.ndarray | None,
     return float(clustered_histogram_w2(w, np.zeros(len(w), np.int64), 1, cluster, stratum, sizes)[0])
 
 
+def dense_cluster_ids(cluster: np.ndarray) -> tuple[np.ndarray, int]:
+    """(ids, n): ``cluster`` relabelled 0 … n−1 in increasing order of its values (int64) — a
+    monotone relabelling, so :func:`clustered_histogram_w2` gives bit-identical variances from the
+    ids (with ``n_clusters=n``) as from ``cluster``, without sorting the clusters again."""
+    uniq, inv = np.unique(np.asarray(cluster), return_inverse=True)
+    return inv.ravel().astype(np.int64), int(len(uniq))
+
+
 def clustered_histogram_w2(weights: np.ndarray, bins: np.ndarray, nbins: int,
                            cluster: np.ndarray | None, stratum: np.ndarray | None = None,
-                           sizes: dict[int, int] | None = None) -> np.ndarray:
+                           sizes: dict[int, int] | None = None, n_clusters: int | None = None) -> np.ndarray:
     """Per-bin MC variance of weighted counts.  ``bins`` are bin indices (−1 = not counted).
 
     * no ``cluster``: Σ w² per bin (independent rows);
@@ -78,20 +86,40 @@ def clustered_histogram_w2(weights: np.ndarray, bins: np.ndarray, nbins: int,
       estimator of the variance of a stratified sum of i.i.d. per-primary totals,
       Σ_h n_h/(n_h − 1) [Σ_{i∈h} s_i² − (Σ_{i∈h} s_i)²/n_h].  The plain Σ s_i² overestimates
       the variance by Σ_h (Σ_{i∈h} s_i)²/n_h, which matters when most primaries contribute
-      (e.g. forced emission with a wide acceptance).  Strata missing from ``sizes`` use Σ s_i²."""
+      (e.g. forced emission with a wide acceptance).  Strata missing from ``sizes`` use Σ s_i².
+
+    ``n_clusters``: ``cluster`` already holds dense ids 0 … n_clusters−1
+    (:func:`dense_cluster_ids`); the result is the same bit for bit, one sort cheaper."""
     w = np.asarray(weights, float)
     b = np.asarray(bins, np.int64)
     ok = b >= 0
     if cluster is None:
         return np.bincount(b[ok], weights=w[ok] ** 2, minlength=nbins).astype(np.float64)
-    _, inv = np.unique(np.asarray(cluster)[ok], return_inverse=True)
+    if n_clusters is None:
+        _, inv = np.unique(np.asarray(cluster)[ok], return_inverse=True)
+        ncl = int(inv.max()) + 1 if inv.size else 0
+    else:
+        inv, ncl = np.asarray(cluster)[ok], int(n_clusters)
     key = inv.ravel().astype(np.int64) * nbins + b[ok]
-    ukey, first, kinv = np.unique(key, return_index=True, return_inverse=True)
-    s = np.bincount(kinv.ravel(), weights=w[ok])
+    wk = w[ok]
+    want_strata = stratum is not None and bool(sizes)
+    size = ncl * nbins
+    if size <= 8 * key.size + 65536:
+        # (cluster, bin) cells addressed directly: the cell sums s accumulate the rows in row order
+        # and the cells come in increasing key order, exactly as from np.unique(key) — no sort.
+        ukey = np.flatnonzero(np.bincount(key, minlength=size))
+        s = np.bincount(key, weights=wk, minlength=size)[ukey]
+        if want_strata:
+            first = np.full(size, key.size, np.int64)
+            np.minimum.at(first, key, np.arange(key.size, dtype=np.int64))
+            first = first[ukey]
+    else:
+        ukey, first, kinv = np.unique(key, return_index=True, return_inverse=True)
+        s = np.bincount(kinv.ravel(), weights=wk)
     var = np.bincount(ukey % nbins, weights=s * s, minlength=nbins).astype(np.float64)
-    if stratum is None or not sizes:
+    if not want_strata:
         return var
-    st = np.asarray(stratum)[ok][first]  # stratum of each (cluster, bin) cell
+    st = np.asarray(stratum)[ok][first]  # stratum of each (cluster, bin) cell (its first row)
     for h, n_h in sizes.items():
         n_h = int(n_h)
         sel = st == h
@@ -155,6 +183,18 @@ class SignalSample:
     def _cluster(self) -> np.ndarray | None:
         return self.columns.get(CLUSTER_COLUMN)
 
+    def _cluster_ids(self) -> tuple[np.ndarray, int] | None:
+        """:func:`dense_cluster_ids` of the cluster column, computed once per column array."""
+        cl = self._cluster()
+        if cl is None:
+            return None
+        cache = self.__dict__.setdefault("_bin_cache", {})
+        hit = cache.get(CLUSTER_COLUMN)
+        if hit is None or hit[0] is not cl:
+            hit = (cl, *dense_cluster_ids(cl))
+            cache[CLUSTER_COLUMN] = hit
+        return hit[1], hit[2]
+
     def _strata(self) -> tuple[np.ndarray | None, dict[int, int] | None]:
         """(per-row stratum = ``parent_pdg``, primaries per species) when the prediction
         recorded ``info['primaries_per_species']``; else (None, None)."""
@@ -164,23 +204,31 @@ class SignalSample:
         return self.columns[STRATUM_COLUMN], {int(k): int(v) for k, v in sizes.items()}
 
     def _var(self, w: np.ndarray, bins: np.ndarray, nbins: int, mask: np.ndarray | None = None) -> np.ndarray:
-        cl = self._cluster()
+        ids = self._cluster_ids()
+        cl, ncl = (None, None) if ids is None else ids
         st, sizes = self._strata()
         if mask is not None:
             w, bins = w[mask], bins[mask]
             cl = None if cl is None else cl[mask]
             st = None if st is None else st[mask]
-        return clustered_histogram_w2(w, bins, nbins, cl, st, sizes)
+        return clustered_histogram_w2(w, bins, nbins, cl, st, sizes, n_clusters=ncl)
 
     def histogram(self, name: str, coupling_product: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(edges, expected events for the exposure, MC variance) of observable ``name``;
         the variance is meson-clustered when the ``meson_index`` column exists."""
         col, edges = HISTOGRAMS[name]
         w = self.weights(coupling_product) * self.pot
-        counts, sumw2 = weighted_histogram(self.columns[col], w, edges)
-        if self._cluster() is not None:
-            sumw2 = self._var(w, bin_index(self.columns[col], edges), len(edges) - 1)
-        return edges, counts, sumw2
+        if self._cluster() is None:
+            counts, sumw2 = weighted_histogram(self.columns[col], w, edges)
+            return edges, counts, sumw2
+        # the bin indices computed once per column (as in weighted_histogram, bit for bit)
+        w = np.asarray(w, dtype=np.float64).ravel()
+        if not np.all(np.isfinite(w)):
+            raise ParameterError("weights must be finite")
+        idx, ok = self._bin_index(name)
+        nb = len(edges) - 1
+        counts = np.bincount(idx[ok], weights=w[ok], minlength=nb).astype(np.float64)
+        return edges, counts, self._var(w, idx, nb)
 
     def _bin_index(self, name: str) -> tuple[np.ndarray, np.ndarray]:
         """(bin index of every row, rows inside the edges) of observable ``name``, computed once
