@@ -256,9 +256,19 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
             if summary.get("kappa_decade") is None:
                 keep = None
         out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
-        if keep is not None:
-            import dataclasses
+        import dataclasses
 
+        if keep is not None and not _aim_met(out):
+            # the cap binds: at a fixed number of primaries thinning only adds variance (the
+            # Neyman κ trades variance for cost), so spend the capped primaries unthinned — the
+            # species rule's sample, never a larger error than it (docs/mc_errors.md §6)
+            ones = {s: np.ones(stt.PER_SPECIES) for s in contrib}
+            figs = {k: stt.thinned_figures(sfig, ones, contrib, per_row, k) for k in figs}
+            out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
+            summary = dict(summary, thinning="off: aimed error not reachable within the cap")
+            keep = None
+            out = dataclasses.replace(out, pilot=dict(out.pilot, strata=summary))
+        if keep is not None:
             pil_info = dict(out.pilot, strata=summary)
             out = dataclasses.replace(out, pilot=pil_info, keep=tuple(
                 tuple(float(x) for x in keep[s]) if s in keep else () for s in species))
@@ -268,6 +278,14 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
                                           "primaries": list(out.primaries), "block": out.block,
                                           "pilot": out.pilot, "keep": [list(q) for q in out.keep]}))
     return out
+
+
+def _aim_met(alloc) -> bool:
+    """Whether a target-MC-error allocation's predicted error reaches its aim
+    (``TARGET_MARGIN`` × target) — false when the cap on the primaries binds."""
+    p = alloc.pilot or {}
+    err, aim = p.get("predicted_rel_error"), p.get("aimed_rel_error")
+    return err is not None and aim is not None and err <= aim * (1.0 + 1e-9)
 
 
 #: Default target relative MC error per family (:func:`resolve_target`): for the long-lived X
