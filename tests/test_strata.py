@@ -157,7 +157,7 @@ def test_cli_bad_strata_exit_2(capsys):
 def test_thinning_off_when_the_cap_binds():
     # At a fixed number of primaries thinning only adds variance (Horvitz–Thompson: Σ y²(1/q − 1)
     # ≥ 0), so when the target cannot be reached within the cap the capped primaries are spent
-    # unthinned: same primaries and figures as the species rule, no keep probabilities, and the
+    # as the species rule spends them (same pilot, same primaries), no keep probabilities, and the
     # outputs say why (docs/mc_errors.md §6; ν̄ mode hit the cap with thinning at 2.1–2.5 %).
     from mesonportal.analysis.predict import default_samples, resolve_allocation
     from mesonportal.api import _experiment
@@ -167,12 +167,12 @@ def test_thinning_off_when_the_cap_binds():
     with pytest.warns(UserWarning, match="experimental"):
         a = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="momentum-angle")
     b = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="species")
-    assert not a.pilot["target_reached"] and a.total == a.pilot["samples_cap"]
+    assert not a.pilot["target_reached"] and abs(a.total - a.pilot["samples_cap"]) <= 2 * a.block  # block rounding
     assert not a.keep
     d = a.describe()["strata"]
     assert d["method"] == "species" and d["requested"] == "momentum-angle" and "cap" in d["thinning"]
-    # both spend the cap (the shares differ a little: the thinned rule's pilot is itself thinned)
-    assert abs(a.total - b.total) <= 2 * a.block
+    # exactly the species rule's allocation (its own unthinned pilot)
+    assert a.primaries == b.primaries and a.species == b.species
     # reachable target: thinning stays on
     with pytest.warns(UserWarning, match="experimental"):
         c = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.1, strata="momentum-angle")

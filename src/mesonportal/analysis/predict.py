@@ -260,14 +260,14 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
 
         if keep is not None and not _aim_met(out):
             # the cap binds: at a fixed number of primaries thinning only adds variance (the
-            # Neyman κ trades variance for cost), so spend the capped primaries unthinned — the
-            # species rule's sample, never a larger error than it (docs/mc_errors.md §6)
-            ones = {s: np.ones(stt.PER_SPECIES) for s in contrib}
-            figs = {k: stt.thinned_figures(sfig, ones, contrib, per_row, k) for k in figs}
-            out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
-            summary = dict(summary, thinning="off: aimed error not reachable within the cap")
+            # Neyman κ trades variance for cost), so the capped primaries are spent as the species
+            # rule spends them — its own (unthinned) pilot and allocation, bit for bit; the
+            # thinned pilot's shares are noisier (docs/mc_errors.md §6)
+            sp = resolve_allocation(exp, mode, model, samples, seed, allocation, **chain_opts,
+                                    target_mc_error=target_mc_error, strata="species")
+            summary = dict(summary, thinning="off: aimed error not reachable within the cap (species rule)")
             keep = None
-            out = dataclasses.replace(out, pilot=dict(out.pilot, strata=summary))
+            out = dataclasses.replace(sp, pilot=dict(sp.pilot, strata=summary))
         if keep is not None:
             pil_info = dict(out.pilot, strata=summary)
             out = dataclasses.replace(out, pilot=pil_info, keep=tuple(
