@@ -177,3 +177,18 @@ def test_thinning_off_when_the_cap_binds():
     with pytest.warns(UserWarning, match="experimental"):
         c = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.1, strata="momentum-angle")
     assert c.keep and c.describe()["strata"]["method"] == "momentum-angle"
+
+
+def test_cap_binds_only_at_the_cap():
+    # a predicted error a hair above the aim far below the cap (the iteration stops after a few
+    # steps) keeps the thinning; a miss at the cap (to within block rounding) switches it off
+    from mesonportal.analysis.allocation import Allocation
+    from mesonportal.analysis.predict import _cap_binds
+
+    def al(total, err):
+        return Allocation("importance (target MC error)", (211, -211), (total - 2500, 2500), 2500,
+                          {"predicted_rel_error": err, "aimed_rel_error": 0.017, "samples_cap": 300_000})
+
+    assert not _cap_binds(al(135_000, 0.01707), 2)
+    assert not _cap_binds(al(300_000, 0.0169), 2)
+    assert _cap_binds(al(297_500, 0.021), 2) and _cap_binds(al(302_500, 0.021), 2)

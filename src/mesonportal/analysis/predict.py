@@ -258,7 +258,7 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
         out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
         import dataclasses
 
-        if keep is not None and not _aim_met(out):
+        if keep is not None and _cap_binds(out, len(contrib)):
             # the cap binds: at a fixed number of primaries thinning only adds variance (the
             # Neyman κ trades variance for cost), so the capped primaries are spent as the species
             # rule spends them — its own (unthinned) pilot and allocation, bit for bit; the
@@ -280,12 +280,18 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     return out
 
 
-def _aim_met(alloc) -> bool:
-    """Whether a target-MC-error allocation's predicted error reaches its aim
-    (``TARGET_MARGIN`` × target) — false when the cap on the primaries binds."""
+def _cap_binds(alloc, n_contrib: int) -> bool:
+    """Whether the cap on the primaries binds a target-MC-error allocation: its predicted error
+    misses the aim (``TARGET_MARGIN`` × target) *and* it spends the cap (to within the rounding of
+    every contributing species to whole blocks).  A small miss below the cap (the iteration of
+    :func:`~mesonportal.analysis.allocation.importance_for_target` stops after a few steps) is
+    not a binding cap."""
     p = alloc.pilot or {}
-    err, aim = p.get("predicted_rel_error"), p.get("aimed_rel_error")
-    return err is not None and aim is not None and err <= aim * (1.0 + 1e-9)
+    err, aim, cap = p.get("predicted_rel_error"), p.get("aimed_rel_error"), p.get("samples_cap")
+    if cap is None:
+        return False
+    missed = err is None or aim is None or err > aim
+    return bool(missed and alloc.total >= int(cap) - alloc.block * max(int(n_contrib), 1))
 
 
 #: Default target relative MC error per family (:func:`resolve_target`): for the long-lived X
