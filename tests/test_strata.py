@@ -123,19 +123,18 @@ def test_bad_strata_option_is_one_line_error():
 
 
 def test_thinned_prediction_is_deterministic_and_agrees_with_species_only():
-    # same seed → bitwise identical; the thinned and the species-only estimates of
+    # the default with a target MC error is the thinning; same seed → bitwise identical; the thinned and the species-only estimates of
     # events_200_1250 (independent in their thinning, same meson blocks) agree within 4 combined
     # quoted MC errors; the thinned one runs the chain on fewer rows
     from mesonportal.analysis.predict import predict_signal
     from mesonportal.models.registry import load_benchmark
 
     m = load_benchmark("scalar")
-    with pytest.warns(UserWarning, match="experimental"):
-        a = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="momentum-angle")
-        b = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="momentum-angle")
+    a = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1)  # default: thinned
+    b = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="momentum-angle")
     assert all(np.array_equal(a.columns[k], b.columns[k]) for k in a.columns)
     assert a.info["allocation"]["strata"]["method"] == "momentum-angle"
-    c = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1)  # default: species only
+    c = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="species")
     assert c.info["allocation"]["strata"]["method"] == "species"
     # the thinning runs the chain on fewer meson rows per primary (docs/mc_errors.md §6: ≈ 97 %
     # of the rows hold ≈ 1 % of Σ y² in ν mode)
@@ -164,8 +163,7 @@ def test_thinning_off_when_the_cap_binds():
     from mesonportal.models.registry import load_benchmark
 
     exp, m = _experiment("miniboone"), load_benchmark("scalar")
-    with pytest.warns(UserWarning, match="experimental"):
-        a = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="momentum-angle")
+    a = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="momentum-angle")
     b = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="species")
     assert not a.pilot["target_reached"] and abs(a.total - a.pilot["samples_cap"]) <= 2 * a.block  # block rounding
     assert not a.keep
@@ -174,8 +172,7 @@ def test_thinning_off_when_the_cap_binds():
     # exactly the species rule's allocation (its own unthinned pilot)
     assert a.primaries == b.primaries and a.species == b.species
     # reachable target: thinning stays on
-    with pytest.warns(UserWarning, match="experimental"):
-        c = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.1, strata="momentum-angle")
+    c = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.1)  # the default
     assert c.keep and c.describe()["strata"]["method"] == "momentum-angle"
 
 
