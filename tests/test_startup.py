@@ -259,3 +259,14 @@ def test_changed_and_user_files_are_validated_in_full(tmp_path, monkeypatch):
     user.write_text(text.replace("momentum_mev = 8890", "momentum_mev = -1", 1), encoding="utf-8")
     with pytest.raises(ConfigError, match="beam.momentum_mev"):
         load_experiment(user)
+
+
+@pytest.mark.parametrize("name", ["particle", "numpy", "click", "hepunits"])
+def test_dist_version_is_importlib_metadata_version(name):
+    """Reference: importlib.metadata.version — the key of the cached PDG table
+    (pdg-particle-<version>.json) must not change when read from the dist-info directly."""
+    from importlib.metadata import version
+
+    from mesonportal.constants import _dist_version
+
+    assert _dist_version(name) == version(name)
