@@ -4,7 +4,7 @@
 
 Developer tool: every shipped ``experiments/<name>.toml`` is validated in full with the pydantic
 schema (:func:`mesonportal.experiments.config.parse_experiment`'s path); the validated
-specification (defaults filled in, :func:`~mesonportal.experiments.config.encode_spec`) is
+specification (defaults filled in, :func:`~mesonportal.experiments.config.prevalidated_entry`) is
 written with the SHA-256 of the file's text, so that ``load_experiment(name)`` can build the
 identical experiment without importing pydantic while the text is unchanged.  Files whose build
 needs schema objects (:func:`~mesonportal.experiments.config.spec_needs_schema`) are left out.
@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from mesonportal.experiments.config import (  # noqa: E402
     _shipped_dir,
     available_experiments,
-    encode_spec,
     parse_experiment,
+    prevalidated_entry,
     spec_needs_schema,
 )
 from mesonportal.experiments.schema import ExperimentSpec  # noqa: E402
@@ -37,11 +37,12 @@ HEADER = '''"""Pre-validated specifications of the shipped experiment files (GEN
 
 Written by ``python benchmarks/update_prevalidated_experiments.py`` from
 ``src/mesonportal/experiments/<name>.toml``: each entry is the pydantic schema's validated
-``ExperimentSpec`` of that file (all defaults filled in; models encoded by
-``mesonportal.experiments.config.encode_spec``) and the SHA-256 of the text it was validated
-from.  ``load_experiment(name)`` uses an entry only while the file's SHA-256 is unchanged
-(otherwise it validates the file in full); user files are always validated in full.  Units are
-those of the TOML keys (MeV, cm, rad, deg, g/cm^3, mb, t).
+``ExperimentSpec`` of that file (all defaults filled in, a scintillator's
+``[detector.response]`` validated too; encoded by
+``mesonportal.experiments.config.prevalidated_entry``) and the SHA-256 of the text it was
+validated from.  ``load_experiment(name)`` uses an entry only while the file's SHA-256 is
+unchanged (otherwise it validates the file in full); user files are always validated in full.
+Units are those of the TOML keys (MeV, cm, rad, deg, g/cm^3, mb, t).
 """
 
 '''
@@ -57,7 +58,8 @@ def prevalidated_entries() -> dict[str, dict]:
         spec = ExperimentSpec.model_validate(raw)
         if spec_needs_schema(spec):
             continue
-        out[name] = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "spec": encode_spec(spec)}
+        out[name] = {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                     "spec": prevalidated_entry(spec, f"{name}.toml")}
     return out
 
 

@@ -392,11 +392,27 @@ def _decode(x: Any) -> Any:
 
 
 def spec_needs_schema(spec: Any) -> bool:
-    """Whether building ``spec`` keeps or validates further schema objects (a high-energy
-    ``[source]``, stored as the schema model; a scintillator's ``[detector.response]``,
-    validated while building): such files are never pre-validated."""
+    """Whether the experiment built from ``spec`` keeps a schema object (a high-energy
+    ``[source]`` is stored as its schema model): such files are never pre-validated."""
     src = getattr(spec, "source", None)
-    return (src is not None and src.type != "stopped") or spec.detector.technology == "scintillator"
+    return src is not None and src.type != "stopped"
+
+
+#: key of the pre-validated ``[detector.response]`` of a scintillator (its schema,
+#: ``ScintillatorResponseSpec``, is applied while building: :func:`_build_detector`)
+_RESPONSE_SPEC_KEY = "response_spec"
+
+
+def prevalidated_entry(spec: Any, origin: str) -> Any:
+    """The encoded pre-validated form of a validated ``ExperimentSpec`` (:func:`encode_spec`),
+    with a scintillator's ``[detector.response]`` validated too (under ``detector.response_spec``)."""
+    out = encode_spec(spec)
+    if spec.detector.technology == "scintillator" and spec.detector.response is not None:
+        from mesonportal.experiments.schema import ScintillatorResponseSpec
+
+        out["detector"][_RESPONSE_SPEC_KEY] = encode_spec(
+            _sub_spec(ScintillatorResponseSpec, spec.detector.response, origin, ("detector", "response")))
+    return out
 
 
 def prevalidated_spec(name: str, text: str):
@@ -746,10 +762,12 @@ def _build_detector(d, origin: str) -> Detector:
         if d.response is None:
             raise ConfigError(f"{origin}: missing section [detector.response] (needed for technology 'scintillator')")
         try:
-            from mesonportal.experiments.schema import ScintillatorResponseSpec
+            rs = getattr(d, _RESPONSE_SPEC_KEY, None)  # pre-validated (prevalidated_entry)
+            if rs is None:
+                from mesonportal.experiments.schema import ScintillatorResponseSpec
 
-            response = ScintillatorResponse.from_spec(_sub_spec(ScintillatorResponseSpec, d.response, origin,
-                                                                ("detector", "response")))
+                rs = _sub_spec(ScintillatorResponseSpec, d.response, origin, ("detector", "response"))
+            response = ScintillatorResponse.from_spec(rs)
         except ParameterError as exc:
             raise ConfigError(f"{origin}: {exc}") from None
     elif d.response is not None:
