@@ -29,7 +29,10 @@ to) get no samples: their contribution is exactly zero, so nothing is lost.
 The meson sample of a species is assembled from fixed-size blocks
 (:func:`mesonportal.cache.cached_mesons` with ``block=j``, independent streams), so that
 allocations that differ between model points reuse the cached blocks; the weights of a species
-made of ``k`` blocks are divided by ``k`` (exact).  Units: weights are mesons decaying per POT.
+made of ``k`` blocks are divided by ``k`` (exact).  The blocks a prediction still needs are
+simulated together, in groups of :data:`GROUP_BLOCKS` sharing the horn tracking
+(:func:`prefetch_blocks`, :mod:`mesonportal.sources.grouped`), each bitwise the block made alone.
+Units: weights are mesons decaying per POT.
 """
 
 from __future__ import annotations
@@ -407,13 +410,15 @@ GROUP_BLOCKS = 16
 PREFETCH_UNCACHED_PRIMARIES = 500_000
 
 
-def prefetch_blocks(exp, mode: str, n: int, seed: int, pairs, fingerprint: dict | None = None) -> int:
+def prefetch_blocks(exp, mode: str, n: int, seed: int, pairs, fingerprint: dict | None = None,
+                    progress: bool = False) -> int:
     """Simulate the missing blocks among ``pairs`` = [(pdg, block), ...] (``n`` primaries each,
     as :func:`cached_block`) in groups of :data:`GROUP_BLOCKS` whose horn tracking is shared, and
     cache them; blocks in the memo or on disk are left alone.  Returns the number simulated.
 
     Only the scheduling changes: every block is bitwise the block :func:`cached_block` would
-    simulate alone (same stream ``meson_rng(seed, (pdg,), block)``, same cache file)."""
+    simulate alone (same stream ``meson_rng(seed, (pdg,), block)``, same cache file).  ``progress``:
+    a transient progress bar on stderr (blocks made)."""
     from mesonportal import cache
 
     pairs = [(int(p), int(b)) for p, b in pairs]
@@ -435,12 +440,28 @@ def prefetch_blocks(exp, mode: str, n: int, seed: int, pairs, fingerprint: dict 
         return 0
     from mesonportal.sources.grouped import simulate_mesons_grouped
 
-    for g in range(0, len(missing), GROUP_BLOCKS):
-        part = missing[g:g + GROUP_BLOCKS]
-        smps = simulate_mesons_grouped(exp, mode, [(int(n), cache.meson_rng(seed, (pdg,), b), (pdg,))
-                                                   for pdg, b, _, _ in part])
-        for (_, _, mkey, path), smp in zip(part, smps):
-            _store_block(mkey, path, smp)
+    bar = None
+    if progress:
+        import sys
+
+        from rich.console import Console
+        from rich.progress import Progress
+
+        bar = Progress(console=Console(file=sys.stderr), transient=True)
+        bar.start()
+        task = bar.add_task(f"meson blocks ({mode})", total=len(missing))
+    try:
+        for g in range(0, len(missing), GROUP_BLOCKS):
+            part = missing[g:g + GROUP_BLOCKS]
+            smps = simulate_mesons_grouped(exp, mode, [(int(n), cache.meson_rng(seed, (pdg,), b), (pdg,))
+                                                       for pdg, b, _, _ in part])
+            for (_, _, mkey, path), smp in zip(part, smps):
+                _store_block(mkey, path, smp)
+            if bar is not None:
+                bar.advance(task, len(part))
+    finally:
+        if bar is not None:
+            bar.stop()
     return len(missing)
 
 
@@ -581,7 +602,7 @@ def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = Fals
                     [(s, j) for i, s, nb in todo
                      if (alloc.keep and alloc.keep[i] and min(alloc.keep[i]) < 1.0)
                      or _species_key(fp, mode, nb, alloc.block, seed, s, 0) not in _SPECIES_MEMO
-                     for j in range(nb)], fp)
+                     for j in range(nb)], fp, progress)
     parts = []
     for i, (s, n) in enumerate(zip(alloc.species, alloc.primaries)):
         nb = n // alloc.block

@@ -10,8 +10,10 @@ Every sample is **bitwise identical** to :func:`~mesonportal.sources.transport.s
 with the same stream:
 
 * everything outside the horn (production, proton histories, target chord, cavity and decay-pipe
-  paths, decay points, steel fates, tertiaries) runs per sample, in its own order, from its own
-  generator (:func:`mesonportal.sources.transport._simulate_gen` suspended at each horn request);
+  paths, decay points, steel fates, tertiary sampling) runs per sample, in its own order, from its
+  own generator (:func:`mesonportal.sources.transport._simulate_gen` suspended at each horn
+  request: the transport's horn passes of primaries and tertiaries, and the tertiaries' neutral
+  tracking of their parents through the horn aluminium);
 * in the horn the tracks do not interact: a track's path depends only on its own state, so in
   every tracker iteration each sample has exactly the tracks it would have alone, and all
   arithmetic is element-wise (the same operations per track, whatever else is in the array);
@@ -30,8 +32,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from mesonportal.sample import ParticleSample
-from mesonportal.sources.horn import track_horn
-from mesonportal.sources.transport import HornRequest, _ForcedDecay, _simulate_gen
+from mesonportal.sources.horn import HornRequest, track_horn
+from mesonportal.sources.tertiary import _ConductorPath
+from mesonportal.sources.transport import _ForcedDecay, _simulate_gen
 
 _STATE_1D = ("mu_d", "log_s", "total", "angle", "length", "mu")
 _STATE_3D = ("p0", "p1", "m0", "axis")
@@ -75,29 +78,66 @@ class _GroupForcedDecay(_ForcedDecay):
                 a.absorbed[k][...] = self.absorbed[k][lo:hi]
 
 
+class _GroupConductorPath:
+    """The aluminium-path recorders (:class:`~mesonportal.sources.tertiary._ConductorPath`) of
+    several samples as one: each segment call is split into the samples' own calls (a sample with
+    no track in it gets none, as when tracked alone)."""
+
+    def __init__(self, recs: Sequence[_ConductorPath], offsets: np.ndarray) -> None:
+        self.recs = list(recs)
+        self.offsets = offsets
+
+    def segment(self, idx, p0, p1, m0, axis, angle, length, category: str) -> None:
+        if category != "conductor":
+            return
+        cuts = np.searchsorted(idx, self.offsets).tolist()
+        for b, rec in enumerate(self.recs):
+            lo, hi = cuts[b], cuts[b + 1]
+            if hi > lo:
+                rec.segment(idx[lo:hi] - self.offsets[b], p0[lo:hi], p1[lo:hi], None, None, None, length[lo:hi],
+                            category)
+
+
+def _group_key(r: HornRequest) -> tuple:
+    """Requests with the same key can be tracked in one call."""
+    return id(r.geom.horn), float(r.current_ka), type(r.acc)
+
+
 def track_horn_group(requests: Sequence[HornRequest]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Track the horn requests of several samples in one :func:`track_horn` call; returns each
-    request's (position cm, momentum MeV, status), bitwise equal to tracking it alone.
+    request's (position cm, momentum MeV, status), bitwise equal to tracking it alone (and the
+    same segments reported to each request's accumulator, the same draws from its generator).
 
-    All requests must share the horn (the same experiment's geometry) and current, and each must
-    hand over all tracks of its accumulator in index order (as
-    :func:`mesonportal.sources.transport._target_transport` does)."""
+    All requests must share the horn (the same experiment's geometry), the current and the kind
+    of accumulator (:class:`~mesonportal.sources.transport._ForcedDecay` or
+    :class:`~mesonportal.sources.tertiary._ConductorPath`), and each must hand over all its
+    tracks in index order (``idx = arange(n)``, as the transport and the tertiaries do)."""
     if len(requests) == 1:
         r = requests[0]
         return [track_horn(r.pos, r.mom, r.charge, r.geom, r.current_ka, r.acc, r.idx)]
     first = requests[0]
+    key = _group_key(first)
     for r in requests:
-        if r.geom.horn != first.geom.horn or r.current_ka != first.current_ka:
-            raise ValueError("grouped horn requests must share the horn and its current")
-        if len(r.idx) != len(r.acc.mu_d) or not np.array_equal(r.idx, np.arange(len(r.idx))):
-            raise ValueError("a grouped horn request must hand over all tracks of its accumulator in order")
-    gacc = _GroupForcedDecay([r.acc for r in requests])
-    n = int(gacc.offsets[-1])
+        if _group_key(r) != key:
+            raise ValueError("grouped horn requests must share the horn, its current and the accumulator kind")
+        if not np.array_equal(r.idx, np.arange(len(r.pos))):
+            raise ValueError("a grouped horn request must hand over its tracks as idx = arange(n)")
+    offsets = np.concatenate([[0], np.cumsum([len(r.pos) for r in requests])]).astype(np.int64)
+    if isinstance(first.acc, _ForcedDecay):
+        if any(len(r.acc.mu_d) != len(r.pos) for r in requests):
+            raise ValueError("a grouped horn request must hand over all tracks of its accumulator")
+        gacc = _GroupForcedDecay([r.acc for r in requests])
+    elif isinstance(first.acc, _ConductorPath):
+        gacc = _GroupConductorPath([r.acc for r in requests], offsets)
+    else:
+        raise TypeError(f"no grouped form of the accumulator {type(first.acc).__name__}")
+    n = int(offsets[-1])
     pos, mom, status = track_horn(np.concatenate([r.pos for r in requests]), np.concatenate([r.mom for r in requests]),
                                   np.concatenate([np.asarray(r.charge, dtype=float) for r in requests]), first.geom,
                                   first.current_ka, gacc, np.arange(n))
-    gacc.scatter()
-    off = gacc.offsets.tolist()
+    if isinstance(gacc, _GroupForcedDecay):
+        gacc.scatter()
+    off = offsets.tolist()
     return [(pos[lo:hi].copy(), mom[lo:hi].copy(), status[lo:hi].copy()) for lo, hi in zip(off[:-1], off[1:])]
 
 
@@ -123,10 +163,11 @@ def simulate_mesons_grouped(experiment, mode: str, jobs: Sequence[tuple[int, np.
     while pending:
         batch = sorted(pending.items())
         pending.clear()
-        # requests with another horn or current (not within one experiment and mode) in their own group
+        # one group per horn, current and accumulator kind (the transport's forced decays, the
+        # tertiaries' aluminium paths)
         groups: dict[tuple, list[tuple[int, HornRequest]]] = {}
         for i, r in batch:
-            groups.setdefault((id(r.geom.horn), r.current_ka), []).append((i, r))
+            groups.setdefault(_group_key(r), []).append((i, r))
         results = {}
         for members in groups.values():
             for (i, _), res in zip(members, track_horn_group([r for _, r in members])):

@@ -34,7 +34,7 @@ from mesonportal.kinematics import rotate_to_axis
 from mesonportal.sample import ParticleSample
 from mesonportal.sources import beam as _beam
 from mesonportal.sources.fates import SteelInputs, steel_fates
-from mesonportal.sources.horn import EXIT_DOWNSTREAM, STOPPED, HornGeometry, rotate, track_horn
+from mesonportal.sources.horn import EXIT_DOWNSTREAM, STOPPED, HornGeometry, HornRequest, drive, rotate
 from mesonportal.sources.spectra import SPECIES
 
 ALL_SPECIES: tuple[int, ...] = (211, -211, 321, -321, 130, 111, 221)
@@ -235,33 +235,7 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     ``target.tertiary_production`` is on; they take ``target.tertiary_sample_fraction`` × the
     primary samples of each species (no K− tertiaries).
     """
-    return _drive(_simulate_gen(experiment, mode, n_samples, rng, species=species, progress=progress))
-
-
-def _drive(gen):
-    """Run a generator of :func:`_simulate_gen` to its end, tracking each of its horn requests
-    (:class:`HornRequest`) on its own; returns the generator's value."""
-    try:
-        req = next(gen)
-        while True:
-            req = gen.send(track_horn(req.pos, req.mom, req.charge, req.geom, req.current_ka, req.acc, req.idx))
-    except StopIteration as stop:
-        return stop.value
-
-
-class HornRequest(NamedTuple):
-    """Tracks that one meson sample hands to :func:`~mesonportal.sources.horn.track_horn`
-    (positions cm, momenta MeV, charges e, the horn current kA, the sample's forced-decay
-    accumulator and the tracks' indices in it); the generator expects (position, momentum,
-    status) back."""
-
-    pos: np.ndarray
-    mom: np.ndarray
-    charge: np.ndarray
-    geom: HornGeometry
-    current_ka: float
-    acc: "_ForcedDecay"
-    idx: np.ndarray
+    return drive(_simulate_gen(experiment, mode, n_samples, rng, species=species, progress=progress))
 
 
 def _simulate_gen(experiment, mode: str, n_samples: int, rng: np.random.Generator, *, species=None,
@@ -269,7 +243,7 @@ def _simulate_gen(experiment, mode: str, n_samples: int, rng: np.random.Generato
     """:func:`simulate_mesons` as a generator: it yields a :class:`HornRequest` where the
     meson sample needs the horn tracker, expects the tracker's (position, momentum, status) back
     and returns the sample. All random draws of the sample come from ``rng`` in the same order
-    whoever tracks the requests (:func:`_drive` one by one, or
+    whoever tracks the requests (:func:`~mesonportal.sources.horn.drive` one by one, or
     :func:`mesonportal.sources.grouped.simulate_mesons_grouped` together with other samples)."""
     check_mode(experiment, mode)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
@@ -375,10 +349,10 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ):
 
 def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ):
     """Generator (see :func:`_simulate_gen`): ``k`` of the ``n_tert`` tertiary samples of ``pdgid`` (:mod:`mesonportal.sources.tertiary`)."""
-    from mesonportal.sources.tertiary import tertiary_mesons
+    from mesonportal.sources.tertiary import _tertiary_gen
 
     t = experiment.target
-    vtx, d, p, w, _ = tertiary_mesons(experiment, pdgid, k, rng, t.tertiary_min_momentum_mev)
+    vtx, d, p, w, _ = yield from _tertiary_gen(experiment, pdgid, k, rng, t.tertiary_min_momentum_mev)
     keep = w > 0
     w = w[keep] / n_tert
     summ["produced_tertiary"] += float(w.sum())
