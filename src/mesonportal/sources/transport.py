@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 import sys
-from typing import NamedTuple
 
 import numpy as np
 
@@ -348,7 +347,8 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ):
 
 
 def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ):
-    """Generator (see :func:`_simulate_gen`): ``k`` of the ``n_tert`` tertiary samples of ``pdgid`` (:mod:`mesonportal.sources.tertiary`)."""
+    """Generator (see :func:`_simulate_gen`): ``k`` of the ``n_tert`` tertiary samples of ``pdgid``
+    (:mod:`mesonportal.sources.tertiary`)."""
     from mesonportal.sources.tertiary import _tertiary_gen
 
     t = experiment.target
@@ -362,8 +362,9 @@ def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ):
 
 
 def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ):
-    """Generator (see :func:`_simulate_gen`, one :class:`HornRequest`): mesons born at ``vtx`` (cm) in the target along unit ``d`` with momentum ``p`` (MeV) and weight
-    ``w`` (per POT): target chord, horn, decay region, fates."""
+    """Generator (see :func:`_simulate_gen`, one :class:`HornRequest`): mesons born at ``vtx`` (cm)
+    in the target along unit ``d`` with momentum ``p`` (MeV) and weight ``w`` (per POT): target
+    chord, horn, decay region, fates."""
     t = experiment.target
     k = len(p)
     m = mass(pdgid)
