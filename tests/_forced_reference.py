@@ -1,6 +1,7 @@
 """Reference (straightforward (N, 3)) implementation of the rest-frame forced emission, as in
 mesonportal 0.4.0 (propagation/forced.py rest_band / draw_from_band, geometry.cone_to_sphere /
-orthonormal_frame), kept verbatim so that tests/test_forced_identity.py can pin the optimised
+orthonormal_frame, ray_sphere_intersection, sample_directions_in_cone; kinematics.isotropic_directions,
+rotate_to_axis), kept verbatim so that tests/test_forced_identity.py can pin the optimised
 component-wise code to the same output bits."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from mesonportal.exceptions import ParameterError
 from mesonportal.propagation.forced import ForcedEmission
-from mesonportal.propagation.geometry import Cone, _as_points, _check_sphere
+from mesonportal.propagation.geometry import Cone, RayIntersection, _as_points, _check_sphere
 
 Array = NDArray[np.float64]
 
@@ -223,3 +224,121 @@ def ref_orthonormal_frame(axis: Array) -> tuple[Array, Array]:
     e2[:, 1] = sign + y * y * a
     e2[:, 2] = -y
     return e1, e2
+
+
+def ref_ray_sphere_intersection(
+    origins: ArrayLike, directions: ArrayLike, center: ArrayLike, radius: float
+) -> RayIntersection:
+    """Exact intersection of forward rays with a sphere.
+
+    Parameters
+    ----------
+    origins : (N, 3) cm
+        Start points of the rays.
+    directions : (N, 3)
+        **Unit** direction vectors (not re-normalised; a non-unit vector gives distances in
+        units of its length).
+    center : (3,) cm, radius : cm
+        The sphere.
+
+    Returns
+    -------
+    RayIntersection
+        ``entry``, ``exit``, ``chord`` (cm) and ``hit``; see the module conventions (misses
+        give zeros, origins inside give ``entry = 0``).
+    """
+    c, r = _check_sphere(center, radius)
+    o = _as_points(origins, "origins")
+    d = _as_points(directions, "directions")
+    if len(o) != len(d):
+        raise ParameterError(f"origins ({len(o)}) and directions ({len(d)}) must have equal length")
+    rel = o - c  # centre -> origin
+    t_ca = -np.einsum("ij,ij->i", rel, d)  # distance to the point of closest approach
+    perp = rel + t_ca[:, None] * d
+    b2 = np.einsum("ij,ij->i", perp, perp)
+    h2 = r * r - b2
+    half = np.sqrt(np.clip(h2, 0.0, None))
+    t1 = t_ca - half
+    t2 = t_ca + half
+    hit = (h2 > 0.0) & (t2 > 0.0)
+    entry = np.where(hit, np.maximum(t1, 0.0), 0.0)
+    exit_ = np.where(hit, t2, 0.0)
+    chord = exit_ - entry
+    return RayIntersection(entry, exit_, chord, hit)
+
+
+def ref_sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
+    """One direction per row, uniform in solid angle inside the cone (density 1/Ω).
+
+    cos θ (to the axis) is uniform in [cos α, 1] and φ uniform in [0, 2π) (drawn together from
+    a uniform point in the unit disc); the local vector is expressed in an orthonormal frame
+    around the cone axis.  Sampling is done in
+    ``1 − cos θ`` to keep precision for the micro-steradian cones of distant detectors.
+
+    Returns
+    -------
+    (N, 3) unit vectors.
+    """
+    axis = cone.axis
+    n = len(axis)
+    # Marsaglia-style: (a, b) uniform in the unit disc gives r² ~ U(0, 1) and an independent
+    # uniform azimuth (a, b)/r, without trigonometric functions.
+    a = np.empty(n)
+    b = np.empty(n)
+    filled = 0
+    while filled < n:
+        m = int(1.3 * (n - filled)) + 16
+        ab = rng.random((2, m)) * 2.0 - 1.0
+        r2 = ab[0] * ab[0] + ab[1] * ab[1]
+        ok = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))[: n - filled]
+        a[filled : filled + len(ok)] = ab[0, ok]
+        b[filled : filled + len(ok)] = ab[1, ok]
+        filled += len(ok)
+    r2 = a * a + b * b
+    q = cone.one_minus_cos
+    omc = r2 * q  # 1 − cos θ, uniform on [0, 1 − cos α]
+    scale = np.sqrt(q * (2.0 - omc))  # sin θ / r
+    cx = a * scale
+    cy = b * scale
+    cz = 1.0 - omc
+    e1, e2 = ref_orthonormal_frame(axis)
+    return e1 * cx[:, None] + e2 * cy[:, None] + axis * cz[:, None]
+
+
+def ref_isotropic_directions(rng: np.random.Generator, n: int) -> Array:
+    """``n`` unit vectors distributed uniformly on the sphere, shape (n, 3)."""
+    cos_t = rng.uniform(-1.0, 1.0, n)
+    phi = rng.uniform(0.0, 2.0 * np.pi, n)
+    sin_t = np.sqrt(1.0 - cos_t**2)
+    return np.column_stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t])
+
+
+def ref_rotate_to_axis(vectors: Array, axis: Array) -> Array:
+    """Rotate vectors given in a frame whose z-axis is ``axis`` (unit, shape (N, 3)) into the
+    lab frame.  Rodrigues rotation taking ẑ onto ``axis``; rows are independent."""
+    v = np.asarray(vectors, float)
+    a = np.asarray(axis, float)
+    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
+    # k = z × a ; sin = |k| ; cos = a_z
+    kx, ky = -a[:, 1], a[:, 0]
+    s = np.hypot(kx, ky)
+    c = a[:, 2]
+    safe = s > 1e-15
+    ux = np.where(safe, kx / np.where(safe, s, 1.0), 1.0)
+    uy = np.where(safe, ky / np.where(safe, s, 1.0), 0.0)
+    # Rodrigues with unit axis u=(ux,uy,0)
+    vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
+    udotv = ux * vx + uy * vy
+    cross_x = uy * vz
+    cross_y = -ux * vz
+    cross_z = ux * vy - uy * vx
+    out = np.empty_like(v)
+    out[:, 0] = vx * c + cross_x * s + ux * udotv * (1 - c)
+    out[:, 1] = vy * c + cross_y * s + uy * udotv * (1 - c)
+    out[:, 2] = vz * c + cross_z * s
+    # anti-parallel axis: rotation by pi about x
+    flip = (~safe) & (c < 0)
+    if np.any(flip):
+        out[flip, 1] = -v[flip, 1]
+        out[flip, 2] = -v[flip, 2]
+    return out

@@ -1,6 +1,7 @@
 """Bit identity of the optimised rest-frame forced emission (propagation/forced.py rest_band,
-draw_from_band) with the straightforward (N, 3) implementation it replaced
-(tests/_forced_reference.py, mesonportal 0.4.0 verbatim).
+draw_from_band) and geometry / kinematics helpers (ray_sphere_intersection, cone_to_sphere,
+sample_directions_in_cone, isotropic_directions, rotate_to_axis) with the straightforward (N, 3)
+implementations they replaced (tests/_forced_reference.py, mesonportal 0.4.0 verbatim).
 
 Reference: that implementation itself; tolerance: none — every output array must have the same
 bytes (same IEEE operations in the same order, same random draws), so that predictions, scans and
@@ -13,9 +14,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _forced_reference import ref_draw_from_band, ref_rest_band
+from _forced_reference import (ref_cone_to_sphere, ref_draw_from_band, ref_isotropic_directions, ref_rest_band,
+                               ref_rotate_to_axis, ref_ray_sphere_intersection, ref_sample_directions_in_cone)
 
+from mesonportal.kinematics import isotropic_directions, rotate_to_axis
 from mesonportal.propagation.forced import _dot3, draw_from_band, rest_band
+from mesonportal.propagation.geometry import cone_to_sphere, ray_sphere_intersection, sample_directions_in_cone
 
 M_PARENT = 134.9768  # MeV, π⁰ (any massive parent will do: this is an identity test)
 
@@ -84,3 +88,34 @@ def test_dot3_matches_einsum():
         b = rng.normal(size=(n, 3))
         for x, y in ((a[:, 1:], a[:, 1:]), (b, a[:, 1:]), (a[:, 1:], b)):
             assert _same(np.einsum("ij,ij->i", x, y), _dot3(x[:, 0], x[:, 1], x[:, 2], y[:, 0], y[:, 1], y[:, 2]))
+
+
+@pytest.mark.parametrize("center,radius", [((0.0, 0.0, 5.4e4), 610.0), ((30.0, -20.0, 500.0), 100.0)])
+def test_geometry_and_kinematics_bit_identical(center, radius):
+    rng = np.random.default_rng(9)
+    n = 5000
+    o = np.column_stack([rng.normal(0, 50, n), rng.normal(0, 50, n), rng.uniform(-100, 6e4, n)])
+    o[: n // 10] = np.asarray(center) + rng.uniform(-1, 1, (n // 10, 3)) * radius  # inside / near the sphere
+    d = rng.normal(size=(n, 3))
+    d[:, 2] += 3.0
+    d /= np.linalg.norm(d, axis=1)[:, None]
+    rel = np.asarray(center) - o[: n // 7]
+    d[: n // 7] = rel / np.linalg.norm(rel, axis=1)[:, None]  # aimed at the centre (hits)
+    o4 = np.column_stack([np.zeros(n), o])  # strided inputs too
+    for org in (o, o4[:, 1:]):
+        ref, new = ref_ray_sphere_intersection(org, d, center, radius), ray_sphere_intersection(org, d, center, radius)
+        assert new.hit.any() and not new.hit.all()
+        for f in ref._fields:
+            assert _same(getattr(ref, f), getattr(new, f)), f
+    cr, cn = ref_cone_to_sphere(o, center, radius), cone_to_sphere(o, center, radius)
+    for f in cr._fields:
+        assert _same(getattr(cr, f), getattr(cn, f)), f
+    assert _same(ref_sample_directions_in_cone(np.random.default_rng(1), cr),
+                 sample_directions_in_cone(np.random.default_rng(1), cn))
+    assert _same(ref_isotropic_directions(np.random.default_rng(2), n), isotropic_directions(np.random.default_rng(2), n))
+    v = rng.normal(size=(n, 3)) * 3.0
+    ax = d.copy()
+    ax[: n // 20] = (0.0, 0.0, 1.0)  # degenerate axes: along ±z
+    ax[n // 20: n // 10] = (0.0, 0.0, -1.0)
+    ax[n // 10: n // 8] *= 2.5  # not normalised
+    assert _same(ref_rotate_to_axis(v, ax), rotate_to_axis(v, ax))
