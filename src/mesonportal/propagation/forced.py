@@ -416,6 +416,8 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     c2_lo = row["c2_lo"]
     c2_lo[:] = 0.0
     c2_hi = np.zeros(n)
+    if f.size:
+        beta_f, gamma_f, p0s_f = beta[f], gamma[f], p0s[f]
     for th, plus_out, minus_out in ((th_h, c1_lo, c2_hi), (th_lo, c1_hi, c2_lo)):
         cth, sth = np.cos(th), np.sin(th)
         aa = bb * sth
@@ -429,12 +431,9 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
         egbc *= cth
         _cos_star_root(egbc, sq, aa, cth, beta, gamma, mm2, p0s, +1, plus_out)
         if f.size:
-            minus_out[f] = _cos_star_root(egbc[f], sq[f], aa[f], cth[f], beta[f], gamma[f], mm2, p0s[f], -1)
-        if any_rest:
-            if plus_out is c1_lo:
-                c1_lo[at_rest] = np.cos(th_hi[at_rest])
-            else:
-                c1_hi[at_rest] = cth[at_rest]
+            minus_out[f] = _cos_star_root(egbc[f], sq[f], aa[f], cth[f], beta_f, gamma_f, mm2, p0s_f, -1)
+        if any_rest:  # parent at rest: cos θ* = cos θ (th_h = th_hi there: not fast)
+            (c1_lo if plus_out is c1_lo else c1_hi)[at_rest] = cth[at_rest]
     l1 = row["l1"]
     np.subtract(c1_hi, c1_lo, out=l1)
     np.clip(l1, 0.0, None, out=l1)
@@ -556,12 +555,19 @@ def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArra
     np.multiply(pl, pl, out=e)
     e += float(m) * float(m)
     np.sqrt(e, out=e)
+    # (n, 4) / (n, 3) outputs in one transposing pass each; failed draws (weight 0) get a zero
+    # four-momentum and point along the cone axis
+    p4 = np.zeros((n, 4))
+    np.copyto(p4.T, p4c, where=ok)
+    d = np.empty((n, 3))
+    np.copyto(d.T, dc)
     bad = ~ok
     if bad.any():
-        np.copyto(p4c, 0.0, where=bad)
-        # failed draws point along the cone axis (any unit vector would do; weight 0)
         ax = band["ax"]
-        rows = np.flatnonzero(bad)
-        dc[:, rows] = ax[:, rows if idx is None else idx[rows]]
+        if idx is None:
+            np.copyto(d.T, ax, where=bad)
+        else:
+            rows = np.flatnonzero(bad)
+            d[rows] = ax[:, idx[rows]].T
     n_roots = g[R["fast_f"]].astype(np.int64) + 1
-    return ForcedEmission(np.ascontiguousarray(p4c.T), np.ascontiguousarray(dc.T), w, n_roots)
+    return ForcedEmission(p4, d, w, n_roots)
