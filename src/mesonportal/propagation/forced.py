@@ -326,11 +326,15 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     np.divide(pby, psafe, out=by)
     np.divide(pbz, psafe, out=bz)
     if any_still:
-        bx[still], by[still], bz[still] = 0.0, 0.0, 1.0
+        np.copyto(bx, 0.0, where=still)
+        np.copyto(by, 0.0, where=still)
+        np.copyto(bz, 1.0, where=still)
     at_rest = beta <= 0.0
     any_rest = bool(at_rest.any())
-    if any_rest:
-        bx[at_rest], by[at_rest], bz[at_rest] = axx[at_rest], axy[at_rest], axz[at_rest]
+    if any_rest:  # parent at rest: any axis will do, take the cone's
+        np.copyto(bx, axx, where=at_rest)
+        np.copyto(by, axy, where=at_rest)
+        np.copyto(bz, axz, where=at_rest)
     # --- frame (e1, e2, β̂) around the parent direction (geometry.orthonormal_frame)
     e1x, e1y, e1z, e2x, e2y, e2z = (row[k] for k in ("e1x", "e1y", "e1z", "e2x", "e2y", "e2z"))
     sign = np.where(bz >= 0.0, 1.0, -1.0)
@@ -422,7 +426,7 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
         cth, sth = np.cos(th), np.sin(th)
         aa = bb * sth
         aa *= sth
-        aa += inv_g2  # 1 − β² cos²θ... = 1/γ² + β² sin²θ
+        aa += inv_g2  # a = 1 − β² cos²θ = 1/γ² + β² sin²θ
         sq = np.multiply(mm2, aa)
         np.subtract(egeg, sq, out=sq)
         np.clip(sq, 0.0, None, out=sq)
@@ -433,7 +437,7 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
         if f.size:
             minus_out[f] = _cos_star_root(egbc[f], sq[f], aa[f], cth[f], beta_f, gamma_f, mm2, p0s_f, -1)
         if any_rest:  # parent at rest: cos θ* = cos θ (th_h = th_hi there: not fast)
-            (c1_lo if plus_out is c1_lo else c1_hi)[at_rest] = cth[at_rest]
+            np.copyto(c1_lo if plus_out is c1_lo else c1_hi, cth, where=at_rest)
     l1 = row["l1"]
     np.subtract(c1_hi, c1_lo, out=l1)
     np.clip(l1, 0.0, None, out=l1)
