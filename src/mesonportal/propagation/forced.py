@@ -236,8 +236,8 @@ def force_towards_sphere_restframe(
 
 def _dot3(ax: Array, ay: Array, az: Array, bx: Array, by: Array, bz: Array) -> Array:
     """Row-wise dot products of vectors given by their components (N,) each, summed as
-    (a_x b_x + a_z b_z) + a_y b_y: the association NumPy 2.x's ``einsum("ij,ij->i")`` uses for
-    three components (pinned in tests/test_forced_identity.py), so that the component form
+    (a_x b_x + a_z b_z) + a_y b_y: the association NumPy's ``einsum("ij,ij->i")`` uses for three
+    components (NumPy 2.4; pinned in tests/test_forced_identity.py), so that the component form
     gives bit-identical results to the (N, 3) form it replaces."""
     out = ax * bx
     out += az * bz
