@@ -218,6 +218,24 @@ def orthonormal_frame(axis: Array) -> tuple[Array, Array]:
     return e1, e2
 
 
+def uniform_in_unit_disc(rng: np.random.Generator, n: int) -> tuple[Array, Array]:
+    """``n`` points (a, b) uniform in the open unit disc (0 < a² + b² < 1), by rejection from the
+    square: r² = a² + b² ~ U(0, 1) and (a, b)/r is an independent uniform azimuth (Marsaglia),
+    without trigonometric functions.  Draws batches of ``int(1.3 · missing) + 16`` pairs."""
+    a = np.empty(n)
+    b = np.empty(n)
+    filled = 0
+    while filled < n:
+        m = int(1.3 * (n - filled)) + 16
+        ab = rng.random((2, m)) * 2.0 - 1.0
+        r2 = ab[0] * ab[0] + ab[1] * ab[1]
+        ok = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))[: n - filled]
+        a[filled : filled + len(ok)] = ab[0, ok]
+        b[filled : filled + len(ok)] = ab[1, ok]
+        filled += len(ok)
+    return a, b
+
+
 def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
     """One direction per row, uniform in solid angle inside the cone (density 1/Ω).
 
@@ -232,19 +250,7 @@ def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
     """
     axis = cone.axis
     n = len(axis)
-    # Marsaglia-style: (a, b) uniform in the unit disc gives r² ~ U(0, 1) and an independent
-    # uniform azimuth (a, b)/r, without trigonometric functions.
-    a = np.empty(n)
-    b = np.empty(n)
-    filled = 0
-    while filled < n:
-        m = int(1.3 * (n - filled)) + 16
-        ab = rng.random((2, m)) * 2.0 - 1.0
-        r2 = ab[0] * ab[0] + ab[1] * ab[1]
-        ok = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))[: n - filled]
-        a[filled : filled + len(ok)] = ab[0, ok]
-        b[filled : filled + len(ok)] = ab[1, ok]
-        filled += len(ok)
+    a, b = uniform_in_unit_disc(rng, n)
     r2 = a * a + b * b
     q = cone.one_minus_cos
     omc = r2 * q  # 1 − cos θ, uniform on [0, 1 − cos α]
