@@ -220,6 +220,12 @@ class ScanSpec:
     samples: int | None = None
     stat: str = "pearson"
     rescale: str | None = None
+    #: Allocation reuse across mass points (:mod:`mesonportal.analysis.scan_reuse`): ``"none"``
+    #: or ``"every:K"``; None → :data:`~mesonportal.analysis.scan_reuse.DEFAULT_ALLOCATION_REUSE`.
+    allocation_reuse: str | None = None
+    #: ``strata`` of the predictions (``"species"``, ``"momentum-angle"``; None → the
+    #: prediction's default, :data:`mesonportal.analysis.predict.DEFAULT_STRATA`).
+    strata: str | None = None
 
     def __post_init__(self) -> None:
         from mesonportal.models.registry import MODEL_NAMES
@@ -250,6 +256,14 @@ class ScanSpec:
         if rescale not in allowed:
             raise ParameterError(f"rescale = {rescale!r} for model {self.model!r}; allowed: {', '.join(allowed)}")
         object.__setattr__(self, "rescale", rescale)
+        from mesonportal.analysis.scan_reuse import check_allocation_reuse
+        from mesonportal.analysis.strata import STRATA_METHODS
+
+        object.__setattr__(self, "allocation_reuse", check_allocation_reuse(self.allocation_reuse))
+        if self.strata is not None:
+            if str(self.strata).strip() not in STRATA_METHODS:
+                raise ParameterError(f"--strata = {self.strata!r}; allowed: {', '.join(STRATA_METHODS)}")
+            object.__setattr__(self, "strata", str(self.strata).strip())
         ca = self.coupling_axis
         if ca is not None and min(ca.values) <= 0:
             raise ParameterError("coupling_product axis values must be > 0")
@@ -291,12 +305,15 @@ class ScanSpec:
             "experiment": self.experiment, "model": self.model,
             "axes": [a.to_json() for a in self.axes], "fixed": dict(sorted(self.fixed.items())),
             "seed": int(self.seed), "samples": self.samples, "stat": self.stat, "rescale": self.rescale,
+            "allocation_reuse": self.allocation_reuse, "strata": self.strata,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "ScanSpec":
         return cls(d["experiment"], d["model"], tuple(Axis.from_json(a) for a in d["axes"]), dict(d["fixed"]),
-                   int(d["seed"]), d["samples"], d["stat"], d["rescale"])
+                   int(d["seed"]), d["samples"], d["stat"], d["rescale"],
+                   # outputs written before the option existed: every point ran its own pilot
+                   d.get("allocation_reuse", "none"), d.get("strata"))
 
     def fingerprint(self) -> str:
         """Hex hash of :meth:`to_json` and the package version: every part of a scan carries it,
@@ -500,13 +517,26 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
     xs = np.asarray(ca.values if ca is not None else (xref,), dtype=np.float64)
     if spec.model == "idm" and ca is not None:
         model.with_coupling_product(float(xs.max()))  # ParameterError if g' would exceed 4π
-    signals = {}
+    from mesonportal.analysis import scan_reuse
+
+    # allocation reuse (module scan_reuse) needs predict_signal's allocations and a target MC error
+    reuse = (spec.allocation_reuse != scan_reuse.REUSE_NONE and spec.samples is None
+             and predictor is _default_predictor())
+    anchor = scan_reuse.anchor_point(spec, point) if reuse else None
+    anchor_model = make_model(spec.model, **spec.model_params(anchor)) if anchor is not None else None
+    kw = {} if spec.strata is None else {"strata": spec.strata}
+    signals, checks = {}, {}
     for mode in MODES:
         if mode == "dump" and "dump" not in exp.modes:
             signals[mode] = None
             continue
         check_mode(exp, mode)
-        signals[mode] = predictor(exp, mode, model, samples=spec.samples, seed=spec.seed, progress=False)
+        if reuse:
+            signals[mode], checks[mode] = scan_reuse.predict_mode(
+                exp, mode, model, anchor_model, seed=spec.seed, strata=spec.strata, predictor=predictor,
+                reused=anchor.index != point.index)
+        else:
+            signals[mode] = predictor(exp, mode, model, samples=spec.samples, seed=spec.seed, progress=False, **kw)
     cols = evaluate_couplings(signals, xs, spec.stat)
     cols.update(_pienu(model, spec.model, spec.rescale, xs, xref))
     k = len(xs)
@@ -535,8 +565,27 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
         if info.get("target_mc_error") is not None:
             tgt = float(info["target_mc_error"])
     out["target_mc_error"] = np.full(k, tgt)
+    # allocation reuse: the rule, the anchor, and per mode where the allocation came from and the
+    # achieved relative MC error (largest component; None: not verified)
+    out["strata"] = [spec.strata or _default_strata()] * k
+    out["allocation_reuse"] = [spec.allocation_reuse if reuse else scan_reuse.REUSE_NONE] * k
+    out["allocation_anchor_id"] = np.full(k, anchor.index if anchor is not None else -1, dtype=np.int64)
+    for mode in MODES:
+        c = checks.get(mode, {})
+        out[f"allocation_source_{mode}"] = [c.get("source", "predictor's own (no reuse)" if signals.get(mode)
+                                                  is not None else "no such mode")] * k
+        out[f"mc_error_achieved_{mode}"] = [c.get("rel_error")] * k
+        out[f"mc_error_target_met_{mode}"] = [c.get("target_met")] * k
     out["version"] = [__version__] * k
     return out
+
+
+def _default_strata() -> str:
+    try:
+        from mesonportal.analysis.predict import DEFAULT_STRATA
+    except ImportError:  # pragma: no cover - prediction unavailable
+        return "species"
+    return DEFAULT_STRATA
 
 
 # ============================================================================== toy predictor
