@@ -1,6 +1,6 @@
 """Profile of a scan: where the time of :func:`mesonportal.analysis.scan.run_scan` goes.
 
-Usage: ``python benchmarks/profile_scan.py [--masses N] [--couplings K] [--keep-allocations]
+Usage: ``python benchmarks/profile_scan.py [--masses N] [--couplings K] [--keep-allocations] [--no-profile]
 [--allocation-reuse RULE] [--strata RULE]``
 
 Runs the Quick-start scalar scan (``m_x=LOG:1:30:N``, ``coupling_product=LOG:1e-10:1e-6:K``,
@@ -9,7 +9,7 @@ Runs the Quick-start scalar scan (``m_x=LOG:1:30:N``, ``coupling_product=LOG:1e-
 included, unless ``--keep-allocations``), and prints one JSON object: the wall time and the
 cumulative time of each stage (pilots, meson assembly, dark chain, per-coupling reweighting and
 χ², PIENU flag, Parquet parts, grid check, output preparation), and the achieved MC errors.
-Stages are cumulative times of the functions named in ``STAGES`` (the dark chain is the
+Stages are cumulative **process CPU** times of the functions named in ``STAGES`` (the dark chain is the
 prediction minus its pilot and assembly).  cProfile adds overhead to Python-level calls: compare
 stage shares, not absolute times, with unprofiled runs.
 """
@@ -79,7 +79,7 @@ def main(argv=None) -> dict:
     spec = ScanSpec("miniboone", "scalar", (parse_axis(f"m_x=LOG:1:30:{a.masses}"),
                                               parse_axis(f"coupling_product=LOG:1e-10:1e-6:{a.couplings}")),
                     params, **extra)
-    prof = cProfile.Profile()
+    prof = cProfile.Profile(time.process_time)  # CPU time: the machine is shared
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         c0 = time.process_time()
