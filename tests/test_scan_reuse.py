@@ -166,3 +166,27 @@ def test_quoted_error_is_bounded_by_the_verified_components(low_target):
     for x in (0.1 * x0, x0, 10 * x0):
         t = sig.totals(x)
         assert t["mc_stat_error_200_1250"] / t["events_200_1250"] <= max(errs.values()) * (1 + 1e-12)
+
+
+def test_strata_is_passed_to_the_predictor_and_stated(tmp_path, capsys):
+    import json
+
+    from mesonportal.analysis.scan import toy_predictor
+
+    seen = []
+
+    def spy(*a, **kw):
+        seen.append(kw.get("strata"))
+        return toy_predictor(*a, **kw)
+
+    spec = _spec("none", masses="m_x=3", strata="momentum-angle")
+    cols = evaluate_mass_point(spec, spec.mass_points()[0], predictor=spy)
+    assert seen == ["momentum-angle"] * 3 and cols["strata"][0] == "momentum-angle"
+    seen.clear()
+    evaluate_mass_point(_spec("none", masses="m_x=3"), spec.mass_points()[0], predictor=spy)
+    assert seen == [None] * 3  # the prediction's default
+    assert main(["scan", "--model", "scalar", "--grid", "m_x=1,2", "--grid", "coupling_product=1e-9,1e-8",
+                 "--strata", "species", "--out", str(tmp_path / "s.parquet"), "--predictor", "toy", "--no-progress",
+                 "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert res["strata"] == "species" and res["allocation_reuse"] == scan_reuse.DEFAULT_ALLOCATION_REUSE

@@ -503,8 +503,10 @@ def _background_chi2(stat: str) -> dict[str, float]:
 def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predictor | None = None) -> dict[str, Any]:
     """Evaluate one mass point on all coupling values (the work unit of a scan).
 
-    ``predictor(experiment, mode, model, *, samples, seed, progress)`` → SignalSample
-    (default :func:`mesonportal.analysis.predict.predict_signal`).  Returns the part's columns
+    ``predictor(experiment, mode, model, *, samples, seed, progress[, strata])`` → SignalSample
+    (default :func:`mesonportal.analysis.predict.predict_signal`; ``strata`` is passed only when
+    ``spec.strata`` is set; allocation reuse, :mod:`mesonportal.analysis.scan_reuse`, applies to
+    the default predictor only).  Returns the part's columns
     (equal-length arrays, one row per coupling value, see docs/scans.md)."""
     from mesonportal.experiments.config import check_mode
     from mesonportal.models.registry import make_model
@@ -590,12 +592,13 @@ def _default_strata() -> str:
 
 # ============================================================================== toy predictor
 def toy_predictor(experiment, mode: str, model, *, samples: int | None = None, seed: int = 12345,
-                  progress: bool = False, delay: float = 0.0):
+                  progress: bool = False, delay: float = 0.0, strata: str | None = None):
     """Fast deterministic **synthetic** :class:`SignalSample` (no physics!) for tests and
     benchmarks of the scan machinery: ``samples or 2000`` events with E_QE, E_vis, cos θ drawn
     from a generator seeded by (seed, mode, model parameters), weights ∝ (coupling product)²
     with a mass-dependent normalisation that puts ≈ 100-1000 ν-mode events near product 1e-8
-    for m_x ~ 1-30 MeV.  ``delay`` [s] sleeps to emulate an expensive prediction."""
+    for m_x ~ 1-30 MeV.  ``delay`` [s] sleeps to emulate an expensive prediction; ``strata``
+    (a scan's ``--strata``) is accepted and has no effect (no meson sample)."""
     from mesonportal.analysis.prediction import SignalSample
 
     if delay > 0:
