@@ -39,6 +39,11 @@ outside a model's allowed coupling range (|λ| ≤ 1 MeV⁻¹, |g| ≤ 4π) can 
 
 Determinism: every random number comes from ``seed`` inside the work unit (never from worker
 state), so serial and Dask runs give bitwise identical rows.
+
+Allocation reuse (``ScanSpec.allocation_reuse``, default ``every:4``;
+:mod:`mesonportal.analysis.scan_reuse`): a mass point may take the meson allocation of an anchor
+mass point (a function of the grid only, so determinism holds) instead of running its own pilot;
+every point's achieved MC error is then verified and topped up if above the target.
 """
 
 from __future__ import annotations
