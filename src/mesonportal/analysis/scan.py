@@ -527,8 +527,10 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
     from mesonportal.analysis import scan_reuse
 
     # allocation reuse (module scan_reuse) needs predict_signal's allocations and a target MC error
-    reuse = (spec.allocation_reuse != scan_reuse.REUSE_NONE and spec.samples is None
-             and predictor is _default_predictor())
+    # (identified without importing the prediction module: workers of a toy/custom scan stay light)
+    default_pred = (getattr(predictor, "__module__", None) == "mesonportal.analysis.predict"
+                    and getattr(predictor, "__name__", None) == "predict_signal")
+    reuse = spec.allocation_reuse != scan_reuse.REUSE_NONE and spec.samples is None and default_pred
     anchor = scan_reuse.anchor_point(spec, point) if reuse else None
     anchor_model = make_model(spec.model, **spec.model_params(anchor)) if anchor is not None else None
     kw = {} if spec.strata is None else {"strata": spec.strata}
@@ -574,7 +576,7 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
     out["target_mc_error"] = np.full(k, tgt)
     # allocation reuse: the rule, the anchor, and per mode where the allocation came from and the
     # achieved relative MC error (largest component; None: not verified)
-    out["strata"] = [spec.strata or _default_strata()] * k
+    out["strata"] = [spec.strata or (_default_strata() if default_pred else "predictor default")] * k
     out["allocation_reuse"] = [spec.allocation_reuse if reuse else scan_reuse.REUSE_NONE] * k
     out["allocation_anchor_id"] = np.full(k, anchor.index if anchor is not None else -1, dtype=np.int64)
     for mode in MODES:
