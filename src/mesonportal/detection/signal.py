@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -865,7 +866,7 @@ def _idm_kinematics(model, mesons: ParticleSample, detector, rng: np.random.Gene
 
 # ---------------------------------------------------------------- memo of the iDM kinematics
 #: Active memo of :func:`_idm_kinematics` (None outside :func:`idm_arrival_memo`).
-_KIN_MEMO: "OrderedDict[tuple, tuple[dict, dict]] | None" = None
+_KIN_MEMO: OrderedDict[tuple, tuple[dict, dict]] | None = None
 _KIN_MEMO_MAX = 0
 
 
@@ -880,8 +881,6 @@ def idm_arrival_memo(max_entries: int = 2):
     same order of operations: every number is bitwise the same as without the memo.  The
     entries are dropped when the block ends."""
     global _KIN_MEMO, _KIN_MEMO_MAX
-    from collections import OrderedDict
-
     old = _KIN_MEMO, _KIN_MEMO_MAX
     _KIN_MEMO, _KIN_MEMO_MAX = OrderedDict(), max(int(max_entries), 0)
     try:
@@ -1370,8 +1369,6 @@ def idm_reweighter(model, columns: dict[str, Array]):
     mcp = float(model.m_chi_prime)
     seg_a = np.column_stack([columns[f"chip_seg_a{k}"] for k in range(nseg)])
     seg_b = np.column_stack([columns[f"chip_seg_b{k}"] for k in range(nseg)])
-    from collections import OrderedDict
-
     # the most recent coupling products (a fit caches its own histograms per x: a longer
     # cache of per-event weights only held memory, ≈ 0.1 GB per prediction)
     cache: OrderedDict[float, np.ndarray] = OrderedDict()
