@@ -58,6 +58,7 @@ __all__ = [
     "scalar_chain",
     "idm_chain",
     "idm_reweighter",
+    "idm_arrival_memo",
 ]
 
 #: Process codes stored in the ``process`` column.
