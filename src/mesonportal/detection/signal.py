@@ -832,7 +832,9 @@ def _idm_kinematics(model, mesons: ParticleSample, detector, rng: np.random.Gene
     kinds_of = dict(open_kinds)
     parts = []
     gb_chi_prime = []
-    for lab, lst in vs.items():
+    labels = tuple(vs)
+    for lab in labels:
+        lst = vs.pop(lab)  # the per-channel V's are freed once joined (peak memory)
         m_v = float(model._mediator(lab)[1])
         v_all = ParticleSample.concatenate([x[0] for x in lst])
         chan_all = np.concatenate([np.full(len(x[0]), x[1]) for x in lst])
@@ -862,7 +864,7 @@ def _idm_kinematics(model, mesons: ParticleSample, detector, rng: np.random.Gene
             del fe, inter, v
             if kind == 1:
                 gb_chi_prime.append((lab, float(np.max(np.linalg.norm(v_all.p4[:, 1:], axis=1)))))
-    return {"parts": parts, "channels": channels, "labels": tuple(vs), "gb_chi_prime": gb_chi_prime}
+    return {"parts": parts, "channels": channels, "labels": labels, "gb_chi_prime": gb_chi_prime}
 
 
 # ---------------------------------------------------------------- memo of the iDM kinematics
