@@ -15,19 +15,22 @@ import pytest
 #: Libraries `mesonportal predict` never needs (plots, tables, fits, Dask, event files,
 #: flavour physics): importing any of them at start-up is a regression.
 HEAVY = ("matplotlib", "scipy", "pandas", "pyarrow", "dask", "distributed", "rich", "iminuit", "pyhepmc",
-         "flavio", "numba")
+         "flavio", "numba", "pydantic")
 
 
 def test_predict_start_up_imports_stay_lean():
     """Reference: the lazy CLI registration (mesonportal.cli.commands.COMMAND_TABLE).  Resolving
-    and importing everything the ``predict`` command runs must not import another command's
-    module nor a heavy library."""
+    and importing everything the ``predict`` command runs, and loading the shipped MiniBooNE
+    configuration, must not import another command's module nor a heavy library (pydantic
+    included: the shipped files are pre-validated)."""
     code = (
         "import json, sys, click\n"
         "from mesonportal.cli.main import cli\n"
         "cmd = cli.get_command(click.Context(cli), 'predict')\n"
         "import mesonportal.api, mesonportal.analysis.predict, mesonportal.pipeline\n"
         "import mesonportal.responses.technology, mesonportal.analysis.allocation\n"
+        "from mesonportal.experiments import load_experiment\n"
+        "load_experiment('miniboone')  # pre-validated: no pydantic\n"
         "print(json.dumps([cmd.name, sorted(sys.modules)]))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -142,3 +145,129 @@ def test_cached_gauss_legendre_is_bitwise_leggauss(tmp_path, monkeypatch, n):
     path.write_bytes(b"not a numpy file")
     x3, w3 = gauss_legendre(n)
     assert np.array_equal(x3, x0) and np.array_equal(w3, w0)
+
+
+# ---- pre-validated shipped experiment files (experiments/_prevalidated.py) -------------------
+
+
+def _same(a, b, where="experiment"):
+    """Deep identity of two built objects: same types, dataclass fields / attributes, dict keys
+    in the same order, arrays with the same dtype, shape and bytes, floats with the same bits."""
+    import dataclasses
+    import struct
+
+    assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
+    if isinstance(a, np.ndarray):
+        assert a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes(), where
+    elif dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            _same(getattr(a, f.name), getattr(b, f.name), f"{where}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
+        for k in a:
+            _same(a[k], b[k], f"{where}[{k!r}]")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            _same(x, y, f"{where}[{i}]")
+    elif isinstance(a, float):
+        assert struct.pack("<d", a) == struct.pack("<d", b), f"{where}: {a!r} != {b!r}"
+    elif hasattr(a, "__dict__") and not callable(a):
+        _same(vars(a), vars(b), where)
+    else:
+        assert a == b, f"{where}: {a!r} != {b!r}"
+
+
+def _full(name):
+    import tomllib
+
+    from mesonportal.experiments.config import _shipped_dir, parse_experiment
+
+    return parse_experiment(tomllib.loads((_shipped_dir() / f"{name}.toml").read_text(encoding="utf-8")),
+                            f"{name}.toml")
+
+
+def test_prevalidated_specs_are_the_schemas_own_result():
+    """Reference: the pydantic schema (ExperimentSpec.model_validate) of each shipped file's
+    current text.  Every stored entry must be that result, for that text's SHA-256, and every
+    shipped file that can be pre-validated must have one (else: run
+    benchmarks/update_prevalidated_experiments.py)."""
+    import hashlib
+    import tomllib
+
+    from mesonportal.experiments._prevalidated import SPECS
+    from mesonportal.experiments.config import (_shipped_dir, available_experiments, prevalidated_entry,
+                                                spec_needs_schema)
+    from mesonportal.experiments.schema import ExperimentSpec
+
+    eligible = []
+    for name in available_experiments():
+        text = (_shipped_dir() / f"{name}.toml").read_text(encoding="utf-8")
+        spec = ExperimentSpec.model_validate(tomllib.loads(text))
+        if spec_needs_schema(spec):
+            assert name not in SPECS, name
+            continue
+        eligible.append(name)
+        msg = f"{name}.toml changed: run python benchmarks/update_prevalidated_experiments.py"
+        assert name in SPECS, msg
+        assert SPECS[name]["sha256"] == hashlib.sha256(text.encode("utf-8")).hexdigest(), msg
+        assert SPECS[name]["spec"] == prevalidated_entry(spec, f"{name}.toml"), msg
+    assert sorted(SPECS) == eligible
+    assert {"miniboone", "microboone", "sbnd", "icarus", "ccm", "lsnd", "karmen", "jsns2"} <= set(SPECS)
+
+
+def test_prevalidated_build_is_identical_to_full_validation():
+    """Reference: parse_experiment (TOML → pydantic validation → build).  The experiment built
+    from the pre-validated spec must be the same object graph, bit for bit, and give the same
+    meson-cache fingerprint in every mode."""
+    from mesonportal import cache
+    from mesonportal.experiments import load_experiment
+    from mesonportal.experiments._prevalidated import SPECS
+    from mesonportal.experiments.config import _shipped_dir, prevalidated_spec
+
+    for name in SPECS:
+        assert prevalidated_spec(name, (_shipped_dir() / f"{name}.toml").read_text(encoding="utf-8")) is not None
+        fast, full = load_experiment(name), _full(name)
+        _same(fast, full, name)
+        for mode in full.modes:
+            assert cache.canonical(cache.source_fingerprint(fast, mode)) == \
+                cache.canonical(cache.source_fingerprint(full, mode))
+
+
+def test_changed_and_user_files_are_validated_in_full(tmp_path, monkeypatch):
+    """A shipped file whose text no longer has the stored SHA-256, and any user file (even a
+    copy of a shipped one), go through the full pydantic validation: a bad value in a user copy
+    is the usual one-line ConfigError naming the key."""
+    from mesonportal.exceptions import ConfigError
+    from mesonportal.experiments import _prevalidated, config, load_experiment
+
+    full = _full("miniboone")
+    calls = []
+    real = config.parse_experiment
+    monkeypatch.setattr(config, "parse_experiment", lambda raw, origin: calls.append(origin) or real(raw, origin))
+    load_experiment("miniboone")
+    assert calls == []  # pre-validated
+    entry = dict(_prevalidated.SPECS["miniboone"], sha256="0" * 64)
+    monkeypatch.setitem(_prevalidated.SPECS, "miniboone", entry)
+    _same(load_experiment("miniboone"), full)
+    assert calls == ["miniboone.toml"]
+    text = (config._shipped_dir() / "miniboone.toml").read_text(encoding="utf-8")
+    user = tmp_path / "mine.toml"
+    user.write_text(text, encoding="utf-8")
+    load_experiment(user)
+    assert calls[-1] == str(user)
+    assert "momentum_mev = 8890" in text
+    user.write_text(text.replace("momentum_mev = 8890", "momentum_mev = -1", 1), encoding="utf-8")
+    with pytest.raises(ConfigError, match="beam.momentum_mev"):
+        load_experiment(user)
+
+
+@pytest.mark.parametrize("name", ["particle", "numpy", "click", "hepunits"])
+def test_dist_version_is_importlib_metadata_version(name):
+    """Reference: importlib.metadata.version — the key of the cached PDG table
+    (pdg-particle-<version>.json) must not change when read from the dist-info directly."""
+    from importlib.metadata import version
+
+    from mesonportal.constants import _dist_version
+
+    assert _dist_version(name) == version(name)

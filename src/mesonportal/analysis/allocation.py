@@ -29,7 +29,10 @@ to) get no samples: their contribution is exactly zero, so nothing is lost.
 The meson sample of a species is assembled from fixed-size blocks
 (:func:`mesonportal.cache.cached_mesons` with ``block=j``, independent streams), so that
 allocations that differ between model points reuse the cached blocks; the weights of a species
-made of ``k`` blocks are divided by ``k`` (exact).  Units: weights are mesons decaying per POT.
+made of ``k`` blocks are divided by ``k`` (exact).  The blocks a prediction still needs are
+simulated together, in groups of :data:`GROUP_BLOCKS` sharing the horn tracking
+(:func:`prefetch_blocks`, :mod:`mesonportal.sources.grouped`), each bitwise the block made alone.
+Units: weights are mesons decaying per POT.
 """
 
 from __future__ import annotations
@@ -334,30 +337,61 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
     in-process memo :data:`_BLOCK_MEMO`."""
     from mesonportal import cache
 
-    fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
-    text, canon = _fp_forms(fp)
-    cdir, enabled = cache.cache_dir(), cache.cache_enabled()
-    mkey = (text, mode, int(n), int(seed), int(pdg), int(block), str(cdir), enabled)
-    hit = _BLOCK_MEMO.get(mkey)
-    if hit is not None:
-        return hit
-    # the canonical fingerprint is computed once (_fp_forms): same key as cache.cache_key
-    key = cache.cache_key_prepared("mesons-block", {"source": canon}, mode=mode, samples=int(n), seed=int(seed),
-                                   species=[int(pdg)], block=int(block))
-    name = cache._source_name(exp)
-    path = cdir / f"mesonblock-{name}-{mode}-{key}.npy" if enabled else None
-    if path is not None and path.is_file():
-        try:
-            arr = np.load(path, mmap_mode="r", allow_pickle=False)
-            if arr.dtype == _BLOCK_DTYPE and arr.ndim == 1:
-                return arr
-        except Exception:  # corrupt or truncated entry: recompute  # noqa: BLE001
-            pass
-        path.unlink(missing_ok=True)
+    mkey, path, arr = _block_slot(exp, mode, n, seed, pdg, block, fingerprint)
+    if arr is not None:
+        return arr
     from mesonportal.sources.transport import simulate_mesons
 
     smp = simulate_mesons(exp, mode, int(n), cache.meson_rng(seed, (int(pdg),), int(block)), species=(int(pdg),),
                           progress=progress)
+    return _store_block(mkey, path, smp)
+
+
+def _block_key(exp, mode: str, n: int, seed: int, pdg: int, block: int, fingerprint: dict | None):
+    """(memo key, canonical source fingerprint, cache directory or None if the cache is off) of
+    one meson block of :func:`cached_block`."""
+    from mesonportal import cache
+
+    fp = cache.source_fingerprint(exp, mode) if fingerprint is None else fingerprint
+    text, canon = _fp_forms(fp)
+    cdir, enabled = cache.cache_dir(), cache.cache_enabled()
+    return (text, mode, int(n), int(seed), int(pdg), int(block), str(cdir), enabled), canon, (cdir if enabled else None)
+
+
+def _block_path(exp, mode: str, n: int, seed: int, pdg: int, block: int, canon, cdir):
+    """Cache file of one meson block (None without a cache)."""
+    if cdir is None:
+        return None
+    from mesonportal import cache
+
+    # the canonical fingerprint is computed once (_fp_forms): same key as cache.cache_key
+    key = cache.cache_key_prepared("mesons-block", {"source": canon}, mode=mode, samples=int(n), seed=int(seed),
+                                   species=[int(pdg)], block=int(block))
+    return cdir / f"mesonblock-{cache._source_name(exp)}-{mode}-{key}.npy"
+
+
+def _block_slot(exp, mode: str, n: int, seed: int, pdg: int, block: int, fingerprint: dict | None):
+    """(memo key, cache file or None, the block if in the memo or on disk else None)."""
+    mkey, canon, cdir = _block_key(exp, mode, n, seed, pdg, block, fingerprint)
+    hit = _BLOCK_MEMO.get(mkey)
+    if hit is not None:
+        return mkey, None, hit
+    path = _block_path(exp, mode, n, seed, pdg, block, canon, cdir)
+    if path is not None and path.is_file():
+        try:
+            arr = np.load(path, mmap_mode="r", allow_pickle=False)
+            if arr.dtype == _BLOCK_DTYPE and arr.ndim == 1:
+                return mkey, path, arr
+        except Exception:  # corrupt or truncated entry: recompute  # noqa: BLE001
+            pass
+        path.unlink(missing_ok=True)
+    return mkey, path, None
+
+
+def _store_block(mkey: tuple, path, smp: ParticleSample) -> np.ndarray:
+    """The block array of a simulated sample, written to the cache (``path``) and remembered."""
+    from mesonportal import cache
+
     arr = np.empty(len(smp), _BLOCK_DTYPE)
     for c in _BLOCK_DTYPE.names:
         arr[c] = getattr(smp, c)
@@ -365,6 +399,70 @@ def cached_block(exp, mode: str, n: int, seed: int, pdg: int, block: int, finger
         cache.save_npy(path, arr)  # atomic write (temp file + rename)
     _remember_block(mkey, arr)
     return arr
+
+
+#: Meson blocks simulated together at most (their horn passes tracked in one call,
+#: :func:`mesonportal.sources.grouped.simulate_mesons_grouped`; each block bitwise the same as
+#: simulated alone).
+GROUP_BLOCKS = 16
+#: Without a disk cache, blocks are made ahead in groups only up to this many primaries in all
+#: (they must stay in the in-process memo :data:`_BLOCK_MEMO` until used).
+PREFETCH_UNCACHED_PRIMARIES = 500_000
+
+
+def prefetch_blocks(exp, mode: str, n: int, seed: int, pairs, fingerprint: dict | None = None,
+                    progress: bool = False) -> int:
+    """Simulate the missing blocks among ``pairs`` = [(pdg, block), ...] (``n`` primaries each,
+    as :func:`cached_block`) in groups of :data:`GROUP_BLOCKS` whose horn tracking is shared, and
+    cache them; blocks in the memo or on disk are left alone.  Returns the number simulated.
+
+    Only the scheduling changes: every block is bitwise the block :func:`cached_block` would
+    simulate alone (same stream ``meson_rng(seed, (pdg,), block)``, same cache file).  ``progress``:
+    a transient progress bar on stderr (blocks made)."""
+    from mesonportal import cache
+
+    pairs = [(int(p), int(b)) for p, b in pairs]
+    if len(pairs) < 2 or getattr(exp, "horn", None) is None or getattr(exp, "source", None) is not None \
+            or getattr(exp, "source_type", "horn") == "stopped":
+        return 0  # nothing to share (no horn passes)
+    if not cache.cache_enabled() and len(pairs) * int(n) > PREFETCH_UNCACHED_PRIMARIES:
+        return 0
+    missing = []
+    for pdg, b in pairs:
+        mkey, canon, cdir = _block_key(exp, mode, n, seed, pdg, b, fingerprint)
+        if mkey in _BLOCK_MEMO:
+            continue
+        path = _block_path(exp, mode, n, seed, pdg, b, canon, cdir)
+        if path is not None and path.is_file():
+            continue
+        missing.append((pdg, b, mkey, path))
+    if len(missing) < 2:
+        return 0
+    from mesonportal.sources.grouped import simulate_mesons_grouped
+
+    bar = None
+    if progress:
+        import sys
+
+        from rich.console import Console
+        from rich.progress import Progress
+
+        bar = Progress(console=Console(file=sys.stderr), transient=True)
+        bar.start()
+        task = bar.add_task(f"meson blocks ({mode})", total=len(missing))
+    try:
+        for g in range(0, len(missing), GROUP_BLOCKS):
+            part = missing[g:g + GROUP_BLOCKS]
+            smps = simulate_mesons_grouped(exp, mode, [(int(n), cache.meson_rng(seed, (pdg,), b), (pdg,))
+                                                       for pdg, b, _, _ in part])
+            for (_, _, mkey, path), smp in zip(part, smps):
+                _store_block(mkey, path, smp)
+            if bar is not None:
+                bar.advance(task, len(part))
+    finally:
+        if bar is not None:
+            bar.stop()
+    return len(missing)
 
 
 #: In-process memo of meson blocks simulated (and written to the cache) in this process: model
@@ -403,12 +501,16 @@ def _remember_block(key: tuple, arr: np.ndarray) -> None:
         total -= _BLOCK_MEMO.pop(next(iter(_BLOCK_MEMO))).nbytes
 
 
+def _species_key(fp: dict, mode: str, n_blocks: int, block: int, seed: int, pdg: int, first_block: int) -> tuple:
+    """Key of :data:`_SPECIES_MEMO` for one species sample of :func:`_species_sample`."""
+    return (_fp_text(fp), mode, int(n_blocks), int(block), int(seed), int(pdg), int(first_block))
+
+
 def _species_sample(exp, mode: str, n_blocks: int, block: int, seed: int, pdg: int, fp: dict, progress: bool,
                     first_block: int = 0) -> tuple[np.ndarray, ...]:
     """Columns (p4, vertex, pdgid, weight, parent) of ``n_blocks`` blocks of one species, the
     weights divided by ``n_blocks`` (memoised in process)."""
-    key = (_fp_text(fp), mode, int(n_blocks), int(block), int(seed),
-           int(pdg), int(first_block))
+    key = _species_key(fp, mode, n_blocks, block, seed, pdg, first_block)
     hit = _SPECIES_MEMO.pop(key, None)
     if hit is not None:
         _SPECIES_MEMO[key] = hit  # most recent last
@@ -492,6 +594,15 @@ def assemble(exp, mode: str, alloc: Allocation, seed: int, progress: bool = Fals
     from mesonportal.cache import source_fingerprint
 
     fp = source_fingerprint(exp, mode)
+    # the blocks not made yet, all species together: simulated in groups (shared horn tracking)
+    # (species whose thinned or whole sample is memoised in process are skipped: nothing to make)
+    todo = [(i, s, n // alloc.block) for i, (s, n) in enumerate(zip(alloc.species, alloc.primaries))
+            if n // alloc.block > 0]
+    prefetch_blocks(exp, mode, alloc.block, seed,
+                    [(s, j) for i, s, nb in todo
+                     if (alloc.keep and alloc.keep[i] and min(alloc.keep[i]) < 1.0)
+                     or _species_key(fp, mode, nb, alloc.block, seed, s, 0) not in _SPECIES_MEMO
+                     for j in range(nb)], fp, progress)
     parts = []
     for i, (s, n) in enumerate(zip(alloc.species, alloc.primaries)):
         nb = n // alloc.block
@@ -547,6 +658,7 @@ def pilot_mesons(exp, mode: str, species: tuple[int, ...], seed: int, n: int = P
     from mesonportal.cache import source_fingerprint
 
     fp = source_fingerprint(exp, mode)
+    prefetch_blocks(exp, mode, n, seed, [(s, PILOT_BLOCK) for s in species], fp)
     return _join([_species_sample(exp, mode, 1, n, seed, s, fp, False, first_block=PILOT_BLOCK) for s in species])
 
 
@@ -562,4 +674,4 @@ def allocation_key(exp, mode: str, model, seed: int, samples: int, extra: dict) 
 
 __all__ = ["Allocation", "METHODS", "BLOCK", "TARGET_BLOCK", "TARGET_MARGIN", "importance_for_target", "PILOT_PRIMARIES", "FLOOR_FRACTION", "contributing_species",
            "parse_fractions", "fixed_allocation", "importance_from_pilot", "neyman_shares", "pilot_figures",
-           "assemble", "pilot_mesons", "block_size", "shares_to_primaries"]
+           "assemble", "pilot_mesons", "prefetch_blocks", "GROUP_BLOCKS", "block_size", "shares_to_primaries"]

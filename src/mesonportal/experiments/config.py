@@ -27,7 +27,7 @@ from mesonportal.experiments.bnb_geometry import (
     load_target_table,
 )
 
-from mesonportal.experiments.schema import MODES, SHAPES  # noqa: E402  (re-exported)
+from mesonportal.experiments.keys import MODES, SHAPES  # noqa: E402  (re-exported)
 
 #: Detector technologies: name -> (response module, selection topologies it can report).
 TECHNOLOGIES: dict[str, dict[str, Any]] = {
@@ -327,8 +327,18 @@ def available_experiments() -> list[str]:
 
 
 def load_experiment(name_or_path: str | Path) -> Experiment:
-    """Load a shipped experiment by name (``"miniboone"``) or a user TOML file by path."""
-    text, origin = _read_source(name_or_path)
+    """Load a shipped experiment by name (``"miniboone"``) or a user TOML file by path.
+
+    A user file is always parsed and validated in full (:func:`parse_experiment`).  A shipped
+    file whose SHA-256 matches a pre-validated specification
+    (:mod:`mesonportal.experiments._prevalidated`: the schema's own result for that very text,
+    checked by the tests) is built from that specification without importing pydantic; the
+    objects are identical (tests/test_startup.py)."""
+    text, origin, shipped = _read_source(name_or_path)
+    if shipped:
+        spec = prevalidated_spec(str(name_or_path), text)
+        if spec is not None:
+            return _build_checked(spec, origin)
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -336,17 +346,100 @@ def load_experiment(name_or_path: str | Path) -> Experiment:
     return parse_experiment(raw, origin)
 
 
-def _read_source(name_or_path: str | Path) -> tuple[str, str]:
+#: marker key of a schema model in an encoded specification (:func:`encode_spec`)
+_SPEC_KEY = "__spec__"
+
+
+def encode_spec(spec: Any) -> Any:
+    """A validated schema object (:class:`~mesonportal.experiments.schema.ExperimentSpec` or a
+    section) as plain Python literals: each model becomes a dict of all its fields (defaults
+    filled in) with the model's name under ``"__spec__"``; dicts, lists, tuples, strings,
+    numbers, booleans and None are kept as they are.  Used to write the pre-validated specs."""
+    fields = getattr(type(spec), "model_fields", None)
+    if fields is not None and not isinstance(spec, type):
+        return {_SPEC_KEY: type(spec).__name__, **{k: encode_spec(getattr(spec, k)) for k in fields}}
+    if isinstance(spec, dict):
+        return {k: encode_spec(v) for k, v in spec.items()}
+    if isinstance(spec, (list, tuple)):
+        return type(spec)(encode_spec(v) for v in spec)
+    if spec is None or type(spec) in (str, int, float, bool):
+        return spec
+    raise TypeError(f"cannot encode {type(spec).__name__} in a pre-validated specification")
+
+
+class _Section:
+    """Read-only attribute view of one decoded section of a pre-validated specification."""
+
+    def __init__(self, fields: dict[str, Any]) -> None:
+        self.__dict__.update(fields)
+
+    def __repr__(self) -> str:
+        return f"_Section({self.__dict__!r})"
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"pre-validated section is read-only ({name!r})")
+
+
+def _decode(x: Any) -> Any:
+    """Inverse of :func:`encode_spec` (models → :class:`_Section`; containers copied)."""
+    if isinstance(x, dict):
+        if _SPEC_KEY in x:
+            return _Section({k: _decode(v) for k, v in x.items() if k != _SPEC_KEY})
+        return {k: _decode(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return type(x)(_decode(v) for v in x)
+    return x
+
+
+def spec_needs_schema(spec: Any) -> bool:
+    """Whether the experiment built from ``spec`` keeps a schema object (a high-energy
+    ``[source]`` is stored as its schema model): such files are never pre-validated."""
+    src = getattr(spec, "source", None)
+    return src is not None and src.type != "stopped"
+
+
+#: key of the pre-validated ``[detector.response]`` of a scintillator (its schema,
+#: ``ScintillatorResponseSpec``, is applied while building: :func:`_build_detector`)
+_RESPONSE_SPEC_KEY = "response_spec"
+
+
+def prevalidated_entry(spec: Any, origin: str) -> Any:
+    """The encoded pre-validated form of a validated ``ExperimentSpec`` (:func:`encode_spec`),
+    with a scintillator's ``[detector.response]`` validated too (under ``detector.response_spec``)."""
+    out = encode_spec(spec)
+    if spec.detector.technology == "scintillator" and spec.detector.response is not None:
+        from mesonportal.experiments.schema import ScintillatorResponseSpec
+
+        out["detector"][_RESPONSE_SPEC_KEY] = encode_spec(
+            _sub_spec(ScintillatorResponseSpec, spec.detector.response, origin, ("detector", "response")))
+    return out
+
+
+def prevalidated_spec(name: str, text: str):
+    """The pre-validated specification of the shipped file ``name`` if ``text`` (its contents)
+    has the SHA-256 it was validated with, else None (then the file is validated in full)."""
+    import hashlib
+
+    from mesonportal.experiments._prevalidated import SPECS
+
+    entry = SPECS.get(name)
+    if entry is None or hashlib.sha256(text.encode("utf-8")).hexdigest() != entry["sha256"]:
+        return None
+    return _decode(entry["spec"])
+
+
+def _read_source(name_or_path: str | Path) -> tuple[str, str, bool]:
+    """(text, origin for messages, whether it is a shipped file)."""
     s = str(name_or_path)
     shipped = available_experiments()
     if s in shipped:
-        return (_shipped_dir() / f"{s}.toml").read_text(encoding="utf-8"), f"{s}.toml"
+        return (_shipped_dir() / f"{s}.toml").read_text(encoding="utf-8"), f"{s}.toml", True
     p = Path(s)
     if p.suffix == ".toml" or p.exists():
         if not p.is_file():
             raise UnknownExperimentError(f"experiment file {s!r} does not exist")
         try:
-            return p.read_text(encoding="utf-8"), str(p)
+            return p.read_text(encoding="utf-8"), str(p), False
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{s}: cannot read: {exc}") from None
     raise UnknownExperimentError(
@@ -367,6 +460,10 @@ def parse_experiment(raw: dict[str, Any], origin: str = "<config>") -> Experimen
         spec = ExperimentSpec.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(first_error(exc, origin, raw)) from None
+    return _build_checked(spec, origin)
+
+
+def _build_checked(spec, origin: str) -> Experiment:
     try:
         return _build(spec, origin)
     except ParameterError as exc:  # geometry constructors
@@ -541,7 +638,7 @@ def _inf(v: float | None) -> float:
 
 def _shape(s, where: str, origin_cm: np.ndarray, rot: np.ndarray, file: str):
     """Shape object (beam coordinates) of a :class:`~mesonportal.experiments.schema.ShapeSpec`."""
-    from mesonportal.experiments.schema import SHAPE_KEYS
+    from mesonportal.experiments.keys import SHAPE_KEYS
     from mesonportal.geometry import Box, Cylinder, Sphere, Union
 
     if s.shape not in SHAPE_KEYS:
@@ -665,10 +762,12 @@ def _build_detector(d, origin: str) -> Detector:
         if d.response is None:
             raise ConfigError(f"{origin}: missing section [detector.response] (needed for technology 'scintillator')")
         try:
-            from mesonportal.experiments.schema import ScintillatorResponseSpec
+            rs = getattr(d, _RESPONSE_SPEC_KEY, None)  # pre-validated (prevalidated_entry)
+            if rs is None:
+                from mesonportal.experiments.schema import ScintillatorResponseSpec
 
-            response = ScintillatorResponse.from_spec(_sub_spec(ScintillatorResponseSpec, d.response, origin,
-                                                                ("detector", "response")))
+                rs = _sub_spec(ScintillatorResponseSpec, d.response, origin, ("detector", "response"))
+            response = ScintillatorResponse.from_spec(rs)
         except ParameterError as exc:
             raise ConfigError(f"{origin}: {exc}") from None
     elif d.response is not None:

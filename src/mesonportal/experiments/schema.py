@@ -13,13 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-__all__ = ["MODES", "SHAPES", "ExperimentSpec", "HighEnergySourceSpec", "StoppedSourceSpec", "first_error"]
+from mesonportal.experiments.keys import MODES, SHAPE_KEYS, SHAPES, SOURCE_TYPES  # noqa: F401  (re-exported)
 
-#: beam modes: horn polarities and the dump (BNB-like), "beam" for single-mode stopped-pion sources
-MODES = ("nu", "nubar", "dump", "beam")
-SHAPES = ("sphere", "box", "cylinder", "union")
-#: ``[source] type`` values (no ``[source]``: the horn-focused BNB type)
-SOURCE_TYPES = ("highenergy", "stopped")
+__all__ = ["MODES", "SHAPES", "ExperimentSpec", "HighEnergySourceSpec", "StoppedSourceSpec", "first_error"]
 
 
 def R(lo: float | None = None, hi: float | None = None, gt: float | None = None):
@@ -171,14 +167,6 @@ class ShapeSpec(_M):
     length_cm: R(1e-3, 1e7) | None = None
     axis: Literal["x", "y", "z"] | None = None
     modules: Annotated[list[ModuleSpec], Field(min_length=1)] | None = None
-
-
-SHAPE_KEYS = {
-    "sphere": ({"radius_cm"}, {"offset_cm"}),
-    "box": ({"lo_cm", "hi_cm"}, set()),
-    "cylinder": ({"radius_cm", "length_cm"}, {"axis", "offset_cm"}),
-    "union": ({"modules"}, set()),
-}
 
 
 class DirtSpec(ShapeSpec):

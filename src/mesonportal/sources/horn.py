@@ -27,6 +27,8 @@ mesons are absorbed with the aluminium interaction length, "air" otherwise).
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 
 try:  # the compiled kernel behind np.interp (same arithmetic, without the wrapper's per-call checks)
@@ -419,3 +421,30 @@ def _field_step(pos, mom, pmag, q, status, sel, geom: HornGeometry, current_ka, 
         status[sel] = new
     # (no step left the field: the tracks' status stays FIELD)
     return ds
+
+
+def drive(gen):
+    """Run a generator that yields :class:`HornRequest` s (e.g.
+    :func:`mesonportal.sources.transport._simulate_gen`) to its end, tracking each request on its
+    own with :func:`track_horn`; returns the generator's value."""
+    try:
+        req = next(gen)
+        while True:
+            req = gen.send(track_horn(req.pos, req.mom, req.charge, req.geom, req.current_ka, req.acc, req.idx))
+    except StopIteration as stop:
+        return stop.value
+
+
+class HornRequest(NamedTuple):
+    """Tracks that one meson sample hands to :func:`~mesonportal.sources.horn.track_horn`
+    (positions cm, momenta MeV, charges e, the horn current kA, the sample's forced-decay
+    accumulator — or any object with its ``segment`` method — and the tracks' indices in it); the
+    generator expects :func:`track_horn`'s (position, momentum, status) back."""
+
+    pos: np.ndarray
+    mom: np.ndarray
+    charge: np.ndarray
+    geom: HornGeometry
+    current_ka: float
+    acc: Any
+    idx: np.ndarray

@@ -151,14 +151,22 @@ def _horn_interactions(experiment, rng, v0, d, s_exit, lam_be, nucleon, p_in):
     """Parents leaving the target (survival exp(−s/λ_Be)) re-interacting in the horn aluminium along their
     straight line (no field: neutral tracking through the official horn geometry). Returns the interaction
     vertex (cm, target coordinates) and the weight factor survival × P(interaction in Al)."""
-    from mesonportal.sources.horn import HornGeometry, track_horn
+    from mesonportal.sources.horn import drive
+
+    return drive(_horn_interactions_gen(experiment, rng, v0, d, s_exit, lam_be, nucleon, p_in))
+
+
+def _horn_interactions_gen(experiment, rng, v0, d, s_exit, lam_be, nucleon, p_in):
+    """:func:`_horn_interactions` as a generator that yields its neutral tracking as a
+    :class:`~mesonportal.sources.horn.HornRequest` (see :func:`mesonportal.sources.horn.drive`)."""
+    from mesonportal.sources.horn import HornGeometry, HornRequest
 
     t, horn = experiment.target, experiment.horn
     n = len(v0)
     surv = np.exp(-s_exit / lam_be)
     pe = v0 + d * s_exit[:, None]
     rec = _ConductorPath()
-    track_horn(pe, d * 1e3, np.zeros(n), HornGeometry(horn), 0.0, rec, np.arange(n))
+    yield HornRequest(pe, d * 1e3, np.zeros(n), HornGeometry(horn), 0.0, rec, np.arange(n))
     length = np.zeros(n)
     for idx, _, _, ln in rec.segs:
         np.add.at(length, idx, ln)
@@ -194,6 +202,14 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     ``target.tertiary_in_horn`` the arrays have 2n entries: the n target entries, then the n entries of the
     same parents re-interacting in the horn aluminium (the sum / n stays the yield per POT). Entries with zero weight are kept (callers drop them).
     """
+    from mesonportal.sources.horn import drive
+
+    return drive(_tertiary_gen(experiment, pdgid, n, rng, min_momentum_mev))
+
+
+def _tertiary_gen(experiment, pdgid: int, n: int, rng: np.random.Generator, min_momentum_mev: float = 1000.0):
+    """:func:`tertiary_mesons` as a generator yielding its horn tracking (if ``target.tertiary_in_horn``) as a
+    :class:`~mesonportal.sources.horn.HornRequest` (see :func:`mesonportal.sources.horn.drive`)."""
     t = experiment.target
     p_beam = _beam.beam_momentum_gev(experiment)
     pv, pd, n_int = _beam.proton_interactions(rng, n, experiment)
@@ -261,7 +277,8 @@ def tertiary_mesons(experiment, pdgid: int, n: int, rng: np.random.Generator,
     w_al = np.zeros(n)
     h = np.nonzero(p_in >= min_momentum_mev)[0]
     if len(h):
-        vh, wh = _horn_interactions(experiment, rng, v0[h], d_par[h], s_exit[h], lam[h], nucleon[h], p_in[h])
+        vh, wh = yield from _horn_interactions_gen(experiment, rng, v0[h], d_par[h], s_exit[h], lam[h], nucleon[h],
+                                                   p_in[h])
         x_f = spectra.feynman_x(pm[h], tm[h], _mass(pdgid), pin_gev[h])
         scale_a = (experiment.horn.conductor_mass_number / t.mass_number) ** _beam.a_scaling_alpha(x_f)
         v_al[h] = vh

@@ -33,7 +33,7 @@ from mesonportal.kinematics import rotate_to_axis
 from mesonportal.sample import ParticleSample
 from mesonportal.sources import beam as _beam
 from mesonportal.sources.fates import SteelInputs, steel_fates
-from mesonportal.sources.horn import EXIT_DOWNSTREAM, STOPPED, HornGeometry, rotate, track_horn
+from mesonportal.sources.horn import EXIT_DOWNSTREAM, STOPPED, HornGeometry, HornRequest, drive, rotate
 from mesonportal.sources.spectra import SPECIES
 
 ALL_SPECIES: tuple[int, ...] = (211, -211, 321, -321, 130, 111, 221)
@@ -75,7 +75,7 @@ class _ForcedDecay:
         m_dec = s_now * mu_d / mt * frac
         m_abs = s_now * a / mt * frac
         t_new = self.total[idx] + m_dec
-        take = (m_dec > 0) & (self.rng.random(len(idx)) * t_new < m_dec)
+        take = (m_dec > 0) & (self._uniforms(idx) * t_new < m_dec)
         if take.any():  # (most calls, on the few tracks of a late tracking step, take none)
             j = idx[take]
             self.p0[j] = p0[take]
@@ -91,6 +91,10 @@ class _ForcedDecay:
         self.total[idx] = t_new
         self.log_s[idx] -= mt * length
         self.absorbed[category][idx] += m_abs
+
+    def _uniforms(self, idx) -> np.ndarray:
+        """One uniform per track of ``idx`` (the draw of :meth:`segment`)."""
+        return self.rng.random(len(idx))
 
     def scale(self, idx, survival, category: str) -> None:
         s_now = np.exp(self.log_s[idx])
@@ -230,6 +234,16 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     ``target.tertiary_production`` is on; they take ``target.tertiary_sample_fraction`` × the
     primary samples of each species (no K− tertiaries).
     """
+    return drive(_simulate_gen(experiment, mode, n_samples, rng, species=species, progress=progress))
+
+
+def _simulate_gen(experiment, mode: str, n_samples: int, rng: np.random.Generator, *, species=None,
+                  progress: bool = False):
+    """:func:`simulate_mesons` as a generator: it yields a :class:`HornRequest` where the
+    meson sample needs the horn tracker, expects the tracker's (position, momentum, status) back
+    and returns the sample. All random draws of the sample come from ``rng`` in the same order
+    whoever tracks the requests (:func:`~mesonportal.sources.horn.drive` one by one, or
+    :func:`mesonportal.sources.grouped.simulate_mesons_grouped` together with other samples)."""
     check_mode(experiment, mode)
     if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
         raise ParameterError(f"n_samples = {n_samples!r} must be an integer >= 1")
@@ -280,10 +294,12 @@ def simulate_mesons(experiment, mode: str, n_samples: int, rng: np.random.Genera
     try:
         for s, k, kind in jobs:
             if kind == "tertiary":
-                out.append(_tertiary_chunk(experiment, mode, s, k, n_tert, rng, summary[SPECIES[s]]))
+                out.append((yield from _tertiary_chunk(experiment, mode, s, k, n_tert, rng, summary[SPECIES[s]])))
                 continue
-            fn = _dump_chunk if dump else _target_chunk
-            out.append(fn(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]]))
+            if dump:
+                out.append(_dump_chunk(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]]))
+            else:
+                out.append((yield from _target_chunk(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]])))
             if bar is not None:
                 bar.advance(task)
     finally:
@@ -312,7 +328,8 @@ def _records(pdgid, vtx, mom3, w, m):
     return ParticleSample(np.column_stack([e, mom3[keep]]), vtx[keep], pdgid, w[keep])
 
 
-def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSample:
+def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ):
+    """Generator (see :func:`_simulate_gen`) of the sample of ``k`` primaries of ``pdgid``."""
     p_beam = _beam.beam_momentum_gev(experiment)
     p, th, w = _beam.sample_production(rng, pdgid, k, p_beam, experiment.target.pi_minus_parametrisation)
     # proton histories (quasi-elastic rescattering included): meson-producing vertices and directions
@@ -326,26 +343,28 @@ def _target_chunk(experiment, mode, pdgid, k, n_per, rng, summ) -> ParticleSampl
     st = np.sin(th)
     d = rotate_to_axis(np.column_stack([st * np.cos(phi), st * np.sin(phi), np.cos(th)]), pdir)
     w = w * (n_int / k) / _beam.meson_multiplicity_norm_mb(experiment) / n_per
-    return _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ)
+    return (yield from _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ))
 
 
-def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ) -> ParticleSample:
-    """``k`` of the ``n_tert`` tertiary samples of ``pdgid`` (:mod:`mesonportal.sources.tertiary`)."""
-    from mesonportal.sources.tertiary import tertiary_mesons
+def _tertiary_chunk(experiment, mode, pdgid, k, n_tert, rng, summ):
+    """Generator (see :func:`_simulate_gen`): ``k`` of the ``n_tert`` tertiary samples of ``pdgid``
+    (:mod:`mesonportal.sources.tertiary`)."""
+    from mesonportal.sources.tertiary import _tertiary_gen
 
     t = experiment.target
-    vtx, d, p, w, _ = tertiary_mesons(experiment, pdgid, k, rng, t.tertiary_min_momentum_mev)
+    vtx, d, p, w, _ = yield from _tertiary_gen(experiment, pdgid, k, rng, t.tertiary_min_momentum_mev)
     keep = w > 0
     w = w[keep] / n_tert
     summ["produced_tertiary"] += float(w.sum())
     if not np.any(keep):
         return ParticleSample.empty()
-    return _target_transport(experiment, mode, pdgid, vtx[keep], d[keep], p[keep], w, rng, summ)
+    return (yield from _target_transport(experiment, mode, pdgid, vtx[keep], d[keep], p[keep], w, rng, summ))
 
 
-def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> ParticleSample:
-    """Mesons born at ``vtx`` (cm) in the target along unit ``d`` with momentum ``p`` (MeV) and weight
-    ``w`` (per POT): target chord, horn, decay region, fates."""
+def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ):
+    """Generator (see :func:`_simulate_gen`, one :class:`HornRequest`): mesons born at ``vtx`` (cm)
+    in the target along unit ``d`` with momentum ``p`` (MeV) and weight ``w`` (per POT): target
+    chord, horn, decay region, fates."""
     t = experiment.target
     k = len(p)
     m = mass(pdgid)
@@ -368,7 +387,7 @@ def _target_transport(experiment, mode, pdgid, vtx, d, p, w, rng, summ) -> Parti
     acc.segment(idx, vtx, pos, mom, None, None, s_t, "target")
     geom = HornGeometry(horn)
     current = horn.current_ka.get(mode, 0.0)
-    pos, mom, status = track_horn(pos, mom, np.full(k, CHARGE[pdgid]), geom, current, acc, idx)
+    pos, mom, status = yield HornRequest(pos, mom, np.full(k, CHARGE[pdgid]), geom, current, acc, idx)
     if horn.cavity is not None:
         # tracks leaving the horn sideways fly on through the air cavity around it to its steel walls
         side = np.nonzero((status == STOPPED) & (np.hypot(pos[:, 0], pos[:, 1]) >= geom.r_envelope - 1e-6))[0]
