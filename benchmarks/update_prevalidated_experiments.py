@@ -1,4 +1,4 @@
-"""Regenerate ``src/mesonportal/experiments/_prevalidated.py`` from the shipped experiment files.
+"""Regenerate ``src/mesonportal/experiments/prevalidated.json`` from the shipped experiment files.
 
     python benchmarks/update_prevalidated_experiments.py
 
@@ -14,7 +14,7 @@ Run it after editing a shipped TOML file (tests/test_startup.py fails until then
 from __future__ import annotations
 
 import hashlib
-import pprint
+import json
 import sys
 import tomllib
 from pathlib import Path
@@ -31,21 +31,19 @@ from mesonportal.experiments.config import (  # noqa: E402
 )
 from mesonportal.experiments.schema import ExperimentSpec  # noqa: E402
 
-OUT = ROOT / "src" / "mesonportal" / "experiments" / "_prevalidated.py"
+OUT = ROOT / "src" / "mesonportal" / "experiments" / "prevalidated.json"
 
-HEADER = '''"""Pre-validated specifications of the shipped experiment files (GENERATED, do not edit).
-
-Written by ``python benchmarks/update_prevalidated_experiments.py`` from
-``src/mesonportal/experiments/<name>.toml``: each entry is the pydantic schema's validated
-``ExperimentSpec`` of that file (all defaults filled in, a scintillator's
-``[detector.response]`` validated too; encoded by
-``mesonportal.experiments.config.prevalidated_entry``) and the SHA-256 of the text it was
-validated from.  ``load_experiment(name)`` uses an entry only while the file's SHA-256 is
-unchanged (otherwise it validates the file in full); user files are always validated in full.
-Units are those of the TOML keys (MeV, cm, rad, deg, g/cm^3, mb, t).
-"""
-
-'''
+HEADER = (
+    "Pre-validated specifications of the shipped experiment files (GENERATED, do not edit). "
+    "Written by `python benchmarks/update_prevalidated_experiments.py` from "
+    "src/mesonportal/experiments/<name>.toml: each entry is the pydantic schema's validated "
+    "ExperimentSpec of that file (all defaults filled in, a scintillator's [detector.response] "
+    "validated too; encoded by mesonportal.experiments.config.prevalidated_entry, models as objects "
+    "with their class name under '__spec__') and the SHA-256 of the text it was validated from. "
+    "load_experiment(name) uses an entry only while the file's SHA-256 is unchanged (otherwise it "
+    "validates the file in full); user files are always validated in full. Units are those of the "
+    "TOML keys (MeV, cm, rad, deg, g/cm^3, mb, t)."
+)
 
 
 def prevalidated_entries() -> dict[str, dict]:
@@ -64,8 +62,8 @@ def prevalidated_entries() -> dict[str, dict]:
 
 
 def render(entries: dict[str, dict]) -> str:
-    body = pprint.pformat(entries, width=110, sort_dicts=False)
-    return HEADER + "SPECS = " + body + "\n"
+    """JSON text (floats written with ``repr``: exact round trip)."""
+    return json.dumps({"header": HEADER, "specs": entries}, indent=1, allow_nan=False) + "\n"
 
 
 def main() -> int:

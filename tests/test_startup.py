@@ -147,7 +147,7 @@ def test_cached_gauss_legendre_is_bitwise_leggauss(tmp_path, monkeypatch, n):
     assert np.array_equal(x3, x0) and np.array_equal(w3, w0)
 
 
-# ---- pre-validated shipped experiment files (experiments/_prevalidated.py) -------------------
+# ---- pre-validated shipped experiment files (experiments/prevalidated.json) ------------------
 
 
 def _same(a, b, where="experiment"):
@@ -195,7 +195,9 @@ def test_prevalidated_specs_are_the_schemas_own_result():
     import hashlib
     import tomllib
 
-    from mesonportal.experiments._prevalidated import SPECS
+    from mesonportal.experiments.config import prevalidated_specs
+
+    SPECS = prevalidated_specs()
     from mesonportal.experiments.config import (_shipped_dir, available_experiments, prevalidated_entry,
                                                 spec_needs_schema)
     from mesonportal.experiments.schema import ExperimentSpec
@@ -222,7 +224,9 @@ def test_prevalidated_build_is_identical_to_full_validation():
     meson-cache fingerprint in every mode."""
     from mesonportal import cache
     from mesonportal.experiments import load_experiment
-    from mesonportal.experiments._prevalidated import SPECS
+    from mesonportal.experiments.config import prevalidated_specs
+
+    SPECS = prevalidated_specs()
     from mesonportal.experiments.config import _shipped_dir, prevalidated_spec
 
     for name in SPECS:
@@ -239,7 +243,7 @@ def test_changed_and_user_files_are_validated_in_full(tmp_path, monkeypatch):
     copy of a shipped one), go through the full pydantic validation: a bad value in a user copy
     is the usual one-line ConfigError naming the key."""
     from mesonportal.exceptions import ConfigError
-    from mesonportal.experiments import _prevalidated, config, load_experiment
+    from mesonportal.experiments import config, load_experiment
 
     full = _full("miniboone")
     calls = []
@@ -247,8 +251,8 @@ def test_changed_and_user_files_are_validated_in_full(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "parse_experiment", lambda raw, origin: calls.append(origin) or real(raw, origin))
     load_experiment("miniboone")
     assert calls == []  # pre-validated
-    entry = dict(_prevalidated.SPECS["miniboone"], sha256="0" * 64)
-    monkeypatch.setitem(_prevalidated.SPECS, "miniboone", entry)
+    entry = dict(config.prevalidated_specs()["miniboone"], sha256="0" * 64)
+    monkeypatch.setitem(config.prevalidated_specs(), "miniboone", entry)
     _same(load_experiment("miniboone"), full)
     assert calls == ["miniboone.toml"]
     text = (config._shipped_dir() / "miniboone.toml").read_text(encoding="utf-8")

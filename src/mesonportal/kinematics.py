@@ -30,11 +30,18 @@ def invariant_mass(p4: Array) -> Array:
 
 
 def isotropic_directions(rng: np.random.Generator, n: int) -> Array:
-    """``n`` unit vectors distributed uniformly on the sphere, shape (n, 3)."""
+    """``n`` unit vectors distributed uniformly on the sphere, shape (n, 3).  Draws n uniforms
+    for cos θ, then n for φ."""
     cos_t = rng.uniform(-1.0, 1.0, n)
     phi = rng.uniform(0.0, 2.0 * np.pi, n)
-    sin_t = np.sqrt(1.0 - cos_t**2)
-    return np.column_stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t])
+    out = np.empty((len(cos_t), 3))
+    sin_t = np.multiply(cos_t, cos_t)
+    np.subtract(1.0, sin_t, out=sin_t)
+    np.sqrt(sin_t, out=sin_t)
+    np.multiply(sin_t, np.cos(phi), out=out[:, 0])
+    np.multiply(sin_t, np.sin(phi, out=phi), out=out[:, 1])
+    out[:, 2] = cos_t
+    return out
 
 
 def directions_from_angles(cos_theta, phi) -> Array:
@@ -46,27 +53,59 @@ def directions_from_angles(cos_theta, phi) -> Array:
 
 def rotate_to_axis(vectors: Array, axis: Array) -> Array:
     """Rotate vectors given in a frame whose z-axis is ``axis`` (unit, shape (N, 3)) into the
-    lab frame.  Rodrigues rotation taking ẑ onto ``axis``; rows are independent."""
+    lab frame.  Rodrigues rotation taking ẑ onto ``axis``; rows are independent.
+    (Component-wise arithmetic, the same operations in the same order as the (N, 3) form.)"""
     v = np.asarray(vectors, float)
     a = np.asarray(axis, float)
-    a = a / np.linalg.norm(a, axis=-1, keepdims=True)
-    # k = z × a ; sin = |k| ; cos = a_z
-    kx, ky = -a[:, 1], a[:, 0]
+    ax, ay, az = a[:, 0], a[:, 1], a[:, 2]
+    nrm = ax * ax
+    nrm += ay * ay
+    nrm += az * az
+    np.sqrt(nrm, out=nrm)  # = np.linalg.norm(a, axis=-1)
+    # k = z × a ; sin = |k| ; cos = a_z  (of the normalised axis)
+    kx = np.divide(ay, nrm)
+    np.negative(kx, out=kx)
+    ky = np.divide(ax, nrm)
+    c = np.divide(az, nrm, out=nrm)
     s = np.hypot(kx, ky)
-    c = a[:, 2]
     safe = s > 1e-15
-    ux = np.where(safe, kx / np.where(safe, s, 1.0), 1.0)
-    uy = np.where(safe, ky / np.where(safe, s, 1.0), 0.0)
+    if safe.all():
+        ux = np.divide(kx, s, out=kx)
+        uy = np.divide(ky, s, out=ky)
+    else:
+        ss = np.where(safe, s, 1.0)
+        ux = np.where(safe, kx / ss, 1.0)
+        uy = np.where(safe, ky / ss, 0.0)
     # Rodrigues with unit axis u=(ux,uy,0)
     vx, vy, vz = v[:, 0], v[:, 1], v[:, 2]
-    udotv = ux * vx + uy * vy
-    cross_x = uy * vz
-    cross_y = -ux * vz
-    cross_z = ux * vy - uy * vx
+    omc = 1.0 - c
+    udotv = ux * vx
+    udotv += uy * vy
     out = np.empty_like(v)
-    out[:, 0] = vx * c + cross_x * s + ux * udotv * (1 - c)
-    out[:, 1] = vy * c + cross_y * s + uy * udotv * (1 - c)
-    out[:, 2] = vz * c + cross_z * s
+    t = np.empty(len(v))
+    # out_x = (vx c + (uy vz) s) + (ux (u·v)) (1 − c)
+    o = out[:, 0]
+    np.multiply(vx, c, out=o)
+    np.multiply(uy, vz, out=t)
+    t *= s
+    o += t
+    np.multiply(ux, udotv, out=t)
+    t *= omc
+    o += t
+    o = out[:, 1]
+    np.multiply(vy, c, out=o)
+    np.multiply(-ux, vz, out=t)
+    t *= s
+    o += t
+    np.multiply(uy, udotv, out=t)
+    t *= omc
+    o += t
+    o = out[:, 2]
+    np.multiply(vz, c, out=o)
+    np.multiply(ux, vy, out=t)
+    t -= uy * vx
+    t *= s
+    o += t
     # anti-parallel axis: rotation by pi about x
     flip = (~safe) & (c < 0)
     if np.any(flip):

@@ -35,7 +35,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from mesonportal.exceptions import ParameterError
-from mesonportal.propagation.geometry import cone_to_sphere, sample_directions_in_cone
+from mesonportal.propagation.geometry import _check_sphere, cone_to_sphere, sample_directions_in_cone
 
 Array = NDArray[np.float64]
 
@@ -200,21 +200,6 @@ def force_towards_sphere(
 
 
 # ------------------------------------------------------------------------- rest-frame band
-def _cos_star(beta, gamma, inv_g2, e0, p0, m, theta, branch: int, cs=None):
-    """Rest-frame cos θ* of the daughter emitted at lab angle ``theta`` to the boost axis on the
-    forward (``branch=+1``, larger lab momentum) or backward (−1) kinematic branch.  Uses the
-    roots of :func:`lab_momenta_along` and cos θ* = γ(p cos θ − β E)/p0.  ``cs``: (cos θ, sin θ)
-    if already known."""
-    c, s = (np.cos(theta), np.sin(theta)) if cs is None else cs
-    a = inv_g2 + beta * beta * s * s
-    eg = e0 / gamma
-    sq = np.sqrt(np.clip(eg * eg - m * m * a, 0.0, None))
-    p = (eg * beta * c + branch * sq) / a
-    p = np.clip(p, 0.0, None)
-    e = np.sqrt(p * p + m * m)
-    return np.clip(gamma * (p * c - beta * e) / np.where(p0 > 0, p0, 1.0), -1.0, 1.0)
-
-
 def force_towards_sphere_restframe(
     rng: np.random.Generator,
     parent_p4: ArrayLike,
@@ -249,26 +234,133 @@ def force_towards_sphere_restframe(
     return draw_from_band(rng, band, idx, m)
 
 
+def _dot3(ax: Array, ay: Array, az: Array, bx: Array, by: Array, bz: Array) -> Array:
+    """Row-wise dot products of vectors given by their components (N,) each, summed as
+    (a_x b_x + a_z b_z) + a_y b_y: the association NumPy's ``einsum("ij,ij->i")`` uses for three
+    components (NumPy 2.4; pinned in tests/test_forced_identity.py), so that the component form
+    gives bit-identical results to the (N, 3) form it replaces."""
+    out = ax * bx
+    out += az * bz
+    out += ay * by
+    return out
+
+
+#: per-parent (N,) arrays of :func:`rest_band` that :func:`draw_from_band` gathers
+_ROWS = ("ltot", "l1", "c1_lo", "c2_lo", "phi_a", "dphi", "gamma", "p0", "beta_e0", "w_band", "one_minus_cos",
+         "inside_f", "fast_f", "ax1", "ax2", "ax3", "e1x", "e1y", "e1z", "e2x", "e2y", "e2z", "bx", "by", "bz")
+
+
 def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: float, center: ArrayLike,
               radius: float) -> dict[str, Array]:
-    """Per-parent rest-frame band of :func:`force_towards_sphere_restframe` (arrays (N,))."""
+    """Per-parent rest-frame band of :func:`force_towards_sphere_restframe`.
+
+    Returns a dict of (N,) arrays: ``beta``, ``gamma``, ``e0`` and ``p0`` [MeV] (rest-frame
+    energy and momentum), ``one_minus_cos`` and ``inside`` (cone), ``l1``/``ltot`` (forward /
+    total band length in cos θ*), ``c1_lo``/``c2_lo`` (lower edges of the forward / backward
+    interval), ``dphi`` (half width in φ*, rad), ``phi_a`` (azimuth of the cone axis â, rad),
+    ``fast`` (two kinematic branches), the frame (e1, e2, β̂) around the parent direction as
+    components ``e1x`` … ``bz``, â's components in that frame ``ax1``, ``ax2``, ``ax3``, the
+    weight of an in-cone draw ``w_band`` = (ltot/2)(dphi/π), ``beta_e0`` = β E0, and ``ax``
+    (3, N): â in the lab.
+
+    The rest-frame cos θ* at a lab angle θ on the forward (+) / backward (−) branch is
+    γ (p cos θ − β E)/p0 on the root p = [(E0/γ) β cos θ ± √D]/a, a = 1/γ² + β² sin²θ,
+    D = (E0/γ)² − m² a (roots of :func:`lab_momenta_along`).
+
+    The arithmetic is component-wise, in place where possible; every quantity is the same IEEE
+    operation sequence as the straightforward (N, 3) form (tests/test_forced_identity.py pins
+    bit identity against it)."""
     pp4 = np.asarray(parent_p4, float).reshape(-1, 4)
     n = len(pp4)
     rp = np.asarray(rest_p4, float).reshape(n, 4)
     e0 = rp[:, 0]
-    p0 = np.sqrt(np.einsum("ij,ij->i", rp[:, 1:], rp[:, 1:]))
+    p0 = np.sqrt(_dot3(rp[:, 1], rp[:, 2], rp[:, 3], rp[:, 1], rp[:, 2], rp[:, 3]))
     vtx = np.asarray(vertex, float).reshape(n, 3)
-    cone = cone_to_sphere(vtx, center, radius)
-    beta, gamma, inv_g2, bhat = _parent_kinematics(pp4)
+    c, r = _check_sphere(center, radius)
+    # separate (N,) arrays (one (K, N) block would exceed malloc's mmap threshold for large N and
+    # be page-faulted afresh on every call)
+    row = {k: np.empty(n) for k in _ROWS}
+    # --- cone to the sphere (as geometry.cone_to_sphere, component-wise)
+    ax = np.subtract(c[:, None], vtx.T)  # (3, N) vertex → centre
+    axx, axy, axz = ax
+    dist = np.sqrt(_dot3(axx, axy, axz, axx, axy, axz))
+    inside = dist <= r
+    any_inside = bool(inside.any())
+    safe = np.where(inside, 1.0, dist) if any_inside else dist
+    axx /= safe
+    axy /= safe
+    axz /= safe
+    if any_inside:
+        axx[inside], axy[inside], axz[inside] = 0.0, 0.0, 1.0
+    s2 = r / safe
+    s2 **= 2  # sin² α
+    if any_inside:
+        s2[inside] = 1.0
+    omc = row["one_minus_cos"]
+    np.subtract(1.0, s2, out=omc)
+    np.sqrt(omc, out=omc)
+    omc += 1.0
+    np.divide(s2, omc, out=omc)  # 1 − cos α = sin²α / (1 + cos α)
+    if any_inside:
+        omc[inside] = 2.0
+    # --- parent kinematics (as _parent_kinematics, component-wise)
+    e = pp4[:, 0]
+    pbx, pby, pbz = pp4[:, 1], pp4[:, 2], pp4[:, 3]
+    p = np.sqrt(_dot3(pbx, pby, pbz, pbx, pby, pbz))
+    ee = e * e
+    m2 = ee - p * p
+    np.clip(m2, 0.0, None, out=m2)
+    if np.any(m2 <= 0.0) or np.any(e <= 0.0):
+        raise ParameterError("parent four-momenta must be massive with E > 0 MeV")
+    beta = p / e
+    inv_g2 = np.divide(m2, ee, out=ee)  # 1/γ² = m²/E² (exact, no 1 − β² cancellation)
+    gamma = row["gamma"]
+    np.sqrt(m2, out=gamma)
+    np.divide(e, gamma, out=gamma)
+    pos = p > 0.0
+    psafe = p if bool(pos.all()) else np.where(pos, p, 1.0)
+    still = p <= 0.0
+    any_still = bool(still.any())
+    bx, by, bz = row["bx"], row["by"], row["bz"]
+    np.divide(pbx, psafe, out=bx)
+    np.divide(pby, psafe, out=by)
+    np.divide(pbz, psafe, out=bz)
+    if any_still:
+        np.copyto(bx, 0.0, where=still)
+        np.copyto(by, 0.0, where=still)
+        np.copyto(bz, 1.0, where=still)
     at_rest = beta <= 0.0
-    ax = cone.axis
     any_rest = bool(at_rest.any())
-    if any_rest:
-        bhat[at_rest] = ax[at_rest]  # bhat is a fresh array
-    cos_psi = np.clip(np.einsum("ij,ij->i", bhat, ax), -1.0, 1.0)
-    # |β̂ × â| from the components (no (N, 3) temporaries)
-    bx, by, bz = bhat[:, 0], bhat[:, 1], bhat[:, 2]
-    axx, axy, axz = ax[:, 0], ax[:, 1], ax[:, 2]
+    if any_rest:  # parent at rest: any axis will do, take the cone's
+        np.copyto(bx, axx, where=at_rest)
+        np.copyto(by, axy, where=at_rest)
+        np.copyto(bz, axz, where=at_rest)
+    # --- frame (e1, e2, β̂) around the parent direction (geometry.orthonormal_frame)
+    e1x, e1y, e1z, e2x, e2y, e2z = (row[k] for k in ("e1x", "e1y", "e1z", "e2x", "e2y", "e2z"))
+    sign = np.where(bz >= 0.0, 1.0, -1.0)
+    a = np.add(sign, bz)
+    np.divide(-1.0, a, out=a)
+    np.multiply(bx, by, out=e2x)
+    e2x *= a  # b = x y a
+    np.multiply(sign, bx, out=e1z)
+    e1z *= bx
+    e1z *= a
+    np.add(1.0, e1z, out=e1x)  # 1 + sign x x a
+    np.multiply(sign, e2x, out=e1y)
+    np.multiply(-sign, bx, out=e1z)
+    np.multiply(by, by, out=e2y)
+    e2y *= a
+    np.add(sign, e2y, out=e2y)
+    np.negative(by, out=e2z)
+    # components of â in that frame (also cos ψ and the azimuth of â)
+    ax1 = row["ax1"]
+    ax1[:] = _dot3(e1x, e1y, e1z, axx, axy, axz)
+    ax2 = row["ax2"]
+    ax2[:] = _dot3(e2x, e2y, e2z, axx, axy, axz)
+    ax3 = row["ax3"]
+    ax3[:] = _dot3(bx, by, bz, axx, axy, axz)
+    cos_psi = np.clip(ax3, -1.0, 1.0)
+    # |β̂ × â| from the components
     c0 = by * axz
     c0 -= bz * axy
     c1 = bz * axx
@@ -282,99 +374,204 @@ def rest_band(parent_p4: ArrayLike, vertex: ArrayLike, rest_p4: ArrayLike, m: fl
     c0 += c2
     sin_psi = np.sqrt(c0, out=c0)
     psi = np.arctan2(sin_psi, cos_psi)
-    inside = cone.cos_half_angle <= -1.0
-    sin_a = np.sqrt(np.clip(cone.one_minus_cos * (2.0 - cone.one_minus_cos), 0.0, None))
-    alpha = np.where(inside, np.pi, np.arctan2(sin_a, 1.0 - cone.one_minus_cos))
-    th_lo = np.clip(psi - alpha, 0.0, np.pi)
-    th_hi = np.clip(psi + alpha, 0.0, np.pi)
-    mm = np.full(n, float(m))
-    beta0 = np.where(e0 > 0, p0 / np.where(e0 > 0, e0, 1.0), 0.0)
-    fast = (beta > beta0) & (mm > 0.0)
-    # maximal lab angle for fast parents: cos θ_max = √(1 − E0²/(γ² m²)) / β
-    cmax = np.where(fast, np.sqrt(np.clip(1.0 - (e0 / (gamma * np.where(mm > 0, mm, 1.0))) ** 2, 0.0, None))
-                    / np.where(beta > 0, beta, 1.0), -1.0)
-    th_max = np.where(fast, np.arccos(np.clip(cmax, -1.0, 1.0)), np.pi)
-    th_h = np.minimum(th_hi, th_max)
-    empty = fast & (th_lo >= th_max)
-    cs_h = (np.cos(th_h), np.sin(th_h))
-    cs_lo = (np.cos(th_lo), np.sin(th_lo))
-    c1_lo = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_h, +1, cs_h)
-    c1_hi = _cos_star(beta, gamma, inv_g2, e0, p0, mm, th_lo, +1, cs_lo)
-    # backward branch only exists for fast parents: evaluate it on those rows only
-    c2_lo = np.zeros(n)
-    c2_hi = np.zeros(n)
+    sin_a = np.subtract(2.0, omc, out=c1)
+    sin_a *= omc
+    np.clip(sin_a, 0.0, None, out=sin_a)
+    np.sqrt(sin_a, out=sin_a)
+    alpha = np.arctan2(sin_a, np.subtract(1.0, omc, out=c2))
+    if any_inside:
+        alpha[inside] = np.pi
+    th_lo = np.subtract(psi, alpha)
+    np.clip(th_lo, 0.0, np.pi, out=th_lo)
+    th_hi = np.add(psi, alpha)
+    np.clip(th_hi, 0.0, np.pi, out=th_hi)
+    mf = float(m)
+    all_e0 = bool(np.all(e0 > 0))
+    beta0 = p0 / e0 if all_e0 else np.where(e0 > 0, p0 / np.where(e0 > 0, e0, 1.0), 0.0)
+    if mf > 0.0:
+        fast = beta > beta0
+    else:
+        fast = np.zeros(n, bool)
     f = np.flatnonzero(fast)
+    # maximal lab angle for fast parents: cos θ_max = √(1 − E0²/(γ² m²)) / β
+    th_h = th_hi.copy()
+    empty = np.zeros(n, bool)
     if f.size:
-        args = (beta[f], gamma[f], inv_g2[f], e0[f], p0[f], mm[f])
-        c2_lo[f] = _cos_star(*args, th_lo[f], -1, (cs_lo[0][f], cs_lo[1][f]))
-        c2_hi[f] = _cos_star(*args, th_h[f], -1, (cs_h[0][f], cs_h[1][f]))
-    if any_rest:
-        c1_lo[at_rest] = np.cos(th_hi[at_rest])
-        c1_hi[at_rest] = cs_lo[0][at_rest]
-    l1 = np.clip(c1_hi - c1_lo, 0.0, None)
-    l2 = np.where(fast & ~at_rest, np.clip(c2_hi - c2_lo, 0.0, None), 0.0)
-    ltot = np.where(empty | (p0 <= 0.0), 0.0, l1 + l2)
-    dphi = np.where((psi > alpha) & ~inside,
-                    np.arcsin(np.clip(sin_a / np.where(sin_psi > 0, sin_psi, 1.0), 0.0, 1.0)), np.pi)
-    e1, e2 = _frame(bhat)
-    phi_a = np.arctan2(np.einsum("ij,ij->i", ax, e2), np.einsum("ij,ij->i", ax, e1))
-    return {"beta": beta, "gamma": gamma, "e0": e0, "p0": p0, "bhat": bhat, "e1": e1, "e2": e2, "ax": ax,
-            "one_minus_cos": cone.one_minus_cos, "inside": inside, "l1": l1, "ltot": ltot, "c1_lo": c1_lo,
-            "c2_lo": c2_lo, "dphi": dphi, "phi_a": phi_a, "fast": fast}
+        gf = gamma[f]
+        t = e0[f] / (gf * mf)
+        t **= 2
+        np.subtract(1.0, t, out=t)
+        np.clip(t, 0.0, None, out=t)
+        np.sqrt(t, out=t)
+        t /= beta[f]
+        np.clip(t, -1.0, 1.0, out=t)
+        th_max = np.arccos(t, out=t)
+        th_h[f] = np.minimum(th_hi[f], th_max)
+        empty[f] = th_lo[f] >= th_max
+    # rest-frame cos θ* at the band edges: forward branch (+√D) for every parent, backward
+    # (−√D) for fast parents only; cos θ* = γ (p cos θ − β E)/p0 on the root p ≥ 0 of
+    # γ(E − β cos θ p) = E0 (docstring)
+    eg = e0 / gamma
+    egeg = eg * eg
+    mm2 = mf * mf
+    bb = beta * beta
+    p0s = p0 if bool(np.all(p0 > 0)) else np.where(p0 > 0, p0, 1.0)
+    c1_lo, c1_hi = row["c1_lo"], np.empty(n)
+    c2_lo = row["c2_lo"]
+    c2_lo[:] = 0.0
+    c2_hi = np.zeros(n)
+    if f.size:
+        beta_f, gamma_f, p0s_f = beta[f], gamma[f], p0s[f]
+    for th, plus_out, minus_out in ((th_h, c1_lo, c2_hi), (th_lo, c1_hi, c2_lo)):
+        cth, sth = np.cos(th), np.sin(th)
+        aa = bb * sth
+        aa *= sth
+        aa += inv_g2  # a = 1 − β² cos²θ = 1/γ² + β² sin²θ
+        sq = np.multiply(mm2, aa)
+        np.subtract(egeg, sq, out=sq)
+        np.clip(sq, 0.0, None, out=sq)
+        np.sqrt(sq, out=sq)
+        egbc = eg * beta
+        egbc *= cth
+        _cos_star_root(egbc, sq, aa, cth, beta, gamma, mm2, p0s, +1, plus_out)
+        if f.size:
+            minus_out[f] = _cos_star_root(egbc[f], sq[f], aa[f], cth[f], beta_f, gamma_f, mm2, p0s_f, -1)
+        if any_rest:  # parent at rest: cos θ* = cos θ (th_h = th_hi there: not fast)
+            np.copyto(c1_lo if plus_out is c1_lo else c1_hi, cth, where=at_rest)
+    l1 = row["l1"]
+    np.subtract(c1_hi, c1_lo, out=l1)
+    np.clip(l1, 0.0, None, out=l1)
+    ltot = row["ltot"]
+    l2 = np.zeros(n)
+    if f.size:
+        l2f = c2_hi[f] - c2_lo[f]
+        l2[f] = np.clip(l2f, 0.0, None, out=l2f)
+    np.add(l1, l2, out=ltot)
+    zero = p0 <= 0.0
+    if f.size or zero.any():
+        ltot[empty | zero] = 0.0
+    inside_alpha = (psi > alpha)
+    if any_inside:
+        inside_alpha &= ~inside
+    dphi = row["dphi"]
+    dphi[:] = np.pi
+    k = np.flatnonzero(inside_alpha)
+    if k.size:
+        t = sin_a[k] / np.where(sin_psi[k] > 0, sin_psi[k], 1.0)
+        np.clip(t, 0.0, 1.0, out=t)
+        dphi[k] = np.arcsin(t, out=t)
+    np.arctan2(ax2, ax1, out=row["phi_a"])
+    row["p0"][:] = p0
+    np.multiply(beta, e0, out=row["beta_e0"])
+    wb = row["w_band"]
+    np.multiply(0.5, ltot, out=wb)
+    wb *= dphi
+    wb /= np.pi
+    row["inside_f"][:] = inside
+    row["fast_f"][:] = fast
+    return {**row, "beta": beta, "e0": e0, "ax": ax, "inside": inside, "fast": fast}
+
+
+def _cos_star_root(egbc, sq, aa, cth, beta, gamma, mm2, p0s, branch: int, out=None):
+    """Rest-frame cos θ* on one branch (``branch`` = ±1) from the pieces shared by both:
+    egbc = (E0/γ) β cos θ, sq = √D, aa = 1/γ² + β² sin²θ [MeV, MeV, 1]; returns
+    clip(γ (p cos θ − β E)/p0, −1, 1) at the root p = max((egbc ± sq)/aa, 0).  ``out``: (N,)."""
+    p = egbc + sq if branch > 0 else egbc - sq
+    p /= aa
+    np.clip(p, 0.0, None, out=p)
+    e = p * p
+    e += mm2
+    np.sqrt(e, out=e)
+    e *= beta
+    p *= cth
+    p -= e
+    p *= gamma
+    p /= p0s
+    return np.clip(p, -1.0, 1.0, out=p if out is None else out)
 
 
 def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp] | None,
                    m: float) -> ForcedEmission:
     """One daughter per entry of ``idx`` (parent row of ``band``; None: one per parent, in
-    order — no gathers).  Draws 2 uniforms per daughter."""
-    # Gather only per-parent scalars; the cone test uses the components of â in the parent
-    # frame (e1, e2, β̂), so no (n, 3) gather of â is needed: with p = a e1 + b e2 + c β̂,
-    # p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c².
-    ax = band["ax"]
-    ax1 = np.einsum("ij,ij->i", band["e1"], ax)
-    ax2 = np.einsum("ij,ij->i", band["e2"], ax)
-    ax3 = np.einsum("ij,ij->i", band["bhat"], ax)
-    scal = ("ltot", "l1", "c1_lo", "c2_lo", "phi_a", "dphi", "gamma", "p0", "beta", "e0", "inside",
-            "one_minus_cos", "fast")
-    if idx is None:
-        b = {k: band[k] for k in scal}
-        e1, e2, bh = band["e1"], band["e2"], band["bhat"]
-        n = len(ax)
-    else:
-        b = {k: band[k][idx] for k in scal}
-        e1, e2, bh = band["e1"][idx], band["e2"][idx], band["bhat"][idx]
-        ax1, ax2, ax3 = ax1[idx], ax2[idx], ax3[idx]
-        n = len(idx)
+    order — no gathers).  Draws 2 uniforms per daughter.
+
+    Only per-parent (N,) arrays are gathered (band, frame components, components of the cone
+    axis â in the frame): with the lab momentum p = a e1 + b e2 + c β̂,
+    p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c² (no (n, 3) gather of â)."""
+    g = band if idx is None else {k: band[k][idx] for k in _ROWS}
+    n = len(g["ltot"])
+    R = {k: k for k in _ROWS}
     u1, u2 = rng.random(n), rng.random(n)
-    x = u1 * b["ltot"]
-    cstar = np.clip(np.where(x < b["l1"], b["c1_lo"] + x, b["c2_lo"] + (x - b["l1"])), -1.0, 1.0)
-    sstar = np.sqrt(1.0 - cstar * cstar)
-    phi = b["phi_a"] + (2.0 * u2 - 1.0) * b["dphi"]
-    p_par = b["gamma"] * (b["p0"] * cstar + b["beta"] * b["e0"])
-    p_perp = b["p0"] * sstar
-    ca, sa = p_perp * np.cos(phi), p_perp * np.sin(phi)
-    p3 = e1 * ca[:, None]
-    p3 += e2 * sa[:, None]
-    p3 += bh * p_par[:, None]
-    pl = np.sqrt(ca * ca + sa * sa + p_par * p_par)
-    safe = np.where(pl > 0, pl, 1.0)
-    d = p3 / safe[:, None]
-    one_minus = 1.0 - (ca * ax1 + sa * ax2 + p_par * ax3) / safe
-    in_cone = b["inside"] | (one_minus <= b["one_minus_cos"])
-    w = np.where(in_cone & (pl > 0), 0.5 * b["ltot"] * b["dphi"] / np.pi, 0.0)
+    x = u1
+    x *= g[R["ltot"]]
+    l1 = g[R["l1"]]
+    cstar = np.add(g[R["c1_lo"]], x)
+    back = ~(x < l1)  # (not x >= l1: NaN rows take the backward branch, as before)
+    if back.any():
+        np.add(g[R["c2_lo"]], np.subtract(x, l1), out=cstar, where=back)
+    np.clip(cstar, -1.0, 1.0, out=cstar)
+    sstar = np.multiply(cstar, cstar)
+    np.subtract(1.0, sstar, out=sstar)
+    np.sqrt(sstar, out=sstar)
+    phi = u2
+    phi *= 2.0
+    phi -= 1.0
+    phi *= g[R["dphi"]]
+    np.add(g[R["phi_a"]], phi, out=phi)
+    p0 = g[R["p0"]]
+    p_par = np.multiply(p0, cstar, out=cstar)
+    p_par += g[R["beta_e0"]]
+    p_par *= g[R["gamma"]]
+    p_perp = np.multiply(p0, sstar, out=sstar)
+    ca = np.cos(phi)
+    ca *= p_perp
+    sa = np.sin(phi, out=phi)
+    sa *= p_perp
+    # lab four-momentum, component-major (4, n): p = ca e1 + sa e2 + p_par β̂
+    p4c = np.empty((4, n))
+    t = np.empty(n)
+    for k, (r1, r2, r3) in enumerate(((R["e1x"], R["e2x"], R["bx"]), (R["e1y"], R["e2y"], R["by"]),
+                                      (R["e1z"], R["e2z"], R["bz"]))):
+        col = p4c[k + 1]
+        np.multiply(g[r1], ca, out=col)
+        col += np.multiply(g[r2], sa, out=t)
+        col += np.multiply(g[r3], p_par, out=t)
+    pl = np.multiply(ca, ca)
+    pl += np.multiply(sa, sa, out=t)
+    pl += np.multiply(p_par, p_par, out=t)
+    np.sqrt(pl, out=pl)
+    pos = pl > 0
+    all_pos = bool(pos.all())
+    safe = pl if all_pos else np.where(pos, pl, 1.0)
+    dc = p4c[1:] / safe
+    one_minus = np.multiply(ca, g[R["ax1"]], out=ca)
+    one_minus += np.multiply(sa, g[R["ax2"]], out=sa)
+    one_minus += np.multiply(p_par, g[R["ax3"]], out=p_par)
+    one_minus /= safe
+    np.subtract(1.0, one_minus, out=one_minus)
+    ok = one_minus <= g[R["one_minus_cos"]]
+    ok |= g[R["inside_f"]] > 0.0
+    if not all_pos:
+        ok &= pos
+    w = np.where(ok, g[R["w_band"]], 0.0)
     ok = w > 0
-    p4 = np.empty((n, 4))
-    p4[:, 0] = np.where(ok, np.sqrt(pl * pl + m * m), 0.0)
-    p4[:, 1:] = p3
+    e = p4c[0]
+    np.multiply(pl, pl, out=e)
+    e += float(m) * float(m)
+    np.sqrt(e, out=e)
+    # (n, 4) / (n, 3) outputs in one transposing pass each; failed draws (weight 0) get a zero
+    # four-momentum and point along the cone axis
+    p4 = np.zeros((n, 4))
+    np.copyto(p4.T, p4c, where=ok)
+    d = np.empty((n, 3))
+    np.copyto(d.T, dc)
     bad = ~ok
     if bad.any():
-        p4[bad, 1:] = 0.0
-        d[bad] = ax[bad] if idx is None else ax[idx[bad]]
-    n_roots = b["fast"].astype(np.int64) + 1
+        ax = band["ax"]
+        if idx is None:
+            np.copyto(d.T, ax, where=bad)
+        else:
+            rows = np.flatnonzero(bad)
+            d[rows] = ax[:, idx[rows]].T
+    n_roots = g[R["fast_f"]].astype(np.int64) + 1
     return ForcedEmission(p4, d, w, n_roots)
-
-
-def _frame(axis: Array) -> tuple[Array, Array]:
-    from mesonportal.propagation.geometry import orthonormal_frame
-
-    return orthonormal_frame(axis)

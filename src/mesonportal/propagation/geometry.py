@@ -125,17 +125,39 @@ def ray_sphere_intersection(
     d = _as_points(directions, "directions")
     if len(o) != len(d):
         raise ParameterError(f"origins ({len(o)}) and directions ({len(d)}) must have equal length")
-    rel = o - c  # centre -> origin
-    t_ca = -np.einsum("ij,ij->i", rel, d)  # distance to the point of closest approach
-    perp = rel + t_ca[:, None] * d
-    b2 = np.einsum("ij,ij->i", perp, perp)
-    h2 = r * r - b2
-    half = np.sqrt(np.clip(h2, 0.0, None))
-    t1 = t_ca - half
+    # component-wise (no (N, 3) temporaries); dot products summed as einsum("ij,ij->i") does,
+    # (x x' + z z') + y y' (bit-identical to the (N, 3) form, tests/test_forced_identity.py)
+    dx, dy, dz = d[:, 0], d[:, 1], d[:, 2]
+    rx = o[:, 0] - c[0]  # centre -> origin
+    ry = o[:, 1] - c[1]
+    rz = o[:, 2] - c[2]
+    t_ca = rx * dx
+    t_ca += rz * dz
+    t_ca += ry * dy
+    np.negative(t_ca, out=t_ca)  # distance to the point of closest approach
+    tmp = t_ca * dx
+    rx += tmp
+    np.multiply(t_ca, dy, out=tmp)
+    ry += tmp
+    np.multiply(t_ca, dz, out=tmp)
+    rz += tmp  # r = perpendicular offset at closest approach
+    h2 = np.multiply(rx, rx, out=rx)
+    h2 += np.multiply(rz, rz, out=rz)
+    h2 += np.multiply(ry, ry, out=ry)  # b²
+    np.subtract(r * r, h2, out=h2)
+    half = np.clip(h2, 0.0, None, out=tmp)
+    np.sqrt(half, out=half)
     t2 = t_ca + half
-    hit = (h2 > 0.0) & (t2 > 0.0)
-    entry = np.where(hit, np.maximum(t1, 0.0), 0.0)
-    exit_ = np.where(hit, t2, 0.0)
+    hit = h2 > 0.0
+    hit &= t2 > 0.0
+    # entry = max(t_ca − half, 0) on hits; exit = t2 on hits; zeros elsewhere
+    entry = np.subtract(t_ca, half, out=t_ca)
+    np.maximum(entry, 0.0, out=entry)
+    if not hit.all():
+        miss = ~hit
+        entry[miss] = 0.0
+        t2[miss] = 0.0
+    exit_ = t2
     chord = exit_ - entry
     return RayIntersection(entry, exit_, chord, hit)
 
@@ -158,7 +180,11 @@ def cone_to_sphere(points: ArrayLike, center: ArrayLike, radius: float) -> Cone:
     c, r = _check_sphere(center, radius)
     p = _as_points(points, "points")
     rel = c - p
-    dist = np.sqrt(np.einsum("ij,ij->i", rel, rel))
+    rx, ry, rz = rel[:, 0], rel[:, 1], rel[:, 2]
+    d2 = rx * rx  # summed as einsum("ij,ij->i"): (x² + z²) + y²
+    d2 += rz * rz
+    d2 += ry * ry
+    dist = np.sqrt(d2, out=d2)
     inside = dist <= r
     safe = np.where(inside, 1.0, dist)
     axis = rel
@@ -192,6 +218,24 @@ def orthonormal_frame(axis: Array) -> tuple[Array, Array]:
     return e1, e2
 
 
+def uniform_in_unit_disc(rng: np.random.Generator, n: int) -> tuple[Array, Array]:
+    """``n`` points (a, b) uniform in the open unit disc (0 < a² + b² < 1), by rejection from the
+    square: r² = a² + b² ~ U(0, 1) and (a, b)/r is an independent uniform azimuth (Marsaglia),
+    without trigonometric functions.  Draws batches of ``int(1.3 · missing) + 16`` pairs."""
+    a = np.empty(n)
+    b = np.empty(n)
+    filled = 0
+    while filled < n:
+        m = int(1.3 * (n - filled)) + 16
+        ab = rng.random((2, m)) * 2.0 - 1.0
+        r2 = ab[0] * ab[0] + ab[1] * ab[1]
+        ok = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))[: n - filled]
+        a[filled : filled + len(ok)] = ab[0, ok]
+        b[filled : filled + len(ok)] = ab[1, ok]
+        filled += len(ok)
+    return a, b
+
+
 def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
     """One direction per row, uniform in solid angle inside the cone (density 1/Ω).
 
@@ -206,19 +250,7 @@ def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
     """
     axis = cone.axis
     n = len(axis)
-    # Marsaglia-style: (a, b) uniform in the unit disc gives r² ~ U(0, 1) and an independent
-    # uniform azimuth (a, b)/r, without trigonometric functions.
-    a = np.empty(n)
-    b = np.empty(n)
-    filled = 0
-    while filled < n:
-        m = int(1.3 * (n - filled)) + 16
-        ab = rng.random((2, m)) * 2.0 - 1.0
-        r2 = ab[0] * ab[0] + ab[1] * ab[1]
-        ok = np.flatnonzero((r2 < 1.0) & (r2 > 0.0))[: n - filled]
-        a[filled : filled + len(ok)] = ab[0, ok]
-        b[filled : filled + len(ok)] = ab[1, ok]
-        filled += len(ok)
+    a, b = uniform_in_unit_disc(rng, n)
     r2 = a * a + b * b
     q = cone.one_minus_cos
     omc = r2 * q  # 1 − cos θ, uniform on [0, 1 − cos α]
@@ -227,7 +259,14 @@ def sample_directions_in_cone(rng: np.random.Generator, cone: Cone) -> Array:
     cy = b * scale
     cz = 1.0 - omc
     e1, e2 = orthonormal_frame(axis)
-    return e1 * cx[:, None] + e2 * cy[:, None] + axis * cz[:, None]
+    out = np.empty((n, 3))
+    t = np.empty(n)
+    for k in range(3):  # column by column: (e1 cx + e2 cy) + axis cz, as the (N, 3) broadcast
+        o = out[:, k]
+        np.multiply(e1[:, k], cx, out=o)
+        o += np.multiply(e2[:, k], cy, out=t)
+        o += np.multiply(axis[:, k], cz, out=t)
+    return out
 
 
 # --- batched forced emission: one cone + frame per point, many directions per point ----------
