@@ -153,6 +153,8 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     from mesonportal.analysis import strata as stt
 
     family = _family(model)
+    if isinstance(allocation, al.Allocation):
+        return _explicit_allocation(model, family, allocation)
     allocation = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
     strata = stt.check_strata(strata)
     if strata == "momentum-angle" and (allocation != "importance" or target_mc_error is None):
@@ -270,6 +272,22 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     return out
 
 
+def _explicit_allocation(model, family: str, alloc):
+    """An :class:`~mesonportal.analysis.allocation.Allocation` given explicitly (e.g. a scan's
+    mass point reusing the allocation of an anchor mass point, :mod:`mesonportal.analysis.scan_reuse`):
+    unbiased for any primaries ≥ 1 per contributing species (weights corrected exactly), so a
+    contributing species without primaries (its stratum would be missing) is a ParameterError."""
+    from mesonportal.analysis import allocation as al
+
+    per = dict(zip(alloc.species, alloc.primaries))
+    missing = [s for s in al.contributing_species(model, FAMILY_SPECIES[family]) if per.get(s, 0) <= 0]
+    if missing:
+        raise ParameterError(f"allocation gives no primaries to contributing species {missing} of model "
+                             f"{getattr(model, 'name', model)!r} (their contribution would be missing); "
+                             "give each contributing species >= 1 block")
+    return alloc
+
+
 #: Default target relative MC error per family (:func:`resolve_target`): for the long-lived X
 #: family the number of primaries is chosen from the importance-allocation pilot so that the
 #: events in the E_QE excess window (ν, ν̄ modes; all events in dump mode) have this relative MC
@@ -289,8 +307,15 @@ def resolve_target(exp, model, samples: int | None, allocation: str | None,
     ``samples`` is not given, the allocation is the importance allocation and the source is a
     horn beam; 0 → off.  An explicit target with explicit ``samples`` or a non-importance
     allocation is a :class:`ParameterError` (one of the two must decide the sample size)."""
+    from mesonportal.analysis.allocation import Allocation
+
     family = _family(model)
-    alloc = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
+    if isinstance(allocation, Allocation):
+        # an explicit allocation (scan reuse): its sample size was chosen for the target of the
+        # importance allocation it came from
+        alloc = "importance" if allocation.pilot.get("target_mc_error") is not None else "explicit"
+    else:
+        alloc = DEFAULT_ALLOCATION[family] if allocation is None else str(allocation).strip()
     if target_mc_error is None:
         if samples is not None or alloc != "importance" or getattr(exp, "source_type", "horn") != "horn":
             return None
@@ -342,7 +367,7 @@ def predict_signal(
     decays: bool = True,
     smear: bool = True,
     dirt: bool = True,
-    allocation: str | None = None,
+    allocation: str | Any | None = None,
     target_mc_error: float | None = None,
     strata: str | None = None,
 ) -> SignalSample:
@@ -368,7 +393,11 @@ def predict_signal(
         Neyman allocation; default for long-lived X), ``"even"`` (previous implementation; default
         for iDM, :data:`DEFAULT_ALLOCATION`) or explicit fractions
         ``"pi+=0.7,K+=0.2,..."`` (see :mod:`mesonportal.analysis.allocation`); the estimate is
-        unbiased for all of them, the MC error differs
+        unbiased for all of them, the MC error differs.  An
+        :class:`~mesonportal.analysis.allocation.Allocation` object is used as given (a scan reusing
+        an anchor mass point's allocation, :mod:`mesonportal.analysis.scan_reuse`; every
+        contributing species needs primaries); with a target its ``pilot`` records, the target
+        is stated as for the importance allocation
     target_mc_error : relative MC error the sample size is chosen for (importance allocation
         only; default :data:`DEFAULT_TARGET_MC_ERROR`: 0.02 for long-lived X at horn beams when
         ``samples`` is not given; 0 = off).  The pilot predicts the error of the events in the

@@ -39,6 +39,11 @@ outside a model's allowed coupling range (|λ| ≤ 1 MeV⁻¹, |g| ≤ 4π) can 
 
 Determinism: every random number comes from ``seed`` inside the work unit (never from worker
 state), so serial and Dask runs give bitwise identical rows.
+
+Allocation reuse (``ScanSpec.allocation_reuse``, default ``every:4``;
+:mod:`mesonportal.analysis.scan_reuse`): a mass point may take the meson allocation of an anchor
+mass point (a function of the grid only, so determinism holds) instead of running its own pilot;
+every point's achieved MC error is then verified and topped up if above the target.
 """
 
 from __future__ import annotations
@@ -220,6 +225,12 @@ class ScanSpec:
     samples: int | None = None
     stat: str = "pearson"
     rescale: str | None = None
+    #: Allocation reuse across mass points (:mod:`mesonportal.analysis.scan_reuse`): ``"none"``
+    #: or ``"every:K"``; None → :data:`~mesonportal.analysis.scan_reuse.DEFAULT_ALLOCATION_REUSE`.
+    allocation_reuse: str | None = None
+    #: ``strata`` of the predictions (``"species"``, ``"momentum-angle"``; None → the
+    #: prediction's default, :data:`mesonportal.analysis.predict.DEFAULT_STRATA`).
+    strata: str | None = None
 
     def __post_init__(self) -> None:
         from mesonportal.models.registry import MODEL_NAMES
@@ -250,6 +261,14 @@ class ScanSpec:
         if rescale not in allowed:
             raise ParameterError(f"rescale = {rescale!r} for model {self.model!r}; allowed: {', '.join(allowed)}")
         object.__setattr__(self, "rescale", rescale)
+        from mesonportal.analysis.scan_reuse import check_allocation_reuse
+        from mesonportal.analysis.strata import STRATA_METHODS
+
+        object.__setattr__(self, "allocation_reuse", check_allocation_reuse(self.allocation_reuse))
+        if self.strata is not None:
+            if str(self.strata).strip() not in STRATA_METHODS:
+                raise ParameterError(f"--strata = {self.strata!r}; allowed: {', '.join(STRATA_METHODS)}")
+            object.__setattr__(self, "strata", str(self.strata).strip())
         ca = self.coupling_axis
         if ca is not None and min(ca.values) <= 0:
             raise ParameterError("coupling_product axis values must be > 0")
@@ -291,12 +310,15 @@ class ScanSpec:
             "experiment": self.experiment, "model": self.model,
             "axes": [a.to_json() for a in self.axes], "fixed": dict(sorted(self.fixed.items())),
             "seed": int(self.seed), "samples": self.samples, "stat": self.stat, "rescale": self.rescale,
+            "allocation_reuse": self.allocation_reuse, "strata": self.strata,
         }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> "ScanSpec":
         return cls(d["experiment"], d["model"], tuple(Axis.from_json(a) for a in d["axes"]), dict(d["fixed"]),
-                   int(d["seed"]), d["samples"], d["stat"], d["rescale"])
+                   int(d["seed"]), d["samples"], d["stat"], d["rescale"],
+                   # outputs written before the option existed: every point ran its own pilot
+                   d.get("allocation_reuse", "none"), d.get("strata"))
 
     def fingerprint(self) -> str:
         """Hex hash of :meth:`to_json` and the package version: every part of a scan carries it,
@@ -486,8 +508,10 @@ def _background_chi2(stat: str) -> dict[str, float]:
 def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predictor | None = None) -> dict[str, Any]:
     """Evaluate one mass point on all coupling values (the work unit of a scan).
 
-    ``predictor(experiment, mode, model, *, samples, seed, progress)`` → SignalSample
-    (default :func:`mesonportal.analysis.predict.predict_signal`).  Returns the part's columns
+    ``predictor(experiment, mode, model, *, samples, seed, progress[, strata])`` → SignalSample
+    (default :func:`mesonportal.analysis.predict.predict_signal`; ``strata`` is passed only when
+    ``spec.strata`` is set; allocation reuse, :mod:`mesonportal.analysis.scan_reuse`, applies to
+    the default predictor only).  Returns the part's columns
     (equal-length arrays, one row per coupling value, see docs/scans.md)."""
     from mesonportal.experiments.config import check_mode
     from mesonportal.models.registry import make_model
@@ -500,13 +524,28 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
     xs = np.asarray(ca.values if ca is not None else (xref,), dtype=np.float64)
     if spec.model == "idm" and ca is not None:
         model.with_coupling_product(float(xs.max()))  # ParameterError if g' would exceed 4π
-    signals = {}
+    from mesonportal.analysis import scan_reuse
+
+    # allocation reuse (module scan_reuse) needs predict_signal's allocations and a target MC error
+    # (identified without importing the prediction module: workers of a toy/custom scan stay light)
+    default_pred = (getattr(predictor, "__module__", None) == "mesonportal.analysis.predict"
+                    and getattr(predictor, "__name__", None) == "predict_signal")
+    reuse = spec.allocation_reuse != scan_reuse.REUSE_NONE and spec.samples is None and default_pred
+    anchor = scan_reuse.anchor_point(spec, point) if reuse else None
+    anchor_model = make_model(spec.model, **spec.model_params(anchor)) if anchor is not None else None
+    kw = {} if spec.strata is None else {"strata": spec.strata}
+    signals, checks = {}, {}
     for mode in MODES:
         if mode == "dump" and "dump" not in exp.modes:
             signals[mode] = None
             continue
         check_mode(exp, mode)
-        signals[mode] = predictor(exp, mode, model, samples=spec.samples, seed=spec.seed, progress=False)
+        if reuse:
+            signals[mode], checks[mode] = scan_reuse.predict_mode(
+                exp, mode, model, anchor_model, seed=spec.seed, strata=spec.strata, predictor=predictor,
+                reused=anchor.index != point.index)
+        else:
+            signals[mode] = predictor(exp, mode, model, samples=spec.samples, seed=spec.seed, progress=False, **kw)
     cols = evaluate_couplings(signals, xs, spec.stat)
     cols.update(_pienu(model, spec.model, spec.rescale, xs, xref))
     k = len(xs)
@@ -535,18 +574,38 @@ def evaluate_mass_point(spec: ScanSpec, point: MassPoint, *, predictor: Predicto
         if info.get("target_mc_error") is not None:
             tgt = float(info["target_mc_error"])
     out["target_mc_error"] = np.full(k, tgt)
+    # allocation reuse: the rule, the anchor, and per mode where the allocation came from and the
+    # achieved relative MC error (largest component; None: not verified)
+    out["strata"] = [spec.strata or (_default_strata() if default_pred else "predictor default")] * k
+    out["allocation_reuse"] = [spec.allocation_reuse if reuse else scan_reuse.REUSE_NONE] * k
+    out["allocation_anchor_id"] = np.full(k, anchor.index if anchor is not None else -1, dtype=np.int64)
+    for mode in MODES:
+        c = checks.get(mode, {})
+        out[f"allocation_source_{mode}"] = [c.get("source", "predictor's own (no reuse)" if signals.get(mode)
+                                                  is not None else "no such mode")] * k
+        out[f"mc_error_achieved_{mode}"] = [c.get("rel_error")] * k
+        out[f"mc_error_target_met_{mode}"] = [c.get("target_met")] * k
     out["version"] = [__version__] * k
     return out
 
 
+def _default_strata() -> str:
+    try:
+        from mesonportal.analysis.predict import DEFAULT_STRATA
+    except ImportError:  # pragma: no cover - prediction unavailable
+        return "species"
+    return DEFAULT_STRATA
+
+
 # ============================================================================== toy predictor
 def toy_predictor(experiment, mode: str, model, *, samples: int | None = None, seed: int = 12345,
-                  progress: bool = False, delay: float = 0.0):
+                  progress: bool = False, delay: float = 0.0, strata: str | None = None):
     """Fast deterministic **synthetic** :class:`SignalSample` (no physics!) for tests and
     benchmarks of the scan machinery: ``samples or 2000`` events with E_QE, E_vis, cos θ drawn
     from a generator seeded by (seed, mode, model parameters), weights ∝ (coupling product)²
     with a mass-dependent normalisation that puts ≈ 100-1000 ν-mode events near product 1e-8
-    for m_x ~ 1-30 MeV.  ``delay`` [s] sleeps to emulate an expensive prediction."""
+    for m_x ~ 1-30 MeV.  ``delay`` [s] sleeps to emulate an expensive prediction; ``strata``
+    (a scan's ``--strata``) is accepted and has no effect (no meson sample)."""
     from mesonportal.analysis.prediction import SignalSample
 
     if delay > 0:

@@ -30,7 +30,8 @@ def _load_predictor(text: str | None):
 
 
 def build_spec(experiment: str, model_name: str | None, benchmark: str | None, grids, fixed, seed: int,
-               samples: int | None, stat: str, rescale: str | None):
+               samples: int | None, stat: str, rescale: str | None, allocation_reuse: str | None = None,
+               strata: str | None = None):
     """ScanSpec from CLI values.  Parameters come from (lowest priority first): the benchmark
     (``--benchmark``, or the shipped benchmark of the same name as ``--model`` when there is one),
     ``--fixed``, then the grid axes."""
@@ -56,7 +57,7 @@ def build_spec(experiment: str, model_name: str | None, benchmark: str | None, g
     for a in axes:
         base.pop(a.name, None)  # grid axes replace benchmark values; --fixed on a grid axis is an error
     params = {**base, **kv}
-    return ScanSpec(experiment, model_name, axes, params, seed, samples, stat, rescale)
+    return ScanSpec(experiment, model_name, axes, params, seed, samples, stat, rescale, allocation_reuse, strata)
 
 
 #: Usable cores from which a local Dask cluster becomes the default.  Measured on the 2-core
@@ -123,11 +124,20 @@ def auto_workers(n_mass_points: int, scheduler: str | None, cores: int | None = 
 @click.option("--rescale", type=click.Choice(["lam", "g_n_lam", "g_n"]), default=None,
               help="Scalar models: coupling(s) absorbing coupling_product at fixed g_mu (default lam, as "
                    "predict_signal and the fit); only the reported rescaled_value depends on it.")
+@click.option("--allocation-reuse", "allocation_reuse", default=None, metavar="none|every:K",
+              help="Mass points take the meson allocation (species shares, sample size, keep probabilities) of "
+                   "an anchor mass point instead of running their own pilot: every:K = every K-th mass of each "
+                   "mass axis is an anchor, a point uses the nearest anchor at or below it; every point's achieved "
+                   "MC error is verified and topped up if above the target. none = every point its own pilot. "
+                   "Default: every:4 (docs/scans.md).")
+@click.option("--strata", default=None, metavar="species|momentum-angle",
+              help="Strata of the predictions' importance allocation (default: the prediction's default; "
+                   "momentum-angle is experimental, docs/mc_errors.md).")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary to stdout.")
 @click.option("--predictor", default=None, hidden=True, help="module:function replacing predict_signal (tests).")
 def scan_command(experiment, model_name, benchmark, grids, fixed, out, scheduler, workers, resume, overwrite, seed,
-                 samples, stat, rescale, no_progress, as_json, predictor):
+                 samples, stat, rescale, allocation_reuse, strata, no_progress, as_json, predictor):
     """Scan a (mass, coupling) grid: χ² (ν, ν̄, combined), events per mode and the PIENU flag per point."""
     from mesonportal.analysis.scan import run_scan
     from mesonportal.analysis.scan_io import read_scan
@@ -136,7 +146,8 @@ def scan_command(experiment, model_name, benchmark, grids, fixed, out, scheduler
 
     from mesonportal.cli.checks import check_output_dir
 
-    spec = build_spec(experiment, model_name, benchmark, grids, fixed, seed, samples, stat, rescale)
+    spec = build_spec(experiment, model_name, benchmark, grids, fixed, seed, samples, stat, rescale, allocation_reuse,
+                      strata)
     check_output_dir(Path(out).parent if str(Path(out).parent) else Path("."), "--out")
     if workers is None:
         workers = auto_workers(len(spec.mass_points()), scheduler)
@@ -146,7 +157,8 @@ def scan_command(experiment, model_name, benchmark, grids, fixed, out, scheduler
     chi2 = t.column("chi2_combined").to_numpy()
     i = int(chi2.argmin())
     best = {a.name: float(t.column(a.name)[i].as_py()) for a in spec.axes}
-    result = {**summary.to_json(), "rows": t.num_rows, "best_fit": {**best, "chi2_combined": float(chi2[i])}}
+    result = {**summary.to_json(), "rows": t.num_rows, "best_fit": {**best, "chi2_combined": float(chi2[i])},
+              "allocation_reuse": spec.allocation_reuse, "strata": spec.strata}
     if as_json:
         click.echo(json.dumps(result))
         return
