@@ -363,14 +363,35 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
 
     ``dirt``: the dirt convention of the reference fit, used for every re-prediction.
     """
-    from mesonportal.cli.fit_cmd import run_fit
+    from mesonportal.models.registry import load_benchmark
 
     out: dict[str, Any] = {"benchmark": name, "reference": _fit_summary(result), "criterion": {}, "efficiency": {}}
-    for crit in ("circle-table", "angle"):
-        if status:
-            status(f"systematics: criterion {crit}")
-        r, _, _ = _run_fit_criterion(model, samples, seed, name, crit, dirt=dirt)
-        out["criterion"][crit] = _fit_summary(r) if r is not None else None
+    # the re-predicted variants: (kind, label, model, criterion); for the g1 profile the point
+    # equal to the reference model is the reference fit itself (not re-predicted)
+    variants: list[tuple[str, Any, Any, str]] = [("criterion", crit, model, crit) for crit in ("circle-table", "angle")]
+    params = dict(model.describe().get("params", {})) if hasattr(model, "describe") else {}
+    is_single_idm = hasattr(model, "with_coupling_product") and getattr(model, "m_v2", None) is None and hasattr(model, "g1")
+    g1_rows: list[tuple[float, Any]] = []  # (g1, FitResult | model variant index | error message)
+    if is_single_idm:
+        g_ref = float(model.g1)
+        for fac in g1_factors:
+            g = min(g_ref * float(fac), 4.0 * math.pi)
+            try:
+                m = load_benchmark(name, g1=g)
+            except MesonportalError as exc:
+                g1_rows.append((g, str(exc)))
+                continue
+            if m.describe() == model.describe():
+                g1_rows.append((g, result))
+            else:
+                g1_rows.append((g, len(variants)))
+                variants.append(("g1", g, m, "circle"))
+    fits = _fit_variants(name, variants, samples=samples, seed=seed, dirt=dirt, status=status)
+    for (kind, crit, _, _), r in zip(variants, fits):
+        if kind == "criterion":
+            if isinstance(r, MesonportalError):  # a failing criterion prediction stops the lens
+                raise r
+            out["criterion"][crit] = _fit_summary(r) if r is not None else None
     for k, label in ((1.0, "+1sigma"), (-1.0, "-1sigma")):
         pv = {m: efficiency_variation(s, k) for m, s in preds.items()}
         dv = efficiency_variation(dump, k) if dump is not None else None
@@ -379,27 +400,15 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
             out["efficiency"][label] = _fit_summary(r)
         except MesonportalError as exc:
             out["efficiency"][label] = {"error": str(exc)}
-    params = dict(model.describe().get("params", {})) if hasattr(model, "describe") else {}
-    is_single_idm = hasattr(model, "with_coupling_product") and getattr(model, "m_v2", None) is None and hasattr(model, "g1")
     if is_single_idm:
-        from mesonportal.models.registry import load_benchmark
-
-        g_ref = float(model.g1)
         rows = []
-        for fac in g1_factors:
-            g = min(g_ref * float(fac), 4.0 * math.pi)
-            if status:
-                status(f"systematics: g1 = {g:.3g}")
-            try:
-                m = load_benchmark(name, g1=g)
-                if m.describe() == model.describe():  # the reference point: its fit is `result`
-                    r = result
-                else:
-                    r, _, _ = run_fit("miniboone", m, ("nu", "nubar"), samples=samples, seed=seed, benchmark=name,
-                                      dirt=dirt)
+        for g, r in g1_rows:
+            if isinstance(r, int):
+                r = fits[r]
+            if isinstance(r, FitResult):
                 rows.append({"g1": g, **_fit_summary(r)})
-            except MesonportalError as exc:
-                rows.append({"g1": g, "error": str(exc)})
+            else:
+                rows.append({"g1": g, "error": str(r)})
         ok = [r for r in rows if "chi2" in r]
         best = min(ok, key=lambda r: r["chi2"]) if ok else None
         flat = [r["g1"] for r in ok if best is not None and r["chi2"] - best["chi2"] < 0.01]
@@ -410,25 +419,61 @@ def systematic_variations(name: str, model: Any, result: FitResult, preds: Mappi
     return out
 
 
-def _run_fit_criterion(model: Any, samples: int | None, seed: int, name: str, criterion: str, dirt: bool = True):
-    """Fit with another single-shower criterion; the predictions are kept with the fit's columns
-    only (:data:`mesonportal.analysis.retention.FIT_COLUMNS`: same numbers, less memory)."""
+def _fit_variants(name: str, variants: Sequence[tuple[str, Any, Any, str]], *, samples: int | None, seed: int,
+                  dirt: bool, status: Callable[[str], None] | None = None) -> list[Any]:
+    """The MiniBooNE fits (ν+ν̄, dump) of the systematic ``variants`` = [(kind, label, model,
+    criterion)], each exactly as a separate ``run_fit`` with that criterion would make it.
+
+    The predictions are made mode by mode over all variants, inside
+    :func:`mesonportal.detection.signal.idm_arrival_memo`: iDM variants that differ only in g₁
+    or the single-shower criterion share the V's and forced χ emissions of their mode (the same
+    numbers, computed once per mode instead of once per variant); each prediction keeps only the
+    fit's columns (:data:`mesonportal.analysis.retention.FIT_COLUMNS`).  Returns per variant the
+    FitResult, None (the fit raised a MesonportalError, e.g. no sensitivity) or the
+    MesonportalError of its first failing prediction."""
     import importlib
 
     _predict = importlib.import_module("mesonportal.analysis.predict")
+    from mesonportal._memory import release, trim
     from mesonportal.analysis.retention import FIT_COLUMNS, slim
+    from mesonportal.detection.signal import idm_arrival_memo
     from mesonportal.experiments import load_experiment
 
     exp = load_experiment("miniboone")
-    kw: dict[str, Any] = {"seed": seed, "criterion": criterion, "dirt": dirt}
+    kw: dict[str, Any] = {"seed": seed, "dirt": dirt}
     if samples is not None:
         kw["samples"] = samples
-    preds = {m: slim(_predict.predict_signal(exp, m, model, **kw), FIT_COLUMNS) for m in ("nu", "nubar")}
-    dump = slim(_predict.predict_signal(exp, "dump", model, **kw), FIT_COLUMNS)
-    try:
-        return fit_excess(preds, ("nu", "nubar"), dump, model=model, benchmark=name), preds, dump
-    except MesonportalError:
-        return None, preds, dump
+    preds: list[dict[str, Any]] = [{} for _ in variants]
+    failed: list[MesonportalError | None] = [None for _ in variants]
+    with idm_arrival_memo(2):  # one mode at a time: its detector and dirt kinematics
+        for mode in ("nu", "nubar", "dump"):
+            if status:
+                status(f"systematics: {mode} mode, " + ", ".join(
+                    f"criterion {lab}" if kind == "criterion" else f"g1 = {lab:.3g}" for kind, lab, _, _ in variants))
+            for i, (_, _, m, crit) in enumerate(variants):
+                if failed[i] is not None:
+                    continue
+                try:
+                    preds[i][mode] = slim(_predict.predict_signal(exp, mode, m, criterion=crit, **kw), FIT_COLUMNS)
+                    trim()  # the chain's temporaries go back to the OS (peak memory)
+                except MesonportalError as exc:
+                    failed[i] = exc
+                    preds[i] = {}
+    release()
+    out: list[Any] = []
+    for i, (_, _, m, _) in enumerate(variants):
+        if failed[i] is not None:
+            out.append(failed[i])
+            continue
+        p = preds[i]
+        dump = p.pop("dump")
+        try:
+            out.append(fit_excess(p, ("nu", "nubar"), dump, model=m, benchmark=name))
+        except MesonportalError:
+            out.append(None)
+        preds[i] = {}
+        del p, dump
+    return out
 
 
 # ---------------------------------------------------------------------------- output

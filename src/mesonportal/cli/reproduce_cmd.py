@@ -203,8 +203,8 @@ def _groups(names: tuple[str, ...]) -> list[tuple[str, ...]]:
 
 
 #: Available memory (bytes) below which the main job stays in one process by default: two
-#: processes peak at ≈ 1.85 GB together (sampled sum; the long-lived-X process ≈ 0.9 GB, the iDM
-#: process ≈ 1.1 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
+#: processes peak at ≈ 1.55 GB together (sampled sum; the long-lived-X process ≈ 0.9 GB, the iDM
+#: process ≈ 0.85 GB; docs/benchmarks.md), one process at ≈ 1.4 GB.
 PARALLEL_MIN_AVAILABLE_BYTES = 4 * 2**30
 
 

@@ -21,7 +21,9 @@ silently).
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,6 +58,7 @@ __all__ = [
     "scalar_chain",
     "idm_chain",
     "idm_reweighter",
+    "idm_arrival_memo",
 ]
 
 #: Process codes stored in the ``process`` column.
@@ -714,7 +717,7 @@ def _force_var_radius(rng, parent_p4, vertex, rest_p4, m, center, radii, repeat:
 
 
 def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generator,
-                 n_per_meson: int = 1, n_two_body: float = 1.0) -> Arrivals:
+                 n_per_meson: int = 1, n_two_body: float = 1.0, region_rows_only: bool = False) -> Arrivals:
     """χ (and χ̄) from V → χχ̄ and V → χχ̄′ + h.c., V from the model's meson channels
     (without prompt decays), forced towards the detector.
 
@@ -729,37 +732,116 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
     :func:`_reachable` (their forced weight would be 0).  The χ′ made directly in V → χχ̄′ is
     not followed (its lab decay length is far below the 541 m baseline; the largest survival
     probability over 500 m is reported in ``info['prompt_chi_prime_survival_max']``).
-    ``extra`` keeps ``v_label`` (1 or 2), ``v_kind`` (0 = χχ̄, 1 = χχ̄′) and ``br_v``."""
+    ``extra`` keeps ``v_label`` (1 or 2), ``v_kind`` (0 = χχ̄, 1 = χχ̄′) and ``br_v``.
+
+    The kinematics (everything but BR(V → χ·)) come from :func:`_idm_kinematics`, memoised
+    within :func:`idm_arrival_memo` (same numbers, same generator state afterwards).
+    ``region_rows_only``: drop the rows whose direction misses the target's shape (chord 0;
+    they carry no probability for the chain, which removes them first) — the chain's choice,
+    to hold less memory; the other rows are the same, in the same order."""
     m_chi = float(model.m_chi)
+    mcp = float(model.m_chi_prime)
+    brs_by = {}
+    open_kinds: list[tuple[str, tuple[int, ...]]] = []
+    for lab in _idm_v_labels(model):
+        brs = model.v_branching_ratios(lab)
+        brs_by[lab] = brs
+        open_kinds.append((lab, tuple(kind for kind, key in enumerate(_V_KIND_KEYS)
+                                      if not brs.get(key, 0.0) <= 0.0)))
+    kin = _memoised_kinematics(model, mesons, detector, rng, n_per_meson, n_two_body, tuple(open_kinds),
+                               region_rows_only)
+    info: dict[str, Any] = {"channels": {k: dict(v) for k, v in kin["channels"].items()}, "v_decays": {}}
     parts = []
-    info: dict[str, Any] = {"channels": {}, "v_decays": {}}
+    chi_prime_surv = 0.0
+    for lab, _ in open_kinds:
+        if lab in kin["labels"]:
+            info["v_decays"][lab] = brs_by[lab]
+    for lab, kind, mult, p4, vertex, direction, v_w, fe_w, parent, chan, inter, midx in kin["parts"]:
+        br = brs_by[lab].get(_V_KIND_KEYS[kind], 0.0)
+        w = v_w * br * mult * fe_w
+        extra = {"v_label": np.full(len(v_w), 1 if lab == "V1" else 2, np.int64),
+                 "v_kind": np.full(len(v_w), kind, np.int64), "br_v": np.full(len(v_w), br),
+                 "meson_index": midx}
+        parts.append((p4, vertex, direction, w, parent, chan, inter, extra))
+    for lab, gb_v in kin["gb_chi_prime"]:  # (label, max γβ of the V's) of each V → χχ̄′ + h.c. part
+        tau = model.chi_prime_lifetime()
+        if math.isfinite(tau):
+            gb = gb_v / mcp
+            chi_prime_surv = max(chi_prime_surv, math.exp(-5.0e4 / max(gb * tau * C.C_LIGHT, 1e-300)))
+        else:
+            chi_prime_surv = 1.0
+    info["prompt_chi_prime_survival_max"] = chi_prime_surv
+    return _pack(parts, m_chi, "chi", math.inf, info, extra_keys=("v_label", "v_kind", "br_v", "meson_index"))
+
+
+#: Keys of :meth:`VectorInelasticDM.v_branching_ratios` of the two χ-producing V decays, by
+#: ``v_kind`` (0 = χχ̄, 1 = χχ̄′ + h.c.).
+_V_KIND_KEYS = ("chi chibar", "chi chibar_prime + h.c.")
+
+
+def _idm_v_labels(model) -> list[str]:
+    """Labels of the mediators made by the model's open channels, in channel order."""
+    out: list[str] = []
+    for ch in model.production_channels():
+        if not ch.is_open or ch.branching_ratio <= 0.0 or ch.sample_rest_frame is None:
+            continue
+        lab = "V1" if ch.dark_pdgid == DARK_PDG["V1"] else "V2"
+        if lab not in out:
+            out.append(lab)
+    return out
+
+
+class _Inter:
+    """Entry / chord [cm] of stored arrival rows (the two fields of an intersection that
+    :func:`_pack` reads)."""
+
+    __slots__ = ("entry", "chord")
+
+    def __init__(self, entry: Array, chord: Array) -> None:
+        self.entry, self.chord = entry, chord
+
+
+def _idm_kinematics(model, mesons: ParticleSample, detector, rng: np.random.Generator, n_per_meson: int,
+                    n_two_body: float, open_kinds: tuple[tuple[str, tuple[int, ...]], ...],
+                    region_rows_only: bool = False) -> dict[str, Any]:
+    """The part of :func:`idm_arrivals` that does not depend on BR(V → χ·) (i.e. on g₁, g′):
+    V's of every open channel (stratified, :func:`_stratified_mediators`), and for each mediator
+    label and V decay kind of ``open_kinds`` the χ forced towards ``detector``.  Returns
+    ``parts`` = [(label, kind, multiplicity, χ p4, V vertex, χ direction, V weight, forced
+    factor, parent, channel, intersection, meson index)], the channel bookkeeping and the
+    largest V momentum of each χχ̄′ part.  Rows with a zero V weight or forced factor (never
+    kept by :func:`_pack`) are not returned; with ``region_rows_only`` neither are the rows
+    that miss the target's shape.  Draws exactly the random numbers of :func:`idm_arrivals`."""
+    m_chi = float(model.m_chi)
     chans = model.production_channels()
+    channels: dict[str, Any] = {}
     vs: dict[str, list] = {}
     for ic, ch in enumerate(chans):
         if not ch.is_open or ch.branching_ratio <= 0.0 or ch.sample_rest_frame is None:
-            info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": bool(ch.is_open),
-                                          "produced_per_pot": 0.0}
+            channels[ch.label] = {"branching_ratio": ch.branching_ratio, "open": bool(ch.is_open),
+                                  "produced_per_pot": 0.0}
             continue
         two_body = abs(ch.parent) in (111, 221)
         v, v_idx = _stratified_mediators(rng, ch, mesons, detector, n_per_meson,
                                          n_two_body if two_body else n_per_meson, return_index=True)
         sel = ch.applies_to(mesons.pdgid)
-        info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
-                                      "produced_per_pot": float(np.sum(mesons.weight[sel]) * ch.branching_ratio)}
+        channels[ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
+                              "produced_per_pot": float(np.sum(mesons.weight[sel]) * ch.branching_ratio)}
         lab = "V1" if ch.dark_pdgid == DARK_PDG["V1"] else "V2"
         vs.setdefault(lab, []).append((v, ic, v_idx))
-    chi_prime_surv = 0.0
-    for lab, lst in vs.items():
+    kinds_of = dict(open_kinds)
+    parts = []
+    gb_chi_prime = []
+    labels = tuple(vs)
+    for lab in labels:
+        lst = vs.pop(lab)  # the per-channel V's are freed once joined (peak memory)
         m_v = float(model._mediator(lab)[1])
-        brs = model.v_branching_ratios(lab)
-        info["v_decays"][lab] = brs
         v_all = ParticleSample.concatenate([x[0] for x in lst])
         chan_all = np.concatenate([np.full(len(x[0]), x[1]) for x in lst])
         idx_all = np.concatenate([x[2] for x in lst]).astype(np.int64)
-        for kind, key, m_other, mult in ((0, "chi chibar", m_chi, 2.0),
-                                         (1, "chi chibar_prime + h.c.", float(model.m_chi_prime), 1.0)):
-            br = brs.get(key, 0.0)
-            if br <= 0.0 or m_v <= m_chi + m_other or len(v_all) == 0:
+        del lst
+        for kind, m_other, mult in ((0, m_chi, 2.0), (1, float(model.m_chi_prime), 1.0)):
+            if kind not in kinds_of.get(lab, ()) or m_v <= m_chi + m_other or len(v_all) == 0:
                 continue
             p0 = float(two_body_momentum(m_v, m_chi, m_other))
             e0 = (m_v * m_v + m_chi * m_chi - m_other * m_other) / (2.0 * m_v)
@@ -771,20 +853,84 @@ def idm_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Generat
             rest[:, 0] = e0
             rest[:, 3] = p0  # only |p0| is used by the forced emission
             fe, inter = _force(rng, v.p4, v.vertex, rest, m_chi, detector)
-            w = v.weight * br * mult * fe.weight
-            extra = {"v_label": np.full(len(v), 1 if lab == "V1" else 2, np.int64),
-                     "v_kind": np.full(len(v), kind, np.int64), "br_v": np.full(len(v), br),
-                     "meson_index": midx}
-            parts.append((fe.p4, v.vertex, fe.direction, w, v.parent, chan, inter, extra))
+            del rest
+            ok = (v.weight != 0.0) & (fe.weight != 0.0)
+            if region_rows_only:
+                ok &= np.asarray(inter.chord) > 0.0
+            r = np.flatnonzero(ok)
+            parts.append((lab, kind, mult, fe.p4[r], v.vertex[r], fe.direction[r], v.weight[r], fe.weight[r],
+                          v.parent[r], chan[r], _Inter(np.asarray(inter.entry)[r], np.asarray(inter.chord)[r]),
+                          midx[r]))
+            del fe, inter, v
             if kind == 1:
-                tau = model.chi_prime_lifetime()
-                if math.isfinite(tau):
-                    gb = np.max(np.linalg.norm(v_all.p4[:, 1:], axis=1)) / float(model.m_chi_prime)
-                    chi_prime_surv = max(chi_prime_surv, math.exp(-5.0e4 / max(gb * tau * C.C_LIGHT, 1e-300)))
-                else:
-                    chi_prime_surv = 1.0
-    info["prompt_chi_prime_survival_max"] = chi_prime_surv
-    return _pack(parts, m_chi, "chi", math.inf, info, extra_keys=("v_label", "v_kind", "br_v", "meson_index"))
+                gb_chi_prime.append((lab, float(np.max(np.linalg.norm(v_all.p4[:, 1:], axis=1)))))
+    return {"parts": parts, "channels": channels, "labels": labels, "gb_chi_prime": gb_chi_prime}
+
+
+# ---------------------------------------------------------------- memo of the iDM kinematics
+#: Active memo of :func:`_idm_kinematics` (None outside :func:`idm_arrival_memo`).
+_KIN_MEMO: OrderedDict[tuple, tuple[dict, dict]] | None = None
+_KIN_MEMO_MAX = 0
+
+
+@contextlib.contextmanager
+def idm_arrival_memo(max_entries: int = 2):
+    """Within the block, :func:`idm_arrivals` memoises its coupling-independent kinematics
+    (:func:`_idm_kinematics`: the V's and the forced χ emission, ≈ 75 % of an iDM prediction)
+    for the ``max_entries`` most recent (meson sample, generator state, target, model masses and
+    production channels) — predictions of the same mode and seed that differ only in g₁, g′ or
+    the single-shower criterion then share them.  On a hit the generator is set to the state the
+    computation would have left, and the weights are recomputed from the stored factors in the
+    same order of operations: every number is bitwise the same as without the memo.  The
+    entries are dropped when the block ends."""
+    global _KIN_MEMO, _KIN_MEMO_MAX
+    old = _KIN_MEMO, _KIN_MEMO_MAX
+    _KIN_MEMO, _KIN_MEMO_MAX = OrderedDict(), max(int(max_entries), 0)
+    try:
+        yield
+    finally:
+        _KIN_MEMO, _KIN_MEMO_MAX = old
+
+
+def _sample_digest(s: ParticleSample) -> str:
+    import hashlib
+
+    h = hashlib.blake2b(digest_size=20)
+    for a in (s.p4, s.vertex, s.pdgid, s.weight, s.parent):
+        a = np.ascontiguousarray(a)
+        h.update(str((a.dtype.str, a.shape)).encode())
+        h.update(a.data)
+    return h.hexdigest()
+
+
+def _kinematics_key(model, mesons, detector, rng, n_per_meson, n_two_body, open_kinds, region_rows_only) -> tuple:
+    shape = _shape_of(detector)
+    chans = tuple((ch.parent, ch.label, float(ch.branching_ratio), int(ch.dark_pdgid), float(ch.dark_mass),
+                   bool(ch.is_open), ch.sample_rest_frame is None) for ch in model.production_channels())
+    meds = tuple((lab, float(m)) for lab, m, *_ in model._mediators())
+    return (type(model).__name__, float(model.m_chi), float(model.m_chi_prime), meds, chans,
+            getattr(model, "n_grid", None), _sample_digest(mesons), repr(rng.bit_generator.state),
+            type(detector).__name__, tuple(np.asarray(detector.center_cm, float).tolist()),
+            float(detector.radius_cm), repr(shape), int(n_per_meson), float(n_two_body), open_kinds,
+            bool(region_rows_only), V_STRATA, float(V_IMPORTANCE_MIX), FORCED_METHOD)
+
+
+def _memoised_kinematics(model, mesons, detector, rng, n_per_meson, n_two_body, open_kinds,
+                         region_rows_only) -> dict[str, Any]:
+    memo = _KIN_MEMO
+    if memo is None or _KIN_MEMO_MAX <= 0:
+        return _idm_kinematics(model, mesons, detector, rng, n_per_meson, n_two_body, open_kinds, region_rows_only)
+    key = _kinematics_key(model, mesons, detector, rng, n_per_meson, n_two_body, open_kinds, region_rows_only)
+    if key in memo:
+        memo.move_to_end(key)
+        kin, state = memo[key]
+        rng.bit_generator.state = state
+        return kin
+    kin = _idm_kinematics(model, mesons, detector, rng, n_per_meson, n_two_body, open_kinds, region_rows_only)
+    memo[key] = (kin, rng.bit_generator.state)
+    while len(memo) > _KIN_MEMO_MAX:
+        memo.popitem(last=False)
+    return kin
 
 
 def _with_sampler(ch, sampler):
@@ -947,7 +1093,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     det = exp.detector
     resp = _default_response(response, criterion)
     dirt_rng = rng.spawn(1)[0]
-    arr = idm_arrivals(model, mesons, det, rng, n_per_meson, n_two_body)
+    arr = idm_arrivals(model, mesons, det, rng, n_per_meson, n_two_body, region_rows_only=True)
     info: dict[str, Any] = {"chain": "inelastic DM", **arr.info}
     fixed, scaled = _idm_mediator_split(model)
     blocks = _idm_region(rng, model, arr, det, _centres(det), "detector", roulette_target, resp,
@@ -955,7 +1101,7 @@ def idm_chain(exp, mode: str, model, mesons: ParticleSample, rng: np.random.Gene
     info["dirt_included"] = bool(dirt and getattr(det, "dirt", None) is not None)
     if info["dirt_included"]:
         tgt = _DirtTarget(det)
-        arr_d = idm_arrivals(model, mesons, tgt, dirt_rng, n_per_meson, n_two_body)
+        arr_d = idm_arrivals(model, mesons, tgt, dirt_rng, n_per_meson, n_two_body, region_rows_only=True)
         dinfo: dict[str, Any] = {"forced_emission_sphere_cm": {"center": tgt.center_cm.tolist(),
                                                                "radius": tgt.radius_cm}}
         blocks += _idm_region(dirt_rng, model, arr_d, det, _centres(det, det.dirt.medium), "dirt",
@@ -1203,6 +1349,10 @@ def _idm_region(rng, model, arr: Arrivals, det, centres, region: str, roulette_t
     return cols_list
 
 
+#: Per-event weight arrays an :func:`idm_reweighter` keeps (most recent coupling products).
+REWEIGHT_CACHE_ENTRIES = 4
+
+
 def idm_reweighter(model, columns: dict[str, Array]):
     """``f(x) -> weights`` [events/POT] of the iDM events at coupling product ``x``
     (``model.with_coupling_product(x)``: g′₂ or g′₁ rescaled).  Per event it recomputes
@@ -1211,21 +1361,25 @@ def idm_reweighter(model, columns: dict[str, Array]):
     BR(χ′ → χe⁺e⁻)(x).  Kinematics (t distribution, target choice, decay point) stay those
     sampled at the reference point: exact when one mediator carries all the up-scattering
     (both benchmarks), otherwise the t-shape change with the mediator mix is neglected."""
-    cols = {k: np.asarray(v) for k, v in columns.items()}
-    eff = cols["efficiency"]
-    base = cols["w_chi"] * eff
+    # only the arrays the weights read are referenced (not the sample's other columns: memory)
+    nseg = sum(1 for k in columns if k.startswith("chip_seg_a"))
+    need = ["mac_ff", "mac_fs", "mac_ss", "v_label", "v_kind", "p_chi_prime"]
+    cols = {k: np.asarray(columns[k]) for k in need}
+    base = np.asarray(columns["w_chi"]) * np.asarray(columns["efficiency"])
     # path-length weight of the interaction point [cm] (the chord for uniform points; older
     # event files without the column: the chord)
-    chord = cols["path_weight_chi"] if "path_weight_chi" in cols else cols["chord_chi"]
+    chord = np.asarray(columns["path_weight_chi"] if "path_weight_chi" in columns else columns["chord_chi"])
     mcp = float(model.m_chi_prime)
-    nseg = sum(1 for k in cols if k.startswith("chip_seg_a"))
-    seg_a = np.column_stack([cols[f"chip_seg_a{k}"] for k in range(nseg)])
-    seg_b = np.column_stack([cols[f"chip_seg_b{k}"] for k in range(nseg)])
-    cache: dict[float, np.ndarray] = {}
+    seg_a = np.column_stack([columns[f"chip_seg_a{k}"] for k in range(nseg)])
+    seg_b = np.column_stack([columns[f"chip_seg_b{k}"] for k in range(nseg)])
+    # the most recent coupling products (a fit caches its own histograms per x: a longer
+    # cache of per-event weights only held memory, ≈ 0.1 GB per prediction)
+    cache: OrderedDict[float, np.ndarray] = OrderedDict()
 
     def weights(x: float) -> np.ndarray:
         x = float(x)
         if x in cache:
+            cache.move_to_end(x)
             return cache[x]
         m2 = model.with_coupling_product(x)
         fixed, scaled = _idm_mediator_split(m2)
@@ -1246,8 +1400,9 @@ def idm_reweighter(model, columns: dict[str, Array]):
             p_in = np.zeros(len(base))
         _, br_ee, _ = _chi_prime_decay_setup(m2)
         out = base * br_v * chord * mac * p_in * br_ee
-        if len(cache) < 256:
-            cache[x] = out
+        cache[x] = out
+        while len(cache) > REWEIGHT_CACHE_ENTRIES:
+            cache.popitem(last=False)
         return out
 
     return weights
