@@ -8,6 +8,7 @@ Usage::
     python benchmarks/mc_errors_incremental.py --seeds 24 --seed0 9100 --benchmarks scalar,pseudoscalar \\
         --out runs.jsonl [--jobs 2] [--coupling scalar=3.1e-9]
     python benchmarks/mc_errors_incremental.py --summarise runs.jsonl
+    python benchmarks/mc_errors_incremental.py --pool runs_9300.jsonl,runs_9400.jsonl
 """
 
 from __future__ import annotations
@@ -23,6 +24,52 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mc_errors  # noqa: E402
 
 
+def pooled(files: list[Path]) -> dict:
+    """Pull widths of ``events_200_1250``, all events and the E_QE bins with ≥ 5 % of the signal,
+    pooled over the ensembles in ``files`` (per benchmark, mode and strata rule): the spread is
+    sqrt(Σ_e Σ_s (x − x̄_e)² / Σ_e (n_e − 1)), each ensemble about its own mean, over the mean
+    quoted error of all seeds; 68 % interval from χ²(Σ_e (n_e − 1))."""
+    import math
+
+    import numpy as np
+    from scipy.stats import chi2
+
+    ens: dict[tuple, list[list[dict]]] = {}
+    for f in files:
+        runs = [json.loads(x) for x in f.read_text().splitlines() if x.strip()]
+        keys = sorted({(r["bench"], r["mode"], r.get("strata") or "") for r in runs})
+        for k in keys:
+            ens.setdefault(k, []).append([r for r in runs if (r["bench"], r["mode"], r.get("strata") or "") == k])
+
+    def pull(groups, get_v, get_e):
+        ss = dof = 0.0
+        errs = []
+        for g in groups:
+            v = np.array([get_v(r) for r in g])
+            ss += float(np.sum((v - v.mean()) ** 2))
+            dof += len(v) - 1
+            errs += [get_e(r) for r in g]
+        w = math.sqrt(ss / dof) / float(np.mean(errs))
+        return {"pull_width": w, "pull_width_68cl": [w * math.sqrt(dof / chi2.ppf(0.84, dof)),
+                                                     w * math.sqrt(dof / chi2.ppf(0.16, dof))]}
+
+    out = []
+    for (b, mode, st), groups in sorted(ens.items()):
+        counts = np.concatenate([np.array([r["eqe_counts"] for r in g]) for g in groups])
+        frac = counts.mean(0) / counts.mean(0).sum()
+        res = {"benchmark": b, "mode": mode, "strata": st or "default", "n_seeds": sum(len(g) for g in groups),
+               "events_200_1250": pull(groups, lambda r: r["events_200_1250"], lambda r: r["err_200_1250"]),
+               "events_total": pull(groups, lambda r: r["events_total"], lambda r: r["err_total"]),
+               "eqe_bins": [{"bin": int(i), "signal_fraction": float(frac[i]),
+                             **pull(groups, lambda r, i=i: r["eqe_counts"][i], lambda r, i=i: r["eqe_err"][i])}
+                            for i in np.nonzero(frac >= mc_errors.BIN_FRACTION)[0]]}
+        if all(r.get("at_coupling") for g in groups for r in g):
+            res["at_coupling_events_200_1250"] = pull(groups, lambda r: r["at_coupling"]["events_200_1250"],
+                                                      lambda r: r["at_coupling"]["err_200_1250"])
+        out.append(res)
+    return {"benchmark": "mc_errors_pooled", "files": [str(f) for f in files], "results": out}
+
+
 def main(argv=None) -> dict | None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=24)
@@ -36,7 +83,11 @@ def main(argv=None) -> dict | None:
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--out", default=None)
     ap.add_argument("--summarise", default=None, metavar="JSONL")
+    ap.add_argument("--pool", default=None, metavar="JSONL,JSONL,...",
+                    help="pull widths pooled over several ensembles (seed ranges), each about its own mean")
     a = ap.parse_args(argv)
+    if a.pool:
+        return pooled([Path(f) for f in a.pool.split(",") if f])
     if a.summarise:
         runs = [json.loads(x) for x in Path(a.summarise).read_text().splitlines() if x.strip()]
         out = []

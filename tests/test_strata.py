@@ -123,19 +123,18 @@ def test_bad_strata_option_is_one_line_error():
 
 
 def test_thinned_prediction_is_deterministic_and_agrees_with_species_only():
-    # same seed → bitwise identical; the thinned and the species-only estimates of
+    # the default with a target MC error is the thinning; same seed → bitwise identical; the thinned and the species-only estimates of
     # events_200_1250 (independent in their thinning, same meson blocks) agree within 4 combined
     # quoted MC errors; the thinned one runs the chain on fewer rows
     from mesonportal.analysis.predict import predict_signal
     from mesonportal.models.registry import load_benchmark
 
     m = load_benchmark("scalar")
-    with pytest.warns(UserWarning, match="experimental"):
-        a = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="momentum-angle")
-        b = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="momentum-angle")
+    a = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1)  # default: thinned
+    b = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="momentum-angle")
     assert all(np.array_equal(a.columns[k], b.columns[k]) for k in a.columns)
     assert a.info["allocation"]["strata"]["method"] == "momentum-angle"
-    c = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1)  # default: species only
+    c = predict_signal("miniboone", "nu", m, seed=11, target_mc_error=0.1, strata="species")
     assert c.info["allocation"]["strata"]["method"] == "species"
     # the thinning runs the chain on fewer meson rows per primary (docs/mc_errors.md §6: ≈ 97 %
     # of the rows hold ≈ 1 % of Σ y² in ν mode)
@@ -152,3 +151,41 @@ def test_cli_bad_strata_exit_2(capsys):
     assert rc == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "strata" in err[0]
+
+
+def test_thinning_off_when_the_cap_binds():
+    # At a fixed number of primaries thinning only adds variance (Horvitz–Thompson: Σ y²(1/q − 1)
+    # ≥ 0), so when the target cannot be reached within the cap the capped primaries are spent
+    # as the species rule spends them (same pilot, same primaries), no keep probabilities, and the
+    # outputs say why (docs/mc_errors.md §6; ν̄ mode hit the cap with thinning at 2.1–2.5 %).
+    from mesonportal.analysis.predict import default_samples, resolve_allocation
+    from mesonportal.api import _experiment
+    from mesonportal.models.registry import load_benchmark
+
+    exp, m = _experiment("miniboone"), load_benchmark("scalar")
+    a = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="momentum-angle")
+    b = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.002, strata="species")
+    assert not a.pilot["target_reached"] and abs(a.total - a.pilot["samples_cap"]) <= 2 * a.block  # block rounding
+    assert not a.keep
+    d = a.describe()["strata"]
+    assert d["method"] == "species" and d["requested"] == "momentum-angle" and "cap" in d["thinning"]
+    # exactly the species rule's allocation (its own unthinned pilot)
+    assert a.primaries == b.primaries and a.species == b.species
+    # reachable target: thinning stays on
+    c = resolve_allocation(exp, "nu", m, default_samples(m), 11, "importance", target_mc_error=0.1)  # the default
+    assert c.keep and c.describe()["strata"]["method"] == "momentum-angle"
+
+
+def test_cap_binds_only_at_the_cap():
+    # a predicted error a hair above the aim far below the cap (the iteration stops after a few
+    # steps) keeps the thinning; a miss at the cap (to within block rounding) switches it off
+    from mesonportal.analysis.allocation import Allocation
+    from mesonportal.analysis.predict import _cap_binds
+
+    def al(total, err):
+        return Allocation("importance (target MC error)", (211, -211), (total - 2500, 2500), 2500,
+                          {"predicted_rel_error": err, "aimed_rel_error": 0.017, "samples_cap": 300_000})
+
+    assert not _cap_binds(al(135_000, 0.01707), 2)
+    assert not _cap_binds(al(300_000, 0.0169), 2)
+    assert _cap_binds(al(297_500, 0.021), 2) and _cap_binds(al(302_500, 0.021), 2)

@@ -172,8 +172,9 @@ def predict(
     meson samples between species (default per family, see docs/mc_errors.md);
     ``target_mc_error`` the relative MC error the sample size is chosen for when ``samples`` is
     not given (default 0.02 for long-lived X at horn beams; 0 = the fixed default samples);
-    ``strata`` ("species", default, or the experimental "momentum-angle") whether the meson rows
-    are also thinned per species × momentum × angle-to-detector stratum (docs/mc_errors.md §6)."""
+    ``strata`` ("momentum-angle", the default with a target MC error, or "species") whether the
+    meson rows are also thinned per species × momentum × angle-to-detector stratum
+    (docs/mc_errors.md §6)."""
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:

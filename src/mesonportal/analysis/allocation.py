@@ -105,6 +105,9 @@ class Allocation:
                                                        for s, q in zip(self.species, self.keep)}}
         else:
             out["strata"] = {"method": "species"}
+            st = (self.pilot or {}).get("strata")
+            if isinstance(st, dict) and "thinning" in st:  # momentum-angle asked, switched off
+                out["strata"].update(requested="momentum-angle", thinning=st["thinning"])
         return out
 
 

@@ -101,15 +101,14 @@ FAMILY_SPECIES: dict[str, tuple[int, ...]] = {"scalar": SCALAR_MESONS + (111, 22
 #: cost) and the dirt up-scatterings' heavy-tailed weights make a 5 000-meson pilot unreliable,
 #: so "even" stays the default there (docs/mc_errors.md).
 DEFAULT_ALLOCATION: dict[str, str] = {"scalar": "importance", "idm": "even"}
-#: Default strata of a prediction: the species of the allocation only.  The thinning of the meson
-#: rows per species × momentum × angle-to-detector (``strata="momentum-angle"``,
-#: :mod:`mesonportal.analysis.strata`) is 4–6× more MC-efficient for the scalar benchmark.  Its
-#: first validation failed (pull 1.29 on seeds 9100–9123) because the Primakoff t table's nodes
-#: followed the sample's extremes; with the fixed-lattice table (``primakoff.T_TABLE_DX``) its
-#: ν-mode pulls on seeds 9300–9347 equal the species rule's (scalar 1.19 vs 1.18, pseudoscalar
-#: 1.04 vs 1.13; docs/mc_errors.md §6), but some figures are over-quoted (pseudoscalar E_QE
-#: 675–800 MeV 0.67, scalar ν̄ window 0.78, dump window 0.78), so it stays opt-in.
-DEFAULT_STRATA = "species"
+#: Default strata of a target-MC-error prediction (long-lived X at horn beams; iDM and stopped
+#: sources have no target and keep "species"): the meson rows are thinned per species × momentum
+#: × angle-to-detector stratum (:mod:`mesonportal.analysis.strata`), 2–5× more MC-efficient than
+#: the species allocation alone.  Validated on fresh seeds (docs/mc_errors.md §6): pulls of the
+#: thinned and the species rule agree on the same meson blocks in ν, ν̄ and dump mode; the
+#: over-quoted figures of seeds 9300–9347 did not repeat on 9400–9447.  When the cap on the
+#: primaries binds (ν̄ mode), the thinning is switched off and the species rule's allocation used.
+DEFAULT_STRATA = "momentum-angle"
 _ALLOCATIONS: dict[str, Any] = {}
 
 
@@ -141,10 +140,11 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
     modes; all events in dump mode), at most ``samples``
     (:func:`mesonportal.analysis.allocation.importance_for_target`).
 
-    ``strata``: ``"momentum-angle"`` (experimental, opt-in; needs ``target_mc_error``) also thins the meson rows
-    per species × momentum × angle-to-detector stratum with Neyman keep probabilities from the
-    same pilot (:mod:`mesonportal.analysis.strata`); ``"species"`` (default) only allocates
-    between species (the rule of 0.3.0)."""
+    ``strata``: ``"momentum-angle"`` (default with a ``target_mc_error``; needs one) also thins the
+    meson rows per species × momentum × angle-to-detector stratum with Neyman keep probabilities
+    from the same pilot (:mod:`mesonportal.analysis.strata`), unless the cap on the primaries
+    binds (then the species rule's allocation); ``"species"`` only allocates between species (the
+    rule of 0.3.0, and the default without a target)."""
     from mesonportal import cache
     from mesonportal.analysis import allocation as al
     from mesonportal.analysis.prediction import EXCESS_WINDOW_MEV
@@ -163,9 +163,6 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
                              "use strata = 'species'")
     if strata is None:
         strata = DEFAULT_STRATA if (allocation == "importance" and target_mc_error is not None) else "species"
-    elif strata == "momentum-angle":
-        warnings.warn("strata = 'momentum-angle' is experimental: validated in ν mode only (pulls as for the "
-                      "species rule; docs/mc_errors.md §6)", UserWarning, stacklevel=3)
     if allocation == "even":
         return None
     species = FAMILY_SPECIES[family]
@@ -258,9 +255,19 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
             if summary.get("kappa_decade") is None:
                 keep = None
         out = al.importance_for_target(species, contrib, figs, float(target_mc_error), cap=budget)
-        if keep is not None:
-            import dataclasses
+        import dataclasses
 
+        if keep is not None and _cap_binds(out, len(contrib)):
+            # the cap binds: at a fixed number of primaries thinning only adds variance (the
+            # Neyman κ trades variance for cost), so the capped primaries are spent as the species
+            # rule spends them — its own (unthinned) pilot and allocation, bit for bit; the
+            # thinned pilot's shares are noisier (docs/mc_errors.md §6)
+            sp = resolve_allocation(exp, mode, model, samples, seed, allocation, **chain_opts,
+                                    target_mc_error=target_mc_error, strata="species")
+            summary = dict(summary, thinning="off: aimed error not reachable within the cap (species rule)")
+            keep = None
+            out = dataclasses.replace(sp, pilot=dict(sp.pilot, strata=summary))
+        if keep is not None:
             pil_info = dict(out.pilot, strata=summary)
             out = dataclasses.replace(out, pilot=pil_info, keep=tuple(
                 tuple(float(x) for x in keep[s]) if s in keep else () for s in species))
@@ -270,6 +277,20 @@ def resolve_allocation(exp, mode: str, model, samples: int, seed: int, allocatio
                                           "primaries": list(out.primaries), "block": out.block,
                                           "pilot": out.pilot, "keep": [list(q) for q in out.keep]}))
     return out
+
+
+def _cap_binds(alloc, n_contrib: int) -> bool:
+    """Whether the cap on the primaries binds a target-MC-error allocation: its predicted error
+    misses the aim (``TARGET_MARGIN`` × target) *and* it spends the cap (to within the rounding of
+    every contributing species to whole blocks).  A small miss below the cap (the iteration of
+    :func:`~mesonportal.analysis.allocation.importance_for_target` stops after a few steps) is
+    not a binding cap."""
+    p = alloc.pilot or {}
+    err, aim, cap = p.get("predicted_rel_error"), p.get("aimed_rel_error"), p.get("samples_cap")
+    if cap is None:
+        return False
+    missed = err is None or aim is None or err > aim
+    return bool(missed and alloc.total >= int(cap) - alloc.block * max(int(n_contrib), 1))
 
 
 def _explicit_allocation(model, family: str, alloc):
@@ -406,12 +427,13 @@ def predict_signal(
         coupling product — and the primaries are chosen for 0.85 × target, at most the default
         ``samples``.  Stated in ``info['target_mc_error']``,
         ``info['samples']`` (the primaries used) and ``info['allocation']['pilot']``.
-    strata : ``"species"`` (default): species allocation only (the rule of 0.3.0);
-        ``"momentum-angle"`` (experimental, needs ``target_mc_error``; warns): the meson rows are
-        also thinned per species × |p| × angle-to-detector stratum with Neyman keep
-        probabilities from the pilot, weights ÷ keep probability (unbiased, 4–6× the MC
-        efficiency; validated in ν mode only: docs/mc_errors.md §6).  Stated in
-        ``info['allocation']['strata']``.
+    strata : ``"momentum-angle"`` (default when a ``target_mc_error`` applies, i.e. long-lived X
+        at horn beams; needs one): the meson rows are also thinned per species × |p| ×
+        angle-to-detector stratum with Neyman keep probabilities from the pilot, weights ÷ keep
+        probability (unbiased, 2–5× the MC efficiency; validated in ν, ν̄ and dump mode:
+        docs/mc_errors.md §6); when the cap on the primaries binds, the species rule's allocation
+        instead.  ``"species"``: species allocation only (the rule of 0.3.0; the default without a
+        target, e.g. iDM).  Stated in ``info['allocation']['strata']``.
 
     The detector response follows ``detector.technology``
     (:func:`mesonportal.responses.technology.response_for`): ``cherenkov-oil`` → MiniBooNE's

@@ -53,7 +53,7 @@ ANGLE_EDGES_DEG: tuple[float, ...] = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0, 
 #: missed a stratum's rare contributions can never starve it).
 Q_FLOOR = 0.1
 #: Version of the keep-probability rule (enters the allocation's cache key).
-RULE = "neyman-kappa-grid/rare-pooled-by-angle/1"
+RULE = "neyman-kappa-grid/rare-pooled-by-angle/species-rule-at-cap/4"
 #: Strata with fewer pilot rows than this are kept whole (q = 1; see :func:`keep_probabilities`).
 MIN_PILOT_ROWS = 25
 #: Cost of assembling one meson row (cached blocks, thinning) in units of one forced emission of

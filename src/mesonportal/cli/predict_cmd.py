@@ -45,9 +45,9 @@ from mesonportal.cli.options import (experiment_option, json_option, mode_option
                    "scalar/pseudoscalar/long-lived models when --samples is not given, 0 = fixed default samples. "
                    "Stated in the output (target_mc_error, samples).")
 @click.option("--strata", default=None, metavar="RULE",
-              help="species (default: species allocation only) or momentum-angle (experimental, with a target MC "
-                   "error: also thin the meson rows per species x momentum x angle-to-detector stratum; validated "
-                   "in nu mode only, see docs/mc_errors.md section 6).")
+              help="momentum-angle (default with a target MC error: also thin the meson rows per species x "
+                   "momentum x angle-to-detector stratum; the species rule when the sample cap binds) or species "
+                   "(species allocation only; the default without a target). See docs/mc_errors.md section 6.")
 def command(experiment, mode, model_name, params, benchmark, samples, seed, as_json, plot_dir, events_path,
             criterion, coupling_product, dirt, allocation, target_mc_error, strata):
     """Expected signal events (for the mode's exposure) with MiniBooNE-binned histograms; for a
