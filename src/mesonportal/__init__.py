@@ -22,6 +22,6 @@ Pipeline (data flows one way)::
 
 from __future__ import annotations
 
-__version__ = "0.4.0"
+__version__ = "0.5.0"
 
 __all__ = ["__version__"]
