@@ -73,7 +73,11 @@ from mesonportal.analysis.scan import ScanSpec, evaluate_mass_point, parse_axis
 from mesonportal.analysis.predict import predict_signal
 FIXED = {"m_zprime": 49.0, "g_mu": 1e-4, "g_e": 0.0, "g_n": 1e-4, "lam": 1e-5, "charge": "up"}
 masses = sys.argv[1]
-spec = ScanSpec("miniboone", "scalar", (parse_axis("m_x=" + masses), parse_axis("coupling_product=LOG:1e-11:1e-8:50")), FIXED)
+axes = (parse_axis("m_x=" + masses), parse_axis("coupling_product=LOG:1e-11:1e-8:50"))
+try:  # 0.5.0+: a point never seen runs its own pilot (no anchor of a scan to reuse)
+    spec = ScanSpec("miniboone", "scalar", axes, FIXED, allocation_reuse="none")
+except TypeError:  # previous implementations: always their own pilot
+    spec = ScanSpec("miniboone", "scalar", axes, FIXED)
 p0, p1 = spec.mass_points()
 evaluate_mass_point(spec, p0, predictor=predict_signal)  # warms imports and tables
 evaluate_mass_point(spec, p1, predictor=predict_signal)  # meson blocks of p1 on disk (not timed)
