@@ -25,7 +25,7 @@ import contextlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -363,9 +363,24 @@ def scalar_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Gene
         info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
                                       "produced_per_pot": float(np.sum(w0)),
                                       "towards_detector_per_pot": float(np.sum(w))}
-        parts.append((fe.p4, vtx, fe.direction, w, mesons.pdgid[idx], np.full(idx.size, ic), inter,
-                      {"meson_index": idx.astype(np.int64)}))
+        # keep only the rows _pack keeps (w > 0), channel by channel, so the zero-weight rows of
+        # one channel are not held while the next is forced (same rows and order: identical)
+        del par, rest, w0
+        keep = w > 0.0
+        sub = _Inter(inter.entry[keep], inter.chord[keep])
+        del inter
+        parts.append((fe.p4[keep], vtx[keep], fe.direction[keep], w[keep], mesons.pdgid[idx[keep]],
+                      np.full(int(np.count_nonzero(keep)), ic), sub,
+                      {"meson_index": idx[keep].astype(np.int64)}))
+        del fe, vtx, w, keep, sub
     return _pack(parts, m, species, model.ctau, info, extra_keys=("meson_index",))
+
+
+class _Inter(NamedTuple):
+    """The two columns of a :class:`RayIntersection` that :func:`_pack` reads (entry, chord [cm])."""
+
+    entry: Array
+    chord: Array
 
 
 #: Integer-valued ``Arrivals.extra`` keys.

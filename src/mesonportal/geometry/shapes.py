@@ -92,21 +92,32 @@ def _vec3(v: ArrayLike, name: str) -> Array:
 
 
 def _slab(o: Array, d: Array, lo: Array, hi: Array) -> tuple[Array, Array]:
-    """Forward interval of rays o + t d inside the axis-aligned box [lo, hi] (local frame)."""
+    """Forward interval of rays o + t d inside the axis-aligned box [lo, hi] (local frame).
+
+    The (N, 3) temporaries are reused in place (peak memory: three (N, 3) float arrays besides
+    the inputs); the arithmetic is the same operation by operation, so the result is bitwise
+    identical to the out-of-place form."""
     with np.errstate(divide="ignore", invalid="ignore"):
         inv = 1.0 / d
-        t1 = (lo[None, :] - o) * inv
-        t2 = (hi[None, :] - o) * inv
-    tmin = np.minimum(t1, t2)
+        t1 = lo[None, :] - o
+        t1 *= inv
+        t2 = hi[None, :] - o
+        t2 *= inv
+    del inv
     tmax = np.maximum(t1, t2)
+    tmin = np.minimum(t1, t2, out=t1)
+    del t1, t2
     # d = 0 along an axis: inside the slab → (−inf, inf), outside → empty
     par = d == 0.0
     if par.any():
         inside = (o >= lo[None, :]) & (o <= hi[None, :])
         tmin = np.where(par, np.where(inside, -np.inf, np.inf), tmin)
         tmax = np.where(par, np.where(inside, np.inf, -np.inf), tmax)
+    del par
     t_in = np.maximum(tmin.max(axis=1), 0.0)
+    del tmin
     t_out = tmax.min(axis=1)
+    del tmax
     hit = t_out > t_in
     return np.where(hit, t_in, 0.0), np.where(hit, t_out, 0.0)
 
