@@ -143,3 +143,26 @@ def test_restframe_blocks_bit_identical(monkeypatch, m, center, radius):
     ref = np.random.default_rng(3)
     ref.random(2 * n)
     assert rng.random() == ref.random()
+
+
+def test_draw_from_band_blocks_bit_identical(monkeypatch):
+    """draw_from_band with a parent index, block by block (peak memory, issue #10) = one block.
+
+    Reference: the one-block draw (same rng state); tolerance: none (same bytes)."""
+    from mesonportal.propagation import forced
+
+    m, center, radius = 17.0, (0.0, 0.0, 5.4e4), 610.0
+    n = 2000
+    par, vtx, rest = _inputs(17, n, m, center, radius)
+    band = rest_band(par, vtx, rest, m, center, radius)
+    rows = np.random.default_rng(9).integers(0, n, 3 * n)
+    one = draw_from_band(np.random.default_rng(4), band, rows, m)
+    monkeypatch.setattr(forced, "BLOCK_ROWS", 101)
+    rng = np.random.default_rng(4)
+    blk = forced.draw_from_band(rng, band, rows, m)
+    for k in one._fields:
+        assert _same(getattr(one, k), getattr(blk, k)), k
+    assert 0.0 < (blk.weight == 0).mean() < 0.9  # accepted and rejected draws (the cone-axis fill)
+    ref = np.random.default_rng(4)
+    ref.random(6 * n)
+    assert rng.random() == ref.random()

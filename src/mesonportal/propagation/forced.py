@@ -524,6 +524,21 @@ def _cos_star_root(egbc, sq, aa, cth, beta, gamma, mm2, p0s, branch: int, out=No
     return np.clip(p, -1.0, 1.0, out=p if out is None else out)
 
 
+def _draw_blocks(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp], m: float) -> ForcedEmission:
+    n = len(idx)
+    u1, u2 = rng.random(n), rng.random(n)
+    p4 = np.empty((n, 4))
+    d = np.empty((n, 3))
+    w = np.empty(n)
+    n_roots = np.empty(n, np.int64)
+    for s in range(0, n, BLOCK_ROWS):
+        sl = slice(s, min(s + BLOCK_ROWS, n))
+        fe = draw_from_band(None, band, idx[sl], m, uniforms=(u1[sl], u2[sl]))
+        p4[sl], d[sl], w[sl], n_roots[sl] = fe.p4, fe.direction, fe.weight, fe.n_roots
+        del fe
+    return ForcedEmission(p4, d, w, n_roots)
+
+
 def draw_from_band(rng: np.random.Generator | None, band: dict[str, Array], idx: NDArray[np.intp] | None,
                    m: float, uniforms: tuple[Array, Array] | None = None) -> ForcedEmission:
     """One daughter per entry of ``idx`` (parent row of ``band``; None: one per parent, in
@@ -533,7 +548,13 @@ def draw_from_band(rng: np.random.Generator | None, band: dict[str, Array], idx:
     axis â in the frame): with the lab momentum p = a e1 + b e2 + c β̂,
     p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c² (no (n, 3) gather of â).
     ``uniforms``: the two (n,) uniform arrays (u1 of every daughter, then u2) drawn by the
-    caller instead of from ``rng`` (they are overwritten in place)."""
+    caller instead of from ``rng`` (they are overwritten in place).
+
+    With ``idx`` given and more than :data:`BLOCK_ROWS` daughters, the daughters are drawn block
+    by block (the gathered per-daughter arrays are held for one block at a time), the uniforms
+    for all of them first in the same order: bitwise identical to one block."""
+    if idx is not None and uniforms is None and len(idx) > BLOCK_ROWS:
+        return _draw_blocks(rng, band, np.asarray(idx), m)
     g = band if idx is None else {k: band[k][idx] for k in _ROWS}
     n = len(g["ltot"])
     R = {k: k for k in _ROWS}
