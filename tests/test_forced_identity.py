@@ -119,3 +119,50 @@ def test_geometry_and_kinematics_bit_identical(center, radius):
     ax[n // 20: n // 10] = (0.0, 0.0, -1.0)
     ax[n // 10: n // 8] *= 2.5  # not normalised
     assert _same(ref_rotate_to_axis(v, ax), rotate_to_axis(v, ax))
+
+
+@pytest.mark.parametrize("m,center,radius", [(0.0, (0.0, 0.0, 5.4e4), 610.0), (60.0, (300.0, -50.0, 2.0e3), 400.0)])
+def test_restframe_blocks_bit_identical(monkeypatch, m, center, radius):
+    """force_towards_sphere_restframe block by block (peak memory, issue #10) = the one-block form.
+
+    Reference: the one-block form (same rng state); tolerance: none (same bytes).  Blocks of 97
+    rows: some blocks hold no parent at rest / no vertex inside the sphere, others do (the
+    branches of rest_band), and the last block is short."""
+    from mesonportal.propagation import forced
+
+    n = 3000
+    par, vtx, rest = _inputs(13, n, m, center, radius)
+    one = forced.force_towards_sphere_restframe(np.random.default_rng(3), par, vtx, rest, m, center, radius)
+    monkeypatch.setattr(forced, "BLOCK_ROWS", 97)
+    rng = np.random.default_rng(3)
+    blk = forced.force_towards_sphere_restframe(rng, par, vtx, rest, m, center, radius)
+    for k in one._fields:
+        assert _same(getattr(one, k), getattr(blk, k)), k
+    assert (blk.weight > 0).mean() > 0.1
+    # the generator advanced by the same 2n draws
+    ref = np.random.default_rng(3)
+    ref.random(2 * n)
+    assert rng.random() == ref.random()
+
+
+def test_draw_from_band_blocks_bit_identical(monkeypatch):
+    """draw_from_band with a parent index, block by block (peak memory, issue #10) = one block.
+
+    Reference: the one-block draw (same rng state); tolerance: none (same bytes)."""
+    from mesonportal.propagation import forced
+
+    m, center, radius = 17.0, (0.0, 0.0, 5.4e4), 610.0
+    n = 2000
+    par, vtx, rest = _inputs(17, n, m, center, radius)
+    band = rest_band(par, vtx, rest, m, center, radius)
+    rows = np.random.default_rng(9).integers(0, n, 3 * n)
+    one = draw_from_band(np.random.default_rng(4), band, rows, m)
+    monkeypatch.setattr(forced, "BLOCK_ROWS", 101)
+    rng = np.random.default_rng(4)
+    blk = forced.draw_from_band(rng, band, rows, m)
+    for k in one._fields:
+        assert _same(getattr(one, k), getattr(blk, k)), k
+    assert 0.0 < (blk.weight == 0).mean() < 0.9  # accepted and rejected draws (the cone-axis fill)
+    ref = np.random.default_rng(4)
+    ref.random(6 * n)
+    assert rng.random() == ref.random()

@@ -116,3 +116,48 @@ def test_decay_in_union_segments_against_mc():
     t = sample_decay_in_segments(rng, np.repeat(a, n, 0), np.repeat(b, n, 0), np.full(n, 40.0))
     assert np.all(u.contains(o + t[:, None] * d))
     assert np.mean(t) == pytest.approx(np.mean(s[inside]), rel=0.01)
+
+
+def _ref_slab(o, d, lo, hi):
+    """The (N, 3) slab test of mesonportal 0.5.0 (geometry/shapes.py _slab), verbatim."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = 1.0 / d
+        t1 = (lo[None, :] - o) * inv
+        t2 = (hi[None, :] - o) * inv
+    tmin = np.minimum(t1, t2)
+    tmax = np.maximum(t1, t2)
+    par = d == 0.0
+    if par.any():
+        inside = (o >= lo[None, :]) & (o <= hi[None, :])
+        tmin = np.where(par, np.where(inside, -np.inf, np.inf), tmin)
+        tmax = np.where(par, np.where(inside, np.inf, -np.inf), tmax)
+    t_in = np.maximum(tmin.max(axis=1), 0.0)
+    t_out = tmax.min(axis=1)
+    hit = t_out > t_in
+    return np.where(hit, t_in, 0.0), np.where(hit, t_out, 0.0)
+
+
+@pytest.mark.parametrize("rotated", [False, True])
+def test_box_segments_bit_identical_to_the_n3_form(rotated):
+    """Box.segments (component-wise slab test, peak memory #10) = the (N, 3) form it replaced.
+
+    Reference: that form (``_ref_slab`` on o − centre, as 0.5.0 did); tolerance: none (same
+    bytes).  Rays from outside and inside, directions with exact zero components (parallel to a
+    face, inside and outside the slab), origins on faces, and misses."""
+    rng = np.random.default_rng(21)
+    n = 4000
+    box = Box(np.array([3.0, -2.0, 100.0]), np.array([30.0, 20.0, 50.0]), ROT if rotated else np.eye(3))
+    o = box.center + rng.uniform(-3.0, 3.0, (n, 3)) * box.half_cm
+    d = rng.normal(size=(n, 3))
+    aim = rng.random(n) < 0.4  # these point at a point inside the box (hits)
+    d[aim] = box.center + rng.uniform(-0.8, 0.8, (int(aim.sum()), 3)) * box.half_cm - o[aim]
+    d[rng.random((n, 3)) < 0.1] = 0.0
+    d[np.all(d == 0.0, axis=1), 2] = 1.0
+    d /= np.linalg.norm(d, axis=1)[:, None]
+    face = rng.choice(n, n // 20, replace=False)
+    o[face, 0] = box.center[0] + box.half_cm[0]  # on a face (axis-aligned case)
+    a, b = box.segments(o, d)
+    ol, dl = (o - box.center, d) if not rotated else ((o - box.center) @ box.rotation, d @ box.rotation)
+    ra, rb = _ref_slab(ol, dl, -box.half_cm, box.half_cm)
+    assert a.tobytes() == ra[:, None].tobytes() and b.tobytes() == rb[:, None].tobytes()
+    assert 0.2 < (b > a).mean() < 0.9  # hits and misses are both exercised

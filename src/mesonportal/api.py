@@ -341,6 +341,7 @@ def predictions_at(
     ``events_by_topology`` with ``events_by_topology_err``; ``events_by_region`` when dirt is
     configured.  ``reuse``: experiment name → an already computed SignalSample of this model
     (e.g. the MicroBooNE prediction of a ``fit --with microboone``)."""
+    from mesonportal._memory import trim
     from mesonportal.analysis.predict import predict_signal
 
     if model is None:
@@ -367,4 +368,8 @@ def predictions_at(
             reg = np.asarray(s.columns["region"])
             row["events_by_region"] = {"detector": float(np.sum(w[reg == 0])), "dirt": float(np.sum(w[reg == 1]))}
         out[name] = row
+        # this experiment's sample is not held while the next one is predicted (peak memory, #10)
+        s = w = reg = None
+        if reuse is None or name not in reuse:
+            trim()
     return out

@@ -25,7 +25,7 @@ import contextlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -193,10 +193,15 @@ def _decay_length(p4: Array, mass: float, ctau_cm: float) -> Array:
 FORCED_METHOD = "restframe"
 
 
-def _force(rng, parents_p4, vertex, rest_p4, m, det, method: str | None = None) -> tuple:
+def _force_emission(rng, parents_p4, vertex, rest_p4, m, det, method: str | None = None):
+    """Daughters forced towards ``det``'s bounding sphere (``FORCED_METHOD`` unless ``method``)."""
     method = FORCED_METHOD if method is None else method
     fn = force_towards_sphere_restframe if method == "restframe" else force_towards_sphere
-    fe = fn(rng, parents_p4, vertex, rest_p4, m, det.center_cm, det.radius_cm)
+    return fn(rng, parents_p4, vertex, rest_p4, m, det.center_cm, det.radius_cm)
+
+
+def _force(rng, parents_p4, vertex, rest_p4, m, det, method: str | None = None) -> tuple:
+    fe = _force_emission(rng, parents_p4, vertex, rest_p4, m, det, method)
     inter = _shape_of(det).intersect(vertex, fe.direction)
     return fe, inter
 
@@ -358,14 +363,31 @@ def scalar_arrivals(model, mesons: ParticleSample, detector, rng: np.random.Gene
         par = mesons.p4[idx]
         vtx = mesons.vertex[idx]
         w0 = mesons.weight[idx] * (ch.branching_ratio / n_per_meson)
-        fe, inter = _force(rng, par, vtx, rest, m, detector)
+        fe = _force_emission(rng, par, vtx, rest, m, detector)
+        del par, rest  # not held while the detector's segments are computed (peak memory)
+        inter = _shape_of(detector).intersect(vtx, fe.direction)
         w = w0 * fe.weight
         info["channels"][ch.label] = {"branching_ratio": ch.branching_ratio, "open": True,
                                       "produced_per_pot": float(np.sum(w0)),
                                       "towards_detector_per_pot": float(np.sum(w))}
-        parts.append((fe.p4, vtx, fe.direction, w, mesons.pdgid[idx], np.full(idx.size, ic), inter,
-                      {"meson_index": idx.astype(np.int64)}))
+        # keep only the rows _pack keeps (w > 0), channel by channel, so the zero-weight rows of
+        # one channel are not held while the next is forced (same rows and order: identical)
+        del w0
+        keep = w > 0.0
+        sub = _Inter(inter.entry[keep], inter.chord[keep])
+        del inter
+        parts.append((fe.p4[keep], vtx[keep], fe.direction[keep], w[keep], mesons.pdgid[idx[keep]],
+                      np.full(int(np.count_nonzero(keep)), ic), sub,
+                      {"meson_index": idx[keep].astype(np.int64)}))
+        del fe, vtx, w, keep, sub
     return _pack(parts, m, species, model.ctau, info, extra_keys=("meson_index",))
+
+
+class _Inter(NamedTuple):
+    """The two columns of a :class:`RayIntersection` that :func:`_pack` reads (entry, chord [cm])."""
+
+    entry: Array
+    chord: Array
 
 
 #: Integer-valued ``Arrivals.extra`` keys.
@@ -381,17 +403,29 @@ def _pack(parts, m, species, ctau, info, extra_keys=()) -> Arrivals:
     # rows with zero forced weight (no kinematic solution along the sampled direction) carry no
     # probability: removing them changes nothing.  Rows are selected part by part before the
     # one concatenation (a single copy of every column; same rows and order as select-after).
-    keeps = [np.asarray(p[3]) > 0.0 for p in parts]
+    # The caller's list is emptied and each part's column released as soon as it is joined
+    # (peak memory: the parts and the joined arrays are not all held at once).
+    cols = [[p[0], p[1], p[2], p[3], p[4], p[5], p[6].entry, p[6].chord, dict(p[7])] for p in parts]
+    parts.clear()
+    keeps = [np.asarray(c[3]) > 0.0 for c in cols]
 
-    def cat(get, dtype=None):
-        out = np.concatenate([np.asarray(get(p))[k] for p, k in zip(parts, keeps)])
+    def cat(j, dtype=None, key=None):
+        out = []
+        for c, k in zip(cols, keeps):
+            a = c[j].pop(key) if key is not None else c[j]
+            if key is None:
+                c[j] = None
+            out.append(np.asarray(a)[k])
+            del a
+        out = np.concatenate(out)
         return out if dtype is None else out.astype(dtype, copy=False)
 
-    p4 = cat(lambda p: p[0])
-    entry = cat(lambda p: p[6].entry)
-    extra = {k: cat(lambda p, k=k: p[7][k]) for k in extra_keys} if extra_keys else {}
-    return Arrivals(p4, cat(lambda p: p[1]), cat(lambda p: p[2]), cat(lambda p: p[3]), cat(lambda p: p[4], np.int64),
-                    cat(lambda p: p[5], np.int64), entry, cat(lambda p: p[6].chord),
+    p4 = cat(0)
+    entry = cat(6)
+    extra = {k: cat(8, key=k) for k in extra_keys} if extra_keys else {}
+    vertex, direction, weight = cat(1), cat(2), cat(3)
+    parent, channel, chord = cat(4, np.int64), cat(5, np.int64), cat(7)
+    return Arrivals(p4, vertex, direction, weight, parent, channel, entry, chord,
                     _survival(p4, m, ctau, entry), m, species, extra, info)
 
 

@@ -91,22 +91,43 @@ def _vec3(v: ArrayLike, name: str) -> Array:
     return a
 
 
-def _slab(o: Array, d: Array, lo: Array, hi: Array) -> tuple[Array, Array]:
-    """Forward interval of rays o + t d inside the axis-aligned box [lo, hi] (local frame)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = 1.0 / d
-        t1 = (lo[None, :] - o) * inv
-        t2 = (hi[None, :] - o) * inv
-    tmin = np.minimum(t1, t2)
-    tmax = np.maximum(t1, t2)
-    # d = 0 along an axis: inside the slab → (−inf, inf), outside → empty
-    par = d == 0.0
-    if par.any():
-        inside = (o >= lo[None, :]) & (o <= hi[None, :])
-        tmin = np.where(par, np.where(inside, -np.inf, np.inf), tmin)
-        tmax = np.where(par, np.where(inside, np.inf, -np.inf), tmax)
-    t_in = np.maximum(tmin.max(axis=1), 0.0)
-    t_out = tmax.min(axis=1)
+def _slab(o: Array, d: Array, lo: Array, hi: Array, shift: Array | None = None) -> tuple[Array, Array]:
+    """Forward interval of rays o + t d inside the axis-aligned box [lo, hi] (local frame; with
+    ``shift``, the local origins are o − shift, formed one component at a time) [cm].
+
+    Axis by axis on (N,) components (peak memory: a few (N,) arrays instead of several (N, 3)
+    ones, issue #10).  Every value is the same IEEE operation as in the (N, 3) form
+    (lo − o)/d …, and the running max / min over the three axes is the order-independent,
+    exact reduction that ``tmin.max(axis=1)`` / ``tmax.min(axis=1)`` make, so the result is
+    bitwise identical (tests/test_shapes.py)."""
+    t_in = t_out = None
+    for k in range(3):
+        ok = o[:, k] if shift is None else o[:, k] - shift[k]
+        dk = d[:, k]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / dk
+            t1 = lo[k] - ok
+            t1 *= inv
+            t2 = hi[k] - ok
+            t2 *= inv
+        del inv
+        tmax = np.maximum(t1, t2)
+        tmin = np.minimum(t1, t2, out=t1)
+        del t2
+        # d = 0 along an axis: inside the slab → (−inf, inf), outside → empty
+        par = dk == 0.0
+        if par.any():
+            inside = (ok >= lo[k]) & (ok <= hi[k])
+            tmin = np.where(par, np.where(inside, -np.inf, np.inf), tmin)
+            tmax = np.where(par, np.where(inside, np.inf, -np.inf), tmax)
+        del par, ok
+        if t_in is None:
+            t_in, t_out = tmin, tmax
+        else:
+            np.maximum(t_in, tmin, out=t_in)
+            np.minimum(t_out, tmax, out=t_out)
+        del tmin, tmax
+    np.maximum(t_in, 0.0, out=t_in)
     hit = t_out > t_in
     return np.where(hit, t_in, 0.0), np.where(hit, t_out, 0.0)
 
@@ -184,8 +205,11 @@ class Box:
 
     def segments(self, origins, directions):
         o, d = _rays(origins, directions)
-        ol, dl = self._local(o, d)
-        a, b = _slab(ol, dl, -self.half_cm, self.half_cm)
+        if self._axis_aligned:  # o − centre one component at a time inside _slab (no (N, 3) copy)
+            a, b = _slab(o, d, -self.half_cm, self.half_cm, shift=self.center)
+        else:
+            ol, dl = self._local(o, d)
+            a, b = _slab(ol, dl, -self.half_cm, self.half_cm)
         return a[:, None], b[:, None]
 
     def intersect(self, origins, directions) -> RayIntersection:

@@ -229,9 +229,43 @@ def force_towards_sphere_restframe(
     ``np.repeat``); the band is computed once per parent (only valid when every parent's
     ``rest_p4`` is the same for its copies — two-body decays).  Draws 2 N·repeat uniforms.
     """
+    if int(repeat) == 1:
+        pp4 = np.asarray(parent_p4, float).reshape(-1, 4)
+        if len(pp4) > BLOCK_ROWS:
+            return _restframe_blocks(rng, pp4, vertex, rest_p4, m, center, radius)
     band = rest_band(parent_p4, vertex, rest_p4, m, center, radius)
     idx = None if int(repeat) == 1 else np.repeat(np.arange(len(band["beta"])), int(repeat))
     return draw_from_band(rng, band, idx, m)
+
+
+#: Rows per block of :func:`force_towards_sphere_restframe` (``repeat`` = 1): the ~40 per-row
+#: temporaries of :func:`rest_band` / :func:`draw_from_band` (~0.4 kB a row) are held for one
+#: block at a time instead of for all rows (peak memory of the main job, issue #10).
+BLOCK_ROWS = 1 << 17
+
+
+def _restframe_blocks(rng: np.random.Generator, pp4: Array, vertex: ArrayLike, rest_p4: ArrayLike, m: float,
+                      center: ArrayLike, radius: float) -> ForcedEmission:
+    """:func:`force_towards_sphere_restframe` (``repeat`` = 1) block by block, bitwise identical
+    to the one-block form: the uniforms are drawn for all rows first, in the same order (u1 of
+    every row, then u2), and every step of the band and the draw is row-local
+    (tests/test_forced_identity.py)."""
+    n = len(pp4)
+    vtx = np.asarray(vertex, float).reshape(n, 3)
+    rp = np.asarray(rest_p4, float).reshape(n, 4)
+    u1, u2 = rng.random(n), rng.random(n)
+    p4 = np.empty((n, 4))
+    d = np.empty((n, 3))
+    w = np.empty(n)
+    n_roots = np.empty(n, np.int64)
+    for s in range(0, n, BLOCK_ROWS):
+        sl = slice(s, min(s + BLOCK_ROWS, n))
+        band = rest_band(pp4[sl], vtx[sl], rp[sl], m, center, radius)
+        fe = draw_from_band(None, band, None, m, uniforms=(u1[sl], u2[sl]))
+        del band
+        p4[sl], d[sl], w[sl], n_roots[sl] = fe.p4, fe.direction, fe.weight, fe.n_roots
+        del fe
+    return ForcedEmission(p4, d, w, n_roots)
 
 
 def _dot3(ax: Array, ay: Array, az: Array, bx: Array, by: Array, bz: Array) -> Array:
@@ -490,18 +524,46 @@ def _cos_star_root(egbc, sq, aa, cth, beta, gamma, mm2, p0s, branch: int, out=No
     return np.clip(p, -1.0, 1.0, out=p if out is None else out)
 
 
-def draw_from_band(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp] | None,
-                   m: float) -> ForcedEmission:
+def _draw_blocks(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp], m: float) -> ForcedEmission:
+    n = len(idx)
+    u1, u2 = rng.random(n), rng.random(n)
+    p4 = np.empty((n, 4))
+    d = np.empty((n, 3))
+    w = np.empty(n)
+    n_roots = np.empty(n, np.int64)
+    for s in range(0, n, BLOCK_ROWS):
+        sl = slice(s, min(s + BLOCK_ROWS, n))
+        fe = draw_from_band(None, band, idx[sl], m, uniforms=(u1[sl], u2[sl]))
+        p4[sl], d[sl], w[sl], n_roots[sl] = fe.p4, fe.direction, fe.weight, fe.n_roots
+        del fe
+    return ForcedEmission(p4, d, w, n_roots)
+
+
+def draw_from_band(rng: np.random.Generator | None, band: dict[str, Array], idx: NDArray[np.intp] | None,
+                   m: float, uniforms: tuple[Array, Array] | None = None) -> ForcedEmission:
     """One daughter per entry of ``idx`` (parent row of ``band``; None: one per parent, in
     order — no gathers).  Draws 2 uniforms per daughter.
 
     Only per-parent (N,) arrays are gathered (band, frame components, components of the cone
     axis â in the frame): with the lab momentum p = a e1 + b e2 + c β̂,
-    p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c² (no (n, 3) gather of â)."""
+    p·â = a (e1·â) + b (e2·â) + c (β̂·â) and |p|² = a² + b² + c² (no (n, 3) gather of â).
+    ``uniforms``: the two (n,) uniform arrays (u1 of every daughter, then u2) drawn by the
+    caller instead of from ``rng`` (they are overwritten in place).
+
+    With ``idx`` given and more than :data:`BLOCK_ROWS` daughters, the daughters are drawn block
+    by block (the gathered per-daughter arrays are held for one block at a time), the uniforms
+    for all of them first in the same order: bitwise identical to one block."""
+    if idx is not None and uniforms is None and len(idx) > BLOCK_ROWS:
+        return _draw_blocks(rng, band, np.asarray(idx), m)
     g = band if idx is None else {k: band[k][idx] for k in _ROWS}
     n = len(g["ltot"])
     R = {k: k for k in _ROWS}
-    u1, u2 = rng.random(n), rng.random(n)
+    if uniforms is None:
+        u1, u2 = rng.random(n), rng.random(n)
+    else:  # drawn by the caller (block form); used in place
+        u1, u2 = uniforms
+        if len(u1) != n or len(u2) != n:
+            raise ParameterError(f"uniforms must be two arrays of {n} draws in [0, 1)")
     x = u1
     x *= g[R["ltot"]]
     l1 = g[R["l1"]]

@@ -450,14 +450,18 @@ def respond(
     conv_point = vertex[:, None, :] + np.where(is_gamma, u_conv, 0.0)[..., None] * direction
     conv_inside = active_v.contains(conv_point.reshape(-1, 3)).reshape(n, 2) & is_gamma
     start_gap = np.where(is_gamma, u_conv, 0.0)
+    # temporaries are released as soon as they are used (peak memory of the main job, #10)
+    del conv_point, u_conv
 
     in_fid = fid_v.contains(vertex)
     visible = present & (kinetic > params.shower_threshold_mev) & (~is_gamma | conv_inside)
+    del kinetic
     n_vis = visible.sum(axis=1)
     proton_vis = proton_ke > params.proton_ke_threshold_mev
 
     # ---- two visible: resolved or merged -------------------------------------------------
     cos_open = np.clip(np.sum(direction[:, 0] * direction[:, 1], axis=1), -1.0, 1.0)
+    del direction
     open_deg = np.where(n_vis == 2, np.degrees(np.arccos(cos_open)), np.nan)
     resolved = (n_vis == 2) & (open_deg > params.pair_separation_deg)
     n_showers = np.where(resolved, 2, np.minimum(n_vis, 1)).astype(np.int64)
@@ -466,6 +470,7 @@ def respond(
     vis_f = visible.astype(float)
     shower_e = np.sum(energy * vis_f, axis=1)
     shower_p3 = np.sum(p4[..., 1:] * vis_f[..., None], axis=1)
+    del vis_f
     n_lep_vis = np.sum(visible & is_lep, axis=1)
     n_gam_vis = np.sum(visible & is_gamma, axis=1)
     # dE/dx of the start: 2 MIP if it starts as a pair (photon conversion or e+e- from the
@@ -473,6 +478,7 @@ def respond(
     two_mip = np.where(n_lep_vis >= 2, True, n_lep_vis == 0)
     gap = np.where(n_lep_vis > 0, 0.0, np.min(np.where(visible & is_gamma, start_gap, np.inf), axis=1))
     gap = np.where(n_gam_vis + n_lep_vis > 0, gap, 0.0)
+    del start_gap
 
     dedx_photon_like = np.where(two_mip, u_dedx < params.dedx_gamma_id, u_dedx >= params.dedx_electron_id)
     photon_like = np.where(proton_vis & (gap > params.gap_min_cm), True, dedx_photon_like)
@@ -497,6 +503,7 @@ def respond(
     axis = _unit(shower_p3)
     axis[~has_shower] = (0.0, 0.0, 1.0)
     dir_reco = rotate_to_axis(local, axis)
+    del local, axis, tx, ty
     cos_beam = np.where(has_shower, dir_reco @ beam, np.nan)
 
     eff_table = np.array([params.efficiency(t) for t in LABELS])
