@@ -443,28 +443,16 @@ def prefetch_blocks(exp, mode: str, n: int, seed: int, pairs, fingerprint: dict 
         return 0
     from mesonportal.sources.grouped import simulate_mesons_grouped
 
-    bar = None
-    if progress:
-        import sys
+    from mesonportal._progress import transient_progress
 
-        from rich.console import Console
-        from rich.progress import Progress
-
-        bar = Progress(console=Console(file=sys.stderr), transient=True)
-        bar.start()
-        task = bar.add_task(f"meson blocks ({mode})", total=len(missing))
-    try:
+    with transient_progress(f"meson blocks ({mode})", len(missing), progress) as advance:
         for g in range(0, len(missing), GROUP_BLOCKS):
             part = missing[g:g + GROUP_BLOCKS]
             smps = simulate_mesons_grouped(exp, mode, [(int(n), cache.meson_rng(seed, (pdg,), b), (pdg,))
                                                        for pdg, b, _, _ in part])
             for (_, _, mkey, path), smp in zip(part, smps):
                 _store_block(mkey, path, smp)
-            if bar is not None:
-                bar.advance(task, len(part))
-    finally:
-        if bar is not None:
-            bar.stop()
+            advance(len(part))
     return len(missing)
 
 

@@ -253,6 +253,17 @@ def _restframe_blocks(rng: np.random.Generator, pp4: Array, vertex: ArrayLike, r
     n = len(pp4)
     vtx = np.asarray(vertex, float).reshape(n, 3)
     rp = np.asarray(rest_p4, float).reshape(n, 4)
+
+    def block(sl: slice, uniforms: tuple[Array, Array]) -> ForcedEmission:
+        band = rest_band(pp4[sl], vtx[sl], rp[sl], m, center, radius)
+        return draw_from_band(None, band, None, m, uniforms=uniforms)
+
+    return _in_blocks(rng, n, block)
+
+
+def _in_blocks(rng: np.random.Generator, n: int, block) -> ForcedEmission:
+    """``n`` daughters made :data:`BLOCK_ROWS` at a time by ``block(slice, (u1, u2))``, with the
+    2 n uniforms drawn first in the one-block order (u1 of every row, then u2)."""
     u1, u2 = rng.random(n), rng.random(n)
     p4 = np.empty((n, 4))
     d = np.empty((n, 3))
@@ -260,9 +271,7 @@ def _restframe_blocks(rng: np.random.Generator, pp4: Array, vertex: ArrayLike, r
     n_roots = np.empty(n, np.int64)
     for s in range(0, n, BLOCK_ROWS):
         sl = slice(s, min(s + BLOCK_ROWS, n))
-        band = rest_band(pp4[sl], vtx[sl], rp[sl], m, center, radius)
-        fe = draw_from_band(None, band, None, m, uniforms=(u1[sl], u2[sl]))
-        del band
+        fe = block(sl, (u1[sl], u2[sl]))
         p4[sl], d[sl], w[sl], n_roots[sl] = fe.p4, fe.direction, fe.weight, fe.n_roots
         del fe
     return ForcedEmission(p4, d, w, n_roots)
@@ -525,18 +534,7 @@ def _cos_star_root(egbc, sq, aa, cth, beta, gamma, mm2, p0s, branch: int, out=No
 
 
 def _draw_blocks(rng: np.random.Generator, band: dict[str, Array], idx: NDArray[np.intp], m: float) -> ForcedEmission:
-    n = len(idx)
-    u1, u2 = rng.random(n), rng.random(n)
-    p4 = np.empty((n, 4))
-    d = np.empty((n, 3))
-    w = np.empty(n)
-    n_roots = np.empty(n, np.int64)
-    for s in range(0, n, BLOCK_ROWS):
-        sl = slice(s, min(s + BLOCK_ROWS, n))
-        fe = draw_from_band(None, band, idx[sl], m, uniforms=(u1[sl], u2[sl]))
-        p4[sl], d[sl], w[sl], n_roots[sl] = fe.p4, fe.direction, fe.weight, fe.n_roots
-        del fe
-    return ForcedEmission(p4, d, w, n_roots)
+    return _in_blocks(rng, len(idx), lambda sl, uniforms: draw_from_band(None, band, idx[sl], m, uniforms=uniforms))
 
 
 def draw_from_band(rng: np.random.Generator | None, band: dict[str, Array], idx: NDArray[np.intp] | None,

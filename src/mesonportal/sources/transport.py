@@ -22,7 +22,6 @@ promptly at the production point. Weight in = decay in flight + at rest + captur
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -283,15 +282,9 @@ def _simulate_gen(experiment, mode: str, n_samples: int, rng: np.random.Generato
                 k = min(CHUNK, left)
                 jobs.append((s, k, kind))
                 left -= k
-    bar = None
-    if progress:
-        from rich.console import Console
-        from rich.progress import Progress
+    from mesonportal._progress import transient_progress
 
-        bar = Progress(console=Console(file=sys.stderr), transient=True)
-        bar.start()
-        task = bar.add_task(f"mesons ({mode})", total=len(jobs))
-    try:
+    with transient_progress(f"mesons ({mode})", len(jobs), progress) as advance:
         for s, k, kind in jobs:
             if kind == "tertiary":
                 out.append((yield from _tertiary_chunk(experiment, mode, s, k, n_tert, rng, summary[SPECIES[s]])))
@@ -300,11 +293,7 @@ def _simulate_gen(experiment, mode: str, n_samples: int, rng: np.random.Generato
                 out.append(_dump_chunk(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]]))
             else:
                 out.append((yield from _target_chunk(experiment, mode, s, k, n_per, rng, summary[SPECIES[s]])))
-            if bar is not None:
-                bar.advance(task)
-    finally:
-        if bar is not None:
-            bar.stop()
+            advance()
     sample = ParticleSample.concatenate(out)
     sample.summary = summary  # type: ignore[attr-defined]
     return sample
